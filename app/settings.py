@@ -1,0 +1,101 @@
+"""Settings from the environment and `.env`, validated once at start with one clear message."""
+
+from __future__ import annotations
+
+import getpass
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+
+from pydantic import AliasChoices, Field, HttpUrl, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SANDBOX_STORE_URL = "http://127.0.0.1:8765"
+SANDBOX_TOKEN = "sandbox"
+
+
+def _default_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "operator"
+
+
+class SettingsError(Exception):
+    """A setting that cannot be used; the message names the variable."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="KEEL_", env_file=".env", env_file_encoding="utf-8", extra="ignore",
+        use_attribute_docstrings=True, frozen=True,
+    )
+
+    home: Path = Path(".keel")
+    """Data folder: the run store, checkpoints and the sandbox's database."""
+    policy: Path = Path("policy.toml")
+    """The business rules: thresholds, approvers, escalation, budgets."""
+    user: str = Field(default_factory=_default_user, min_length=1)
+    """Who you are when you use the CLI (`--as` overrides it)."""
+
+    store_url: HttpUrl = HttpUrl(SANDBOX_STORE_URL)
+    """The store's Admin API; the default is the local sandbox, which `keel up` starts."""
+    store_token: SecretStr = SecretStr(SANDBOX_TOKEN)
+    """Access token sent as X-Shopify-Access-Token."""
+    smtp_host: str = "127.0.0.1"
+    """Outgoing mail server (the sandbox's SMTP sink by default)."""
+    smtp_port: int = Field(default=8025, ge=1, le=65535)
+    mail_from: str = Field(default="Keel Shop <shop@example.com>", min_length=3)
+    """The From: of customer email."""
+    http_timeout: float = Field(default=10.0, gt=0, le=300)
+    """Seconds before a connector call times out."""
+    retry_attempts: int = Field(default=5, ge=1, le=20)
+    """Tries per connector call on retryable errors, the first included."""
+    workers: int = Field(default=4, ge=1, le=64)
+    """Runs driven at once by `keel serve` / `keel up`."""
+    demo: bool = True
+    """On the embedded default, `keel up` plays a small shop's day of refund requests."""
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    slack_bot_token: SecretStr | None = Field(default=None, validation_alias=AliasChoices("SLACK_BOT_TOKEN"))
+    """xoxb-… token of the Slack app (optional)."""
+    slack_signing_secret: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("SLACK_SIGNING_SECRET"))
+    """Verifies Slack's signed requests in HTTP mode (optional)."""
+    slack_app_token: SecretStr | None = Field(default=None, validation_alias=AliasChoices("SLACK_APP_TOKEN"))
+    """xapp-… token; when set the bot uses Socket Mode (optional)."""
+    anthropic_api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("ANTHROPIC_API_KEY"))
+    """Claude for the assistant; without it the deterministic offline model is used."""
+
+    @property
+    def uses_sandbox(self) -> bool:
+        """True when the store URL is the local sandbox's default address."""
+        ours, default = urlsplit(str(self.store_url)), urlsplit(SANDBOX_STORE_URL)
+        return (ours.hostname in ("127.0.0.1", "localhost")) and ours.port == default.port
+
+    @property
+    def sandbox_port(self) -> int:
+        return urlsplit(str(self.store_url)).port or 80
+
+
+def env_name(field: str) -> str:
+    info = Settings.model_fields.get(field)
+    alias = info.validation_alias if info else None
+    if isinstance(alias, AliasChoices):
+        return str(alias.choices[0])
+    return f"KEEL_{field.upper()}"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from env and `.env`; a bad value raises SettingsError naming the variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            name = env_name(str(err["loc"][0])) if err["loc"] else "settings"
+            got = err.get("input")
+            shown = "" if got is None or isinstance(got, dict) else f" (got {str(got)[:60]!r})"
+            lines.append(f"{name}: {err['msg']}{shown}")
+        raise SettingsError("invalid setting " + "; ".join(lines)) from None

@@ -1,0 +1,107 @@
+"""The errors the runtime raises, one tree, each carrying what a person needs to act.
+
+    KeelError
+    ├── InvalidInput            input refused before anything was written
+    │   ├── UnknownWorkflow
+    │   └── ReasonRequired
+    ├── NotFound
+    │   ├── UnknownRun
+    │   └── UnknownApproval
+    ├── DecisionRefused         a decision that changed nothing
+    │   ├── NotAuthorised
+    │   ├── SelfApproval
+    │   └── AlreadyDecided
+    ├── RunStateError           the run is not in a state that allows the request
+    ├── PolicyError             a broken policy.toml (names the line and the key)
+    └── StepFailed              a step could not finish (routes the run to recovery)
+        ├── EffectFailed
+        ├── OutcomeUnknown      an effect may or may not have happened
+        └── Cancelled           a person cancelled the run
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class KeelError(Exception):
+    """Base of every error the runtime raises on purpose."""
+
+    def __init__(self, message: str, **context: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.context = context
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class InvalidInput(KeelError):
+    pass
+
+
+class UnknownWorkflow(InvalidInput):
+    pass
+
+
+class ReasonRequired(InvalidInput):
+    pass
+
+
+class NotFound(KeelError):
+    pass
+
+
+class UnknownRun(NotFound):
+    pass
+
+
+class UnknownApproval(NotFound):
+    pass
+
+
+class DecisionRefused(KeelError):
+    pass
+
+
+class NotAuthorised(DecisionRefused):
+    pass
+
+
+class SelfApproval(NotAuthorised):
+    pass
+
+
+class AlreadyDecided(DecisionRefused):
+    def __init__(self, message: str, *, decided_by: str, status: str, **context: Any) -> None:
+        super().__init__(message, decided_by=decided_by, status=status, **context)
+        self.decided_by = decided_by
+        self.status = status
+
+
+class RunStateError(KeelError):
+    pass
+
+
+class PolicyError(KeelError):
+    pass
+
+
+class StepFailed(KeelError):
+    """A step could not finish; the run goes to its failure path (compensate or escalate)."""
+
+    def __init__(self, message: str, *, step: str | None = None, **context: Any) -> None:
+        super().__init__(message, step=step, **context)
+        self.step = step
+
+
+class EffectFailed(StepFailed):
+    pass
+
+
+class OutcomeUnknown(StepFailed):
+    pass
+
+
+class Cancelled(StepFailed):
+    pass

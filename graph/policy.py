@@ -1,0 +1,185 @@
+"""Business rules as data: `policy.toml` loaded into typed models and checked before start.
+
+Thresholds, who may approve what, the escalation chain and budgets live here, outside any
+model or prompt. A broken file stops start-up with a message naming the line and the key.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any, Literal, NoReturn
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+
+from .errors import PolicyError
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)\s*$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def _duration(value: Any) -> Any:
+    if isinstance(value, str):
+        match = _DURATION.match(value)
+        if not match:
+            raise ValueError("expected a duration like '30m', '4h' or '2d'")
+        return timedelta(seconds=float(match[1]) * _UNITS[match[2]])
+    return value
+
+
+def _money(value: Any) -> Any:
+    if isinstance(value, float):
+        raise ValueError("write money as a string, e.g. \"100.00\", so it is exact")
+    return value
+
+
+Duration = Annotated[timedelta, BeforeValidator(_duration)]
+Money = Annotated[Decimal, BeforeValidator(_money), Field(ge=0, decimal_places=2)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Budget(Strict):
+    """Per-run limits on model use; past soft_limit the cheap model, past the limit a stop."""
+
+    max_tokens: int = Field(default=50_000, gt=0)
+    max_cost_usd: Money = Decimal("1.00")
+    soft_limit: float = Field(default=0.8, gt=0, le=1)
+
+
+class WorkflowPolicy(Strict):
+    approval_threshold: Money | None = None
+    """Amounts above this need a person's approval; absent means every run needs one."""
+    on_failure: Literal["compensate", "escalate"] = "compensate"
+    """When a later step fails: undo earlier effects, or keep them and open a reconciliation item."""
+    budget: Budget = Budget()
+    channel: str | None = None
+
+
+class Role(Strict):
+    approves: list[str] = Field(default_factory=list)
+    """Workflows this role may approve."""
+    limit: Money | None = None
+    """The largest amount this role may approve; absent means no limit."""
+
+
+class Escalation(Strict):
+    deadline: Duration = timedelta(hours=4)
+    """How long an approval waits at each level of the chain."""
+    chain: list[str] = Field(default_factory=list)
+    """Roles asked in turn when an approval passes its deadline."""
+    on_expiry: Literal["reject", "approve"] = "reject"
+    on_call: str | None = None
+
+
+class Policy(Strict):
+    currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
+    workflows: dict[str, WorkflowPolicy] = Field(default_factory=dict)
+    roles: dict[str, Role] = Field(default_factory=dict)
+    people: dict[str, list[str]] = Field(default_factory=dict)
+    """Person → roles. A person with no entry may start work but approve nothing."""
+    escalation: Escalation = Escalation()
+
+    def dangling(self) -> list[tuple[tuple[str, ...], str]]:
+        """References to roles or people that are not defined, as (key path, message)."""
+        problems = []
+        for person, roles in self.people.items():
+            problems += [(("people", person), f"names role {role!r}, which is not defined")
+                         for role in roles if role not in self.roles]
+        problems += [(("escalation", "chain"), f"names role {role!r}, which is not defined")
+                     for role in self.escalation.chain if role not in self.roles]
+        if self.escalation.on_call and self.escalation.on_call not in self.people:
+            problems.append((("escalation", "on_call"),
+                             f"names {self.escalation.on_call!r}, who is not in [people]"))
+        return problems
+
+    def workflow(self, name: str) -> WorkflowPolicy:
+        return self.workflows.get(name, WorkflowPolicy())
+
+    def needs_approval(self, workflow: str, amount: Decimal | None) -> bool:
+        threshold = self.workflow(workflow).approval_threshold
+        return threshold is None or amount is None or amount > threshold
+
+    def approver_roles(self, workflow: str, amount: Decimal | None) -> list[str]:
+        """Roles that may approve this workflow at this amount, in definition order."""
+        return [
+            name for name, role in self.roles.items()
+            if workflow in role.approves
+            and (role.limit is None or amount is None or amount <= role.limit)
+        ]
+
+    def roles_of(self, person: str) -> list[str]:
+        return self.people.get(person, [])
+
+    def people_in(self, role: str) -> list[str]:
+        return [person for person, roles in self.people.items() if role in roles]
+
+
+def load_policy(path: str | Path) -> Policy:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise PolicyError(f"{path}: policy file not found") from None
+    except UnicodeDecodeError:
+        raise PolicyError(f"{path}: not UTF-8 text") from None
+    return parse_policy(text, str(path))
+
+
+def parse_policy(text: str, source: str = "policy.toml") -> Policy:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise PolicyError(f"{source}: not valid TOML: {exc}") from None
+    try:
+        policy = Policy.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        _refuse(text, source, tuple(str(p) for p in err["loc"]),
+                err["msg"].removeprefix("Value error, ") + more)
+    for loc, message in policy.dangling()[:1]:
+        _refuse(text, source, loc, message)
+    return policy
+
+
+def _refuse(text: str, source: str, loc: tuple[str, ...], message: str) -> NoReturn:
+    key = ".".join(loc) or "(top level)"
+    line = key_line(text, loc)
+    where = f"line {line}, " if line else ""
+    raise PolicyError(f"{source}: {where}key {key}: {message}", key=key, line=line)
+
+
+_HEADER = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
+_KEY = re.compile(r"^\s*([A-Za-z0-9_.\"' -]+?)\s*=")
+
+
+def _split(dotted: str) -> tuple[str, ...]:
+    return tuple(part.strip().strip("\"'") for part in dotted.split("."))
+
+
+def key_line(text: str, loc: tuple[str, ...]) -> int | None:
+    """The 1-based line that best matches a key path: the key itself, else its table."""
+    best: tuple[int, int] | None = None  # (matched depth, line)
+    table: tuple[str, ...] = ()
+    for number, line in enumerate(text.splitlines(), start=1):
+        if header := _HEADER.match(line):
+            table = _split(header[1])
+            path = table
+        elif key := _KEY.match(line):
+            path = table + _split(key[1])
+        else:
+            continue
+        depth = 0
+        for a, b in zip(path, loc, strict=False):
+            if a != b:
+                break
+            depth += 1
+        if depth == len(path) and depth and (best is None or depth > best[0]):
+            best = (depth, number)
+    return best[1] if best else None

@@ -1,0 +1,402 @@
+"""The one door to running business processes: start, decide, cancel, get, runs, events, recover.
+
+Runs execute as LangGraph graphs checkpointed by `SqliteSaver` (durability "sync": each
+step's checkpoint is on disk before the next step's effects). A run's thread id is its
+run id. The runtime drives a run until it waits on a person or ends; with `workers=0`
+that happens in the caller's thread, otherwise on a small thread pool.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.checkpoint.sqlite import SqliteSaver
+from langgraph.types import Command
+from pydantic import BaseModel, ValidationError
+
+from .clock import Clock, SystemClock
+from .errors import (
+    AlreadyDecided,
+    InvalidInput,
+    NotAuthorised,
+    ReasonRequired,
+    RunStateError,
+    SelfApproval,
+    UnknownApproval,
+    UnknownRun,
+    UnknownWorkflow,
+)
+from .ids import new_id
+from .policy import Policy
+from .records import (
+    Approval,
+    ApprovalStatus,
+    Decision,
+    Effect,
+    Event,
+    Reconciliation,
+    Run,
+    RunStatus,
+)
+from .services import Services
+from .steps import RunContext
+from .store import Store
+from .workflow import Workflow
+from .workflows import REGISTRY
+
+log = logging.getLogger("keel.runtime")
+
+Verdict = Literal["approve", "reject"]
+
+
+@dataclass(frozen=True)
+class RunDetail:
+    run: Run
+    approvals: list[Approval]
+    effects: list[Effect]
+    reconciliations: list[Reconciliation]
+
+    @property
+    def pending(self) -> Approval | None:
+        return next((a for a in self.approvals if a.status is ApprovalStatus.PENDING), None)
+
+
+class Runtime:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        checkpointer: BaseCheckpointSaver,
+        services: Services,
+        policy: Policy,
+        clock: Clock | None = None,
+        workflows: Mapping[str, Workflow] = REGISTRY,
+        workers: int = 0,
+    ) -> None:
+        self.store = store
+        self.services = services
+        self.policy = policy
+        self.clock = clock or store.clock
+        self.workflows = dict(workflows)
+        self._checkpointer = checkpointer
+        self._graphs = {name: wf.build().compile(checkpointer=checkpointer)
+                        for name, wf in self.workflows.items()}
+        self._pool = ThreadPoolExecutor(workers, thread_name_prefix="keel-run") if workers else None
+        self._lock = threading.Lock()
+        self._inflight: set[str] = set()
+        self._again: set[str] = set()
+        self._idle = threading.Condition(self._lock)
+
+    @classmethod
+    def open(
+        cls, home: str | Path, *, services: Services, policy: Policy, clock: Clock | None = None,
+        workers: int = 0, workflows: Mapping[str, Workflow] = REGISTRY,
+    ) -> Runtime:
+        """The embedded default: the run store and the checkpoints as two files in `home`."""
+        home = Path(home)
+        home.mkdir(parents=True, exist_ok=True)
+        clock = clock or SystemClock()
+        store = Store.open(home / "keel.db", clock)
+        conn = sqlite3.connect(str(home / "checkpoints.db"), check_same_thread=False, timeout=30)
+        saver = SqliteSaver(conn)
+        saver.setup()
+        return cls(store=store, checkpointer=saver, services=services, policy=policy, clock=clock,
+                   workers=workers, workflows=workflows)
+
+    def close(self) -> None:
+        if self._pool:
+            self._pool.shutdown(wait=True)
+        self.store.close()
+        conn = getattr(self._checkpointer, "conn", None)
+        if conn is not None:
+            conn.close()
+
+    # --- starting work --------------------------------------------------------------------
+
+    def validate(self, kind: str, data: Mapping[str, Any] | BaseModel) -> BaseModel:
+        """The input as the workflow will see it, or InvalidInput saying what is wrong."""
+        workflow = self.workflows.get(kind)
+        if workflow is None:
+            known = ", ".join(sorted(self.workflows))
+            raise UnknownWorkflow(f"no workflow named {kind!r} (known: {known})")
+        raw = data.model_dump() if isinstance(data, BaseModel) else dict(data)
+        try:
+            model = workflow.input_model.model_validate(raw)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            field = ".".join(str(p) for p in err["loc"]) or kind
+            raise InvalidInput(f"{field}: {err['msg']}", field=field) from None
+        return workflow.prepare(self.services, self.policy, model)
+
+    def start(
+        self, kind: str, data: Mapping[str, Any] | BaseModel, requested_by: str,
+        origin: str = "cli", *, execute: bool = True,
+    ) -> Run:
+        """Create a run and (unless `execute=False`, for a server to pick up) drive it."""
+        model = self.validate(kind, data)
+        workflow = self.workflows[kind]
+        run_id = new_id("run", self.clock.now())
+        self.store.create_run(run_id, workflow.name, workflow.version, model.model_dump(mode="json"),
+                              requested_by, origin)
+        if execute:
+            self._kick(run_id)
+        return self.get(run_id).run
+
+    # --- people's decisions ---------------------------------------------------------------
+
+    def decide(
+        self, approval_id: str, decision: Verdict, actor: str, reason: str | None = None,
+        *, execute: bool = True,
+    ) -> Approval:
+        """Settle an approval once (compare-and-set), then resume its run."""
+        approval = self.store.approval(approval_id)
+        if approval is None:
+            raise UnknownApproval(f"no approval with id {approval_id}")
+        reason = (reason or "").strip() or None
+        if decision == "reject" and not reason:
+            raise ReasonRequired("a rejection needs a reason")
+        if approval.status is not ApprovalStatus.PENDING:
+            raise self._already(approval)
+        self._authorise(approval, actor)
+        status = ApprovalStatus.APPROVED if decision == "approve" else ApprovalStatus.REJECTED
+        with self.store.tx():
+            if not self.store.settle_approval(approval_id, status, actor, reason):
+                raise self._already(self.store.approval(approval_id))  # type: ignore[arg-type]
+            self.store.append_event(approval.run_id, "approval.decided", step="approval",
+                                    actor=actor, data={"approval_id": approval_id,
+                                                       "decision": str(status), "reason": reason})
+            self.store.transition(approval.run_id, RunStatus.QUEUED, only_from=[RunStatus.WAITING])
+        if execute:
+            self._kick(approval.run_id)
+        return self.store.approval(approval_id)  # type: ignore[return-value]
+
+    def _already(self, approval: Approval) -> AlreadyDecided:
+        when = approval.decided_at.strftime("%Y-%m-%d %H:%M UTC") if approval.decided_at else ""
+        return AlreadyDecided(
+            f"approval {approval.id} was already {approval.status} by {approval.decided_by} {when}"
+            .rstrip(),
+            decided_by=approval.decided_by or "", status=str(approval.status),
+        )
+
+    def _authorise(self, approval: Approval, actor: str) -> None:
+        """Policy decides who may decide; a refusal is an audit event, then an error."""
+        request = approval.request
+        refusal: NotAuthorised | None = None
+        if actor == approval.requested_by:
+            refusal = SelfApproval(f"{actor} requested this and may not decide it")
+        else:
+            mine = self.policy.roles_of(actor)
+            allowed = set(self.policy.approver_roles(request.workflow, request.amount))
+            if not mine:
+                refusal = NotAuthorised(f"{actor} has no role in policy that may approve anything")
+            elif not allowed & set(mine):
+                amount = f" of {request.amount:.2f} {request.currency}" if request.amount else ""
+                refusal = NotAuthorised(
+                    f"{actor} ({', '.join(mine)}) may not approve a {request.workflow}{amount};"
+                    f" roles that may: {', '.join(sorted(allowed)) or 'none'}"
+                )
+        if refusal is not None:
+            self.store.append_event(approval.run_id, "approval.refused", step="approval",
+                                    actor=actor, data={"approval_id": approval.id,
+                                                       "reason": str(refusal)})
+            raise refusal
+
+    def cancel(self, run_id: str, actor: str, reason: str | None = None) -> Run:
+        """Stop a run at its next step boundary; done effects are compensated."""
+        run = self.store.run(run_id)
+        if run is None:
+            raise UnknownRun(f"no run with id {run_id}")
+        if run.status.terminal:
+            raise RunStateError(f"run {run_id} already ended {run.status}")
+        with self.store.tx():
+            self.store.set_run(run_id, cancel_requested=1)
+            for approval in self.store.approvals(run_id=run_id, status=ApprovalStatus.PENDING):
+                self.store.settle_approval(approval.id, ApprovalStatus.CANCELLED, actor, reason)
+            self.store.append_event(run_id, "run.cancel_requested", actor=actor,
+                                    data={"reason": reason})
+            self.store.transition(run_id, RunStatus.QUEUED, only_from=[RunStatus.WAITING])
+        self._kick(run_id)
+        return self.get(run_id).run
+
+    # --- reading --------------------------------------------------------------------------
+
+    def get(self, run_id: str) -> RunDetail:
+        run = self.store.run(run_id)
+        if run is None:
+            raise UnknownRun(f"no run with id {run_id}")
+        return RunDetail(run, self.store.approvals(run_id=run_id), self.store.effects(run_id),
+                         self.store.reconciliations(run_id=run_id))
+
+    def runs(self, *, status: list[RunStatus] | None = None, workflow: str | None = None,
+             limit: int = 100) -> list[Run]:
+        return self.store.runs(status=status, workflow=workflow, limit=limit)
+
+    def events(self, run_id: str | None = None, *, since: int = 0, limit: int = 1000) -> list[Event]:
+        return self.store.events(run_id, since=since, limit=limit)
+
+    def pending_approvals(self, actor: str | None = None) -> list[Approval]:
+        """What waits on a person: every pending approval, or those `actor` may decide."""
+        pending = self.store.approvals(status=ApprovalStatus.PENDING)
+        if actor is None:
+            return pending
+        mine = set(self.policy.roles_of(actor))
+        return [a for a in pending if a.requested_by != actor and mine
+                & set(self.policy.approver_roles(a.request.workflow, a.request.amount))]
+
+    # --- recovery and time ----------------------------------------------------------------
+
+    def recover(self) -> list[str]:
+        """Resume every run with pending work that is not waiting on a person."""
+        resumed = []
+        for run in self.store.runs(status=[RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.WAITING],
+                                   limit=1_000_000):
+            if run.status is RunStatus.WAITING:
+                latest = self.store.latest_approval(run.id)
+                if latest is not None and latest.status is ApprovalStatus.PENDING:
+                    continue
+            if run.status is not RunStatus.QUEUED:
+                self.store.append_event(run.id, "run.recovered", data={"was": str(run.status)})
+            resumed.append(run.id)
+        for run_id in reversed(resumed):  # oldest first
+            self._kick(run_id)
+        return resumed
+
+    def tick(self) -> list[Event]:
+        """Escalate approvals past their deadline along the chain; expire them at its end."""
+        now, esc = self.clock.now(), self.policy.escalation
+        done: list[Event] = []
+        for approval in self.store.approvals(status=ApprovalStatus.PENDING, due_before=now):
+            level = approval.escalation_level + 1
+            if level <= len(esc.chain):
+                role = esc.chain[level - 1]
+                if self.store.escalate_approval(approval.id, level, now + esc.deadline):
+                    done.append(self.store.append_event(
+                        approval.run_id, "approval.escalated", step="approval", actor="policy",
+                        data={"approval_id": approval.id, "level": level, "role": role,
+                              "notify": self.policy.people_in(role)}))
+                continue
+            status = ApprovalStatus.APPROVED if esc.on_expiry == "approve" else ApprovalStatus.EXPIRED
+            with self.store.tx():
+                if not self.store.settle_approval(approval.id, status, "policy",
+                                                  "no decision before the deadline"):
+                    continue
+                done.append(self.store.append_event(
+                    approval.run_id, "approval.expired", step="approval", actor="policy",
+                    data={"approval_id": approval.id, "outcome": str(status)}))
+                self.store.transition(approval.run_id, RunStatus.QUEUED,
+                                      only_from=[RunStatus.WAITING])
+            self._kick(approval.run_id)
+        return done
+
+    # --- driving runs ---------------------------------------------------------------------
+
+    def _kick(self, run_id: str) -> None:
+        if self._pool is None:
+            self._drive(run_id)
+            return
+        with self._lock:
+            if run_id in self._inflight:
+                self._again.add(run_id)
+                return
+            self._inflight.add(run_id)
+        self._pool.submit(self._drive_loop, run_id)
+
+    def _drive_loop(self, run_id: str) -> None:
+        try:
+            while True:
+                try:
+                    self._drive(run_id)
+                except Exception:  # keep the worker alive; the run stays resumable
+                    log.exception("driving run %s failed", run_id)
+                with self._lock:
+                    if run_id not in self._again:
+                        return
+                    self._again.discard(run_id)
+        finally:
+            with self._lock:
+                self._inflight.discard(run_id)
+                self._idle.notify_all()
+
+    def busy(self, run_id: str) -> bool:
+        with self._lock:
+            return run_id in self._inflight
+
+    def drain(self, timeout: float | None = None) -> bool:
+        """Wait until no run is being driven (for tests, benchmarks and shutdown)."""
+        with self._lock:
+            return self._idle.wait_for(lambda: not self._inflight, timeout)
+
+    def _drive(self, run_id: str) -> None:
+        """Advance a run from its last checkpoint until it waits on a person or ends."""
+        while True:
+            run = self.store.run(run_id)
+            if run is None or run.status.terminal:
+                return
+            graph = self._graphs[run.workflow]
+            config: dict[str, Any] = {"configurable": {"thread_id": run_id}}
+            snapshot = graph.get_state(config)
+            payload: Any
+            if snapshot.interrupts:
+                approval = self.store.latest_approval(run_id)
+                if approval is None or approval.status is ApprovalStatus.PENDING:
+                    if self._park(run_id):
+                        return
+                    continue  # decided while we looked
+                payload = Command(resume=self._decision(approval).model_dump(mode="json"))
+            elif snapshot.next:
+                payload = None  # carry on from the last checkpoint (after a crash, say)
+            elif snapshot.values:
+                self._finish(run_id, snapshot.values)
+                return
+            elif run.cancel_requested:
+                self.store.finish_run(run_id, RunStatus.CANCELLED, {"reason": "cancelled"})
+                return
+            else:
+                payload = {"input": run.input}
+            self.store.set_run(run_id, status=RunStatus.RUNNING)
+            context = RunContext(run_id=run_id, requested_by=run.requested_by,
+                                 workflow=self.workflows[run.workflow], store=self.store,
+                                 services=self.services, policy=self.policy, clock=self.clock)
+            try:
+                graph.invoke(payload, config, context=context, durability="sync")
+            except Exception as exc:  # a defect, not a business failure: stop and tell a person
+                log.exception("run %s crashed in a step", run_id)
+                self.store.append_event(run_id, "escalation.raised",
+                                        data={"reason": f"defect: {type(exc).__name__}: {exc}",
+                                              "to": self.policy.escalation.on_call})
+                self.store.finish_run(run_id, RunStatus.FAILED, {}, error=f"{type(exc).__name__}: {exc}")
+                return
+
+    def _park(self, run_id: str) -> bool:
+        """Mark the run waiting, unless its approval was settled meanwhile (one transaction)."""
+        with self.store.tx():
+            approval = self.store.latest_approval(run_id)
+            if approval is not None and approval.status is not ApprovalStatus.PENDING:
+                return False
+            self.store.set_run(run_id, status=RunStatus.WAITING, step="approval")
+            return True
+
+    @staticmethod
+    def _decision(approval: Approval) -> Decision:
+        return Decision(
+            approval_id=approval.id, approved=approval.status is ApprovalStatus.APPROVED,
+            status=approval.status, by=approval.decided_by or "policy",
+            at=approval.decided_at or approval.created_at, reason=approval.reason,
+        )
+
+    def _finish(self, run_id: str, values: Mapping[str, Any]) -> None:
+        status = RunStatus(values.get("outcome") or "failed")
+        failure = values.get("failure") or {}
+        outcome = {k: v for k, v in values.items() if k not in ("input", "outcome", "failure")}
+        error = None
+        if failure and status in (RunStatus.FAILED, RunStatus.COMPENSATED):
+            error = f"{failure.get('step')} failed: {failure.get('message')}"
+        self.store.finish_run(run_id, status, outcome, error=error)

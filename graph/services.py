@@ -1,0 +1,13 @@
+"""The connectors a run's steps may call, bundled so the runtime hands them in."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from connectors import MailConnector, ShopConnector
+
+
+@dataclass(frozen=True)
+class Services:
+    shop: ShopConnector
+    mail: MailConnector

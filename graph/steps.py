@@ -1,0 +1,280 @@
+"""What a workflow's nodes stand on: the step wrapper, effects, approvals, compensation.
+
+A node is written as `@step("refund") def refund(state, scope): ...`. The wrapper times
+the step, writes its events, and turns a `StepFailed` into the run's failure path. The
+scope gives the node its three durable tools:
+
+- `scope.read(...)`     a connector call with no side effect, recorded as an event;
+- `scope.effect(...)`   a side effect performed at most once per (run, task, ordinal);
+- `scope.approval(...)` a pause until a person decides, via LangGraph's `interrupt()`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+
+from langgraph.config import get_config
+from langgraph.runtime import Runtime as GraphRuntime
+from langgraph.types import interrupt
+
+from connectors import ConnectorError
+
+from .errors import Cancelled, EffectFailed, KeelError, OutcomeUnknown, StepFailed
+from .records import ApprovalRequest, ApprovalStatus, Decision, EffectStatus, RunStatus
+
+if TYPE_CHECKING:
+    from .clock import Clock
+    from .policy import Policy
+    from .services import Services
+    from .store import Store
+    from .workflow import Workflow
+
+T = TypeVar("T")
+State = dict[str, Any]
+StepFn = Callable[[State, "StepScope"], State | None]
+
+
+def crashpoint(name: str) -> None:
+    """Test hook: die here, as `kill -9` would, when KEEL_CRASH_AT names this point."""
+    wanted = os.environ.get("KEEL_CRASH_AT")
+    if wanted and name in wanted.split(","):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def effect_key(run_id: str, task_id: str, ordinal: int) -> str:
+    """The idempotency key: the same when a node re-runs, new on each pass of a loop."""
+    digest = hashlib.sha256(f"{run_id}|{task_id}|{ordinal}".encode()).hexdigest()
+    return f"keel-{digest[:40]}"
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """Everything a node needs, handed in by the runtime as LangGraph's run context."""
+
+    run_id: str
+    requested_by: str
+    workflow: Workflow
+    store: Store
+    services: Services
+    policy: Policy
+    clock: Clock
+
+
+class StepScope:
+    def __init__(self, ctx: RunContext, step: str, task_id: str) -> None:
+        self.ctx = ctx
+        self.step = step
+        self.task_id = task_id
+        self._ordinal = 0
+
+    @property
+    def services(self) -> Services:
+        return self.ctx.services
+
+    @property
+    def policy(self) -> Policy:
+        return self.ctx.policy
+
+    def _next_ordinal(self) -> int:
+        self._ordinal += 1
+        return self._ordinal
+
+    def event(self, name: str, /, *, duration_ms: float | None = None, **data: Any) -> None:
+        self.ctx.store.append_event(
+            self.ctx.run_id, name, step=self.step, data=data, duration_ms=duration_ms
+        )
+
+    def _elapsed_ms(self, started: float) -> float:
+        return (self.ctx.clock.monotonic() - started) * 1000
+
+    def fail(self, message: str, **data: Any) -> NoReturn:
+        raise StepFailed(message, step=self.step, **data)
+
+    def read(self, operation: str, call: Callable[[], T]) -> T:
+        """A connector call with no side effect; its failure fails the step."""
+        started = self.ctx.clock.monotonic()
+        try:
+            result = call()
+        except ConnectorError as exc:
+            self.event("connector.failed", operation=operation, error=str(exc),
+                       duration_ms=self._elapsed_ms(started))
+            raise StepFailed(str(exc), step=self.step, operation=operation) from exc
+        self.event("connector.called", operation=operation, duration_ms=self._elapsed_ms(started))
+        return result
+
+    def effect(
+        self,
+        kind: str,
+        call: Callable[[str], dict[str, Any]],
+        *,
+        request: dict[str, Any],
+        keyed: bool = True,
+        lookup: Callable[[str], dict[str, Any] | None] | None = None,
+        compensation: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    ) -> dict[str, Any]:
+        """Perform `call(key)` at most once for this run, task and ordinal.
+
+        `keyed`: the API honours the key, so a call whose outcome a crash hid may be
+        sent again with it. Otherwise `lookup(key)` is asked whether it happened; with
+        neither, an unfinished call is escalated as "outcome unknown", never repeated.
+        `compensation(result)` names the undo ({"name": ..., "args": ...}) if a later step fails.
+        """
+        store, run_id = self.ctx.store, self.ctx.run_id
+        ordinal = self._next_ordinal()
+        key = effect_key(run_id, self.task_id, ordinal)
+        found = store.effect(key)
+        if found is not None and found.status is EffectStatus.DONE:
+            self.event("effect.replayed", kind=kind, key=key)
+            return found.result or {}
+        if found is not None and found.status in (EffectStatus.FAILED, EffectStatus.UNKNOWN):
+            raise EffectFailed(found.error or f"{kind} failed", step=self.step, key=key)
+        if found is not None:  # started, never settled: a crash hid the outcome
+            if not keyed:
+                seen = lookup(key) if lookup else None
+                if seen is not None:
+                    return self._settle(kind, key, seen, compensation, recovered=True)
+                if lookup is None:
+                    return self._unknown(kind, key, found.request or {})
+            store.retry_effect(key)
+            self.event("effect.retried", kind=kind, key=key, attempt=found.attempts + 1)
+        else:
+            store.start_effect(key, run_id, self.task_id, ordinal, kind, request)
+        crashpoint(f"effect.before:{kind}")
+        started = self.ctx.clock.monotonic()
+        try:
+            result = call(key)
+        except ConnectorError as exc:
+            store.settle_effect(key, EffectStatus.FAILED, error=str(exc))
+            self.event("effect.failed", kind=kind, key=key, error=str(exc),
+                       error_type=type(exc).__name__, duration_ms=self._elapsed_ms(started))
+            raise EffectFailed(str(exc), step=self.step, key=key, kind=kind) from exc
+        crashpoint(f"effect.after:{kind}")
+        return self._settle(kind, key, result, compensation, duration_ms=self._elapsed_ms(started))
+
+    def _settle(
+        self, kind: str, key: str, result: dict[str, Any],
+        compensation: Callable[[dict[str, Any]], dict[str, Any]] | None,
+        *, duration_ms: float | None = None, recovered: bool = False,
+    ) -> dict[str, Any]:
+        store = self.ctx.store
+        with store.tx():  # the result and its event land together
+            store.settle_effect(
+                key, EffectStatus.DONE, result=result,
+                compensation=compensation(result) if compensation else None,
+            )
+            self.event("effect.performed", kind=kind, key=key, recovered=recovered,
+                       result=result, duration_ms=duration_ms)
+        return result
+
+    def _unknown(self, kind: str, key: str, request: dict[str, Any]) -> NoReturn:
+        store = self.ctx.store
+        message = f"{kind}: outcome unknown after a crash; the API cannot be asked and won't dedupe"
+        with store.tx():
+            store.settle_effect(key, EffectStatus.UNKNOWN, error=message)
+            store.open_reconciliation(self.ctx.run_id, "effect_outcome_unknown", message,
+                                      {"effect": kind, "request": request}, effect_key=key)
+            self.event("escalation.raised", reason=message, to=self.policy.escalation.on_call)
+        raise OutcomeUnknown(message, step=self.step, key=key)
+
+    def approval(self, request: ApprovalRequest, deadline: datetime | None) -> Decision:
+        """Pause the run until a person decides; re-running the node finds the same approval."""
+        approval, _ = self.ctx.store.ensure_approval(
+            self.ctx.run_id, self.task_id, self._next_ordinal(), request, deadline
+        )
+        answer = interrupt({"approval_id": approval.id, **request.model_dump(mode="json")})
+        decision = Decision.model_validate(answer)
+        if decision.status is ApprovalStatus.CANCELLED:
+            raise Cancelled(f"cancelled by {decision.by}", step=self.step)
+        return decision
+
+
+def step(
+    name: str, *, cancellable: bool = True,
+) -> Callable[[StepFn], Callable[[State, GraphRuntime[RunContext]], State]]:
+    """Wrap a node: cancellation check, timing, events, and failure routing."""
+
+    def wrap(fn: StepFn) -> Callable[[State, GraphRuntime[RunContext]], State]:
+        def node(state: State, runtime: GraphRuntime[RunContext]) -> State:
+            ctx = runtime.context
+            crashpoint(f"step.before:{name}")
+            run = ctx.store.run(ctx.run_id)
+            if cancellable and run is not None and run.cancel_requested:
+                return {"failure": {"step": name, "message": "cancelled", "cancelled": True}}
+            ctx.store.set_run(ctx.run_id, step=name, status=RunStatus.RUNNING)
+            scope = StepScope(ctx, name, get_config()["configurable"]["checkpoint_ns"])
+            started = ctx.clock.monotonic()
+            try:
+                update = fn(state, scope) or {}
+            except StepFailed as exc:
+                scope.event("step.failed", error=str(exc), duration_ms=scope._elapsed_ms(started))
+                return {"failure": {"step": name, "message": str(exc),
+                                    "cancelled": isinstance(exc, Cancelled)}}
+            scope.event("step.finished", duration_ms=scope._elapsed_ms(started))
+            return update
+
+        node.__name__ = name
+        return node
+
+    return wrap
+
+
+def after(next_node: str, on_failure: str = "recover") -> Callable[[State], str]:
+    """A conditional edge: on to `next_node`, or to the failure path when a step failed."""
+
+    def route(state: State) -> str:
+        return on_failure if state.get("failure") else next_node
+
+    return route
+
+
+@step("recover", cancellable=False)
+def recover(state: State, scope: StepScope) -> State:
+    """The failure path: undo done effects in reverse order, or escalate, as policy says.
+
+    A compensation that fails becomes an escalation and an open reconciliation item.
+    """
+    ctx = scope.ctx
+    failure = state.get("failure") or {}
+    cancelled = bool(failure.get("cancelled"))
+    standing = [
+        e for e in ctx.store.effects(ctx.run_id)
+        if e.status is EffectStatus.DONE and e.compensation and e.compensation_status != "done"
+    ]
+    mode = "compensate" if cancelled else ctx.policy.workflow(ctx.workflow.name).on_failure
+    if mode == "escalate" and standing:
+        summary = (f"{failure.get('step')} failed ({failure.get('message')}); kept: "
+                   + ", ".join(e.kind for e in standing))
+        ctx.store.open_reconciliation(ctx.run_id, "step_failed", summary,
+                                      {"kept": [e.key for e in standing], "failure": failure})
+        scope.event("escalation.raised", reason=summary, to=ctx.policy.escalation.on_call)
+        return {"outcome": "failed"}
+    broken = 0
+    for done in reversed(standing):
+        comp = done.compensation or {}
+        undo = ctx.workflow.compensations[comp["name"]]
+        try:
+            scope.effect(f"undo:{done.kind}", lambda key, u=undo, a=comp["args"]: u(ctx.services, a, key),
+                         request={"undoes": done.key, **comp})
+        except KeelError as exc:
+            broken += 1
+            ctx.store.set_compensation_status(done.key, "failed")
+            summary = f"could not undo {done.kind}: {exc}"
+            scope.event("compensation.failed", effect=done.key, error=str(exc))
+            ctx.store.open_reconciliation(ctx.run_id, "compensation_failed", summary,
+                                          {"effect": done.kind, "compensation": comp},
+                                          effect_key=done.key)
+            scope.event("escalation.raised", reason=summary, to=ctx.policy.escalation.on_call)
+            continue
+        ctx.store.set_compensation_status(done.key, "done")
+        scope.event("compensation.performed", effect=done.key, name=comp["name"])
+    if broken:
+        return {"outcome": "failed"}
+    if cancelled:
+        return {"outcome": "cancelled"}
+    return {"outcome": "compensated" if standing else "failed"}

@@ -1,0 +1,476 @@
+"""The run store: runs, the hash-chained event log, approvals, effects, reconciliations, inbox.
+
+One SQLite file in WAL mode, opened with the standard library. Every write runs in a
+`BEGIN IMMEDIATE` transaction, so two processes sharing the file serialise their writes
+and a compare-and-set really is one.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from .audit import GENESIS, AuditReport, canonical, link_hash, verify_chain
+from .clock import Clock, SystemClock, iso, parse_iso
+from .ids import new_id
+from .records import (
+    Approval,
+    ApprovalRequest,
+    ApprovalStatus,
+    Effect,
+    EffectStatus,
+    Event,
+    InboxItem,
+    Reconciliation,
+    Run,
+    RunStatus,
+)
+from .schema import migrate
+
+
+def _loads(text: str | None) -> Any:
+    return None if text is None else json.loads(text)
+
+
+def _dt(text: str | None) -> datetime | None:
+    return None if text is None else parse_iso(text)
+
+
+class Store:
+    """Connection in, lazy set-up once, parameterised SQL, typed records out."""
+
+    def __init__(self, conn: sqlite3.Connection, clock: Clock | None = None) -> None:
+        self.conn = conn
+        self.clock = clock or SystemClock()
+        self._lock = threading.RLock()
+        self._depth = 0
+        conn.row_factory = sqlite3.Row
+        conn.isolation_level = None  # we issue BEGIN/COMMIT ourselves
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        with self._lock:
+            migrate(conn)
+
+    @classmethod
+    def open(cls, path: str | Path, clock: Clock | None = None) -> Store:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(str(path), check_same_thread=False, timeout=30)
+        return cls(conn, clock)
+
+    def close(self) -> None:
+        with self._lock:
+            self.conn.close()
+
+    @contextmanager
+    def tx(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction; nested calls on the same thread join the outer one."""
+        with self._lock:
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield self.conn
+                finally:
+                    self._depth -= 1
+                return
+            self.conn.execute("BEGIN IMMEDIATE")
+            self._depth = 1
+            try:
+                yield self.conn
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+            else:
+                self.conn.execute("COMMIT")
+            finally:
+                self._depth = 0
+
+    def _one(self, sql: str, args: tuple[Any, ...] = ()) -> sqlite3.Row | None:
+        with self._lock:
+            return self.conn.execute(sql, args).fetchone()
+
+    def _all(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return self.conn.execute(sql, args).fetchall()
+
+    def now(self) -> str:
+        return iso(self.clock.now())
+
+    # --- events ---------------------------------------------------------------------------
+
+    def append_event(
+        self,
+        run_id: str | None,
+        kind: str,
+        *,
+        step: str | None = None,
+        actor: str | None = None,
+        data: dict[str, Any] | None = None,
+        cost_usd: float = 0.0,
+        duration_ms: float | None = None,
+    ) -> Event:
+        with self.tx() as conn:
+            last = conn.execute("SELECT hash FROM events ORDER BY id DESC LIMIT 1").fetchone()
+            prev = last[0] if last else GENESIS
+            seq = conn.execute(
+                "SELECT COALESCE(MAX(seq), 0) + 1 FROM events WHERE run_id IS ?", (run_id,)
+            ).fetchone()[0]
+            row = {
+                "run_id": run_id, "seq": seq, "at": self.now(), "kind": kind, "step": step,
+                "actor": actor, "data": canonical(data or {}), "cost_usd": float(cost_usd),
+                "duration_ms": None if duration_ms is None else round(float(duration_ms), 3),
+            }
+            row["prev_hash"] = prev
+            row["hash"] = link_hash(prev, row)
+            cur = conn.execute(
+                "INSERT INTO events (run_id, seq, at, kind, step, actor, data, cost_usd,"
+                " duration_ms, prev_hash, hash) VALUES (:run_id, :seq, :at, :kind, :step, :actor,"
+                " :data, :cost_usd, :duration_ms, :prev_hash, :hash)",
+                row,
+            )
+            return self._event({**row, "id": cur.lastrowid})
+
+    def events(
+        self, run_id: str | None = None, *, since: int = 0, kinds: list[str] | None = None,
+        limit: int = 1000,
+    ) -> list[Event]:
+        sql = "SELECT * FROM events WHERE id > ?"
+        args: list[Any] = [since]
+        if run_id is not None:
+            sql += " AND run_id = ?"
+            args.append(run_id)
+        if kinds:
+            sql += f" AND kind IN ({','.join('?' * len(kinds))})"
+            args.extend(kinds)
+        sql += " ORDER BY id LIMIT ?"
+        args.append(limit)
+        return [self._event(dict(r)) for r in self._all(sql, tuple(args))]
+
+    def verify(self) -> AuditReport:
+        with self._lock:
+            return verify_chain(self.conn)
+
+    @staticmethod
+    def _event(row: dict[str, Any]) -> Event:
+        return Event(**{**row, "at": parse_iso(row["at"]), "data": json.loads(row["data"])})
+
+    # --- runs -----------------------------------------------------------------------------
+
+    def create_run(
+        self, run_id: str, workflow: str, version: int, input: dict[str, Any],
+        requested_by: str, origin: str, status: RunStatus = RunStatus.QUEUED,
+    ) -> Run:
+        now = self.now()
+        with self.tx() as conn:
+            conn.execute(
+                "INSERT INTO runs (id, workflow, version, status, input, requested_by, origin,"
+                " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (run_id, workflow, version, status, canonical(input), requested_by, origin, now, now),
+            )
+            self.append_event(
+                run_id, "run.started", actor=requested_by,
+                data={"workflow": workflow, "version": version, "input": input, "origin": origin},
+            )
+        return self.run(run_id)  # type: ignore[return-value]
+
+    def run(self, run_id: str) -> Run | None:
+        row = self._one(
+            "SELECT r.*, (SELECT COALESCE(SUM(cost_usd), 0) FROM events e WHERE e.run_id = r.id)"
+            " AS cost_usd FROM runs r WHERE id = ?", (run_id,)
+        )
+        return self._run(row) if row else None
+
+    def runs(
+        self, *, status: list[RunStatus] | None = None, workflow: str | None = None,
+        limit: int = 100, before: str | None = None,
+    ) -> list[Run]:
+        sql = ("SELECT r.*, (SELECT COALESCE(SUM(cost_usd), 0) FROM events e WHERE e.run_id = r.id)"
+               " AS cost_usd FROM runs r WHERE 1 = 1")
+        args: list[Any] = []
+        if status:
+            sql += f" AND status IN ({','.join('?' * len(status))})"
+            args.extend(status)
+        if workflow:
+            sql += " AND workflow = ?"
+            args.append(workflow)
+        if before:
+            sql += " AND id < ?"
+            args.append(before)
+        sql += " ORDER BY id DESC LIMIT ?"
+        args.append(limit)
+        return [self._run(r) for r in self._all(sql, tuple(args))]
+
+    def set_run(self, run_id: str, **fields: Any) -> None:
+        """Update a run's columns (status, step, error, cancel_requested)."""
+        allowed = {"status", "step", "error", "cancel_requested"}
+        if not fields or set(fields) - allowed:
+            raise ValueError(f"cannot set {sorted(set(fields) - allowed)} on a run")
+        cols = ", ".join(f"{k} = ?" for k in fields)
+        with self.tx() as conn:
+            conn.execute(
+                f"UPDATE runs SET {cols}, updated_at = ? WHERE id = ?",
+                (*fields.values(), self.now(), run_id),
+            )
+
+    def transition(self, run_id: str, to: RunStatus, *, only_from: list[RunStatus]) -> bool:
+        """Compare-and-set a run's status; True when this call made the change."""
+        with self.tx() as conn:
+            cur = conn.execute(
+                f"UPDATE runs SET status = ?, updated_at = ? WHERE id = ? AND status IN"
+                f" ({','.join('?' * len(only_from))})",
+                (to, self.now(), run_id, *only_from),
+            )
+            return cur.rowcount == 1
+
+    def finish_run(
+        self, run_id: str, status: RunStatus, outcome: dict[str, Any], error: str | None = None,
+    ) -> bool:
+        """Settle a run once; the run.finished event is written in the same transaction."""
+        now = self.now()
+        with self.tx() as conn:
+            cur = conn.execute(
+                "UPDATE runs SET status = ?, outcome = ?, error = ?, finished_at = ?, updated_at = ?"
+                " WHERE id = ? AND status NOT IN ('succeeded', 'rejected', 'compensated', 'failed',"
+                " 'cancelled')",
+                (status, canonical(outcome), error, now, now, run_id),
+            )
+            if cur.rowcount != 1:
+                return False
+            started = conn.execute("SELECT created_at FROM runs WHERE id = ?", (run_id,)).fetchone()
+            elapsed = (parse_iso(now) - parse_iso(started[0])).total_seconds() * 1000
+            self.append_event(
+                run_id, "run.finished", data={"status": str(status), **outcome,
+                                              **({"error": error} if error else {})},
+                duration_ms=elapsed,
+            )
+            return True
+
+    @staticmethod
+    def _run(row: sqlite3.Row) -> Run:
+        d = dict(row)
+        return Run(
+            **{**d, "input": json.loads(d["input"]), "outcome": json.loads(d["outcome"]),
+               "created_at": parse_iso(d["created_at"]), "updated_at": parse_iso(d["updated_at"]),
+               "finished_at": _dt(d["finished_at"]),
+               "cancel_requested": bool(d["cancel_requested"]), "cost_usd": d.get("cost_usd", 0.0)}
+        )
+
+    # --- approvals ------------------------------------------------------------------------
+
+    def ensure_approval(
+        self, run_id: str, task_id: str, ordinal: int, request: ApprovalRequest,
+        deadline: datetime | None,
+    ) -> tuple[Approval, bool]:
+        """The approval for this (run, task, ordinal), created once; True when created now."""
+        with self.tx() as conn:
+            row = conn.execute(
+                "SELECT * FROM approvals WHERE run_id = ? AND task_id = ? AND ordinal = ?",
+                (run_id, task_id, ordinal),
+            ).fetchone()
+            if row:
+                return self._approval(row), False
+            approval_id = new_id("apv", self.clock.now())
+            conn.execute(
+                "INSERT INTO approvals (id, run_id, task_id, ordinal, status, request, requested_by,"
+                " created_at, deadline) VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?)",
+                (approval_id, run_id, task_id, ordinal, request.model_dump_json(),
+                 request.requested_by, self.now(), deadline and iso(deadline)),
+            )
+            self.append_event(
+                run_id, "approval.requested", step="approval", actor=request.requested_by,
+                data={"approval_id": approval_id, **request.model_dump(mode="json"),
+                      "deadline": deadline and iso(deadline)},
+            )
+        return self.approval(approval_id), True  # type: ignore[return-value]
+
+    def approval(self, approval_id: str) -> Approval | None:
+        row = self._one("SELECT * FROM approvals WHERE id = ?", (approval_id,))
+        return self._approval(row) if row else None
+
+    def latest_approval(self, run_id: str) -> Approval | None:
+        row = self._one(
+            "SELECT * FROM approvals WHERE run_id = ? ORDER BY created_at DESC, rowid DESC LIMIT 1",
+            (run_id,),
+        )
+        return self._approval(row) if row else None
+
+    def approvals(
+        self, *, status: ApprovalStatus | None = None, run_id: str | None = None,
+        due_before: datetime | None = None,
+    ) -> list[Approval]:
+        sql, args = "SELECT * FROM approvals WHERE 1 = 1", []
+        if status:
+            sql += " AND status = ?"
+            args.append(status)
+        if run_id:
+            sql += " AND run_id = ?"
+            args.append(run_id)
+        if due_before:
+            sql += " AND deadline IS NOT NULL AND deadline <= ?"
+            args.append(iso(due_before))
+        return [self._approval(r) for r in self._all(sql + " ORDER BY id", tuple(args))]
+
+    def settle_approval(
+        self, approval_id: str, status: ApprovalStatus, by: str, reason: str | None,
+    ) -> bool:
+        """The compare-and-set: only a pending approval can be settled, exactly once."""
+        with self.tx() as conn:
+            cur = conn.execute(
+                "UPDATE approvals SET status = ?, decided_by = ?, decided_at = ?, reason = ?"
+                " WHERE id = ? AND status = 'pending'",
+                (status, by, self.now(), reason, approval_id),
+            )
+            return cur.rowcount == 1
+
+    def escalate_approval(self, approval_id: str, level: int, deadline: datetime) -> bool:
+        with self.tx() as conn:
+            cur = conn.execute(
+                "UPDATE approvals SET escalation_level = ?, deadline = ? WHERE id = ?"
+                " AND status = 'pending' AND escalation_level = ?",
+                (level, iso(deadline), approval_id, level - 1),
+            )
+            return cur.rowcount == 1
+
+    @staticmethod
+    def _approval(row: sqlite3.Row) -> Approval:
+        d = dict(row)
+        for k in ("task_id", "ordinal"):
+            d.pop(k)
+        return Approval(
+            **{**d, "request": ApprovalRequest.model_validate_json(d["request"]),
+               "created_at": parse_iso(d["created_at"]), "deadline": _dt(d["deadline"]),
+               "decided_at": _dt(d["decided_at"])}
+        )
+
+    # --- effects --------------------------------------------------------------------------
+
+    def effect(self, key: str) -> Effect | None:
+        row = self._one("SELECT * FROM effects WHERE key = ?", (key,))
+        return self._effect(row) if row else None
+
+    def effects(self, run_id: str) -> list[Effect]:
+        rows = self._all("SELECT * FROM effects WHERE run_id = ? ORDER BY rowid", (run_id,))
+        return [self._effect(r) for r in rows]
+
+    def start_effect(
+        self, key: str, run_id: str, task_id: str, ordinal: int, kind: str, request: dict[str, Any],
+    ) -> None:
+        with self.tx() as conn:
+            conn.execute(
+                "INSERT INTO effects (key, run_id, task_id, ordinal, kind, status, request,"
+                " started_at) VALUES (?, ?, ?, ?, ?, 'started', ?, ?)",
+                (key, run_id, task_id, ordinal, kind, canonical(request), self.now()),
+            )
+
+    def retry_effect(self, key: str) -> None:
+        with self.tx() as conn:
+            conn.execute(
+                "UPDATE effects SET attempts = attempts + 1, status = 'started' WHERE key = ?", (key,)
+            )
+
+    def settle_effect(
+        self, key: str, status: EffectStatus, *, result: dict[str, Any] | None = None,
+        error: str | None = None, compensation: dict[str, Any] | None = None,
+    ) -> None:
+        with self.tx() as conn:
+            conn.execute(
+                "UPDATE effects SET status = ?, result = ?, error = ?, compensation = ?,"
+                " finished_at = ? WHERE key = ?",
+                (status, None if result is None else canonical(result), error,
+                 None if compensation is None else canonical(compensation), self.now(), key),
+            )
+
+    def set_compensation_status(self, key: str, status: str) -> None:
+        with self.tx() as conn:
+            conn.execute("UPDATE effects SET compensation_status = ? WHERE key = ?", (status, key))
+
+    @staticmethod
+    def _effect(row: sqlite3.Row) -> Effect:
+        d = dict(row)
+        return Effect(
+            **{**d, "request": _loads(d["request"]), "result": _loads(d["result"]),
+               "compensation": _loads(d["compensation"]), "started_at": parse_iso(d["started_at"]),
+               "finished_at": _dt(d["finished_at"])}
+        )
+
+    # --- reconciliation items -------------------------------------------------------------
+
+    def open_reconciliation(
+        self, run_id: str | None, kind: str, summary: str, detail: dict[str, Any],
+        effect_key: str | None = None,
+    ) -> Reconciliation:
+        rec_id = new_id("rec", self.clock.now())
+        with self.tx() as conn:
+            conn.execute(
+                "INSERT INTO reconciliations (id, run_id, effect_key, kind, summary, detail, status,"
+                " created_at) VALUES (?, ?, ?, ?, ?, ?, 'open', ?)",
+                (rec_id, run_id, effect_key, kind, summary, canonical(detail), self.now()),
+            )
+            self.append_event(
+                run_id, "reconciliation.opened",
+                data={"reconciliation_id": rec_id, "kind": kind, "summary": summary, **detail},
+            )
+        return self.reconciliations(run_id=run_id, ids=[rec_id])[0]
+
+    def reconciliations(
+        self, *, run_id: str | None = None, status: str | None = None, ids: list[str] | None = None,
+    ) -> list[Reconciliation]:
+        sql, args = "SELECT * FROM reconciliations WHERE 1 = 1", []
+        if run_id:
+            sql += " AND run_id = ?"
+            args.append(run_id)
+        if status:
+            sql += " AND status = ?"
+            args.append(status)
+        if ids:
+            sql += f" AND id IN ({','.join('?' * len(ids))})"
+            args.extend(ids)
+        rows = self._all(sql + " ORDER BY id", tuple(args))
+        return [
+            Reconciliation(**{**(d := dict(r)), "detail": json.loads(d["detail"]),
+                              "created_at": parse_iso(d["created_at"])})
+            for r in rows
+        ]
+
+    # --- inbox ----------------------------------------------------------------------------
+
+    def put_inbox(self, kind: str, payload: dict[str, Any], actor: str | None) -> int:
+        with self.tx() as conn:
+            cur = conn.execute(
+                "INSERT INTO inbox (kind, payload, actor, created_at) VALUES (?, ?, ?, ?)",
+                (kind, canonical(payload), actor, self.now()),
+            )
+            return int(cur.lastrowid or 0)
+
+    def claim_inbox(self) -> InboxItem | None:
+        """The oldest unhandled command; one left 'handling' by a crash is taken again."""
+        with self.tx() as conn:
+            row = conn.execute(
+                "SELECT * FROM inbox WHERE status IN ('pending', 'handling') ORDER BY id LIMIT 1"
+            ).fetchone()
+            if row is None:
+                return None
+            conn.execute("UPDATE inbox SET status = 'handling' WHERE id = ?", (row["id"],))
+        return self.inbox_item(row["id"])
+
+    def finish_inbox(self, item_id: int, ok: bool, result: dict[str, Any]) -> None:
+        with self.tx() as conn:
+            conn.execute(
+                "UPDATE inbox SET status = ?, handled_at = ?, result = ? WHERE id = ?",
+                ("done" if ok else "failed", self.now(), canonical(result), item_id),
+            )
+
+    def inbox_item(self, item_id: int) -> InboxItem | None:
+        row = self._one("SELECT * FROM inbox WHERE id = ?", (item_id,))
+        if row is None:
+            return None
+        d = dict(row)
+        d.pop("handled_at")
+        return InboxItem(**{**d, "payload": json.loads(d["payload"]),
+                            "result": _loads(d["result"]), "created_at": parse_iso(d["created_at"])})

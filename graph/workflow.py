@@ -1,0 +1,30 @@
+"""What a business process declares so the runtime can run it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from langgraph.graph import StateGraph
+from pydantic import BaseModel
+
+from .policy import Policy
+from .services import Services
+
+Compensation = Callable[[Services, dict[str, Any], str], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Workflow:
+    name: str
+    version: int
+    input_model: type[BaseModel]
+    build: Callable[[], StateGraph]
+    """The graph, uncompiled; the runtime compiles it with its checkpointer."""
+    prepare: Callable[[Services, Policy, Any], BaseModel]
+    """Check the input against the world before any run exists (raises InvalidInput)."""
+    compensations: Mapping[str, Compensation] = field(default_factory=dict)
+    """Undo actions by name, for the effects this workflow registers compensations for."""
+    describe: Callable[[dict[str, Any]], str] = lambda _input: ""
+    """A one-line summary of a run's input, for lists."""
