@@ -40,6 +40,7 @@ from .runtime import RunDetail, Runtime
 from .services import Services
 from .store import Store
 from .workflows import REGISTRY
+from .worker import Worker
 
 __all__ = [
     "REGISTRY", "TERMINAL", "AlreadyDecided", "Approval", "ApprovalRequest", "ApprovalStatus",
@@ -48,5 +49,5 @@ __all__ = [
     "NotAuthorised", "NotFound", "OutcomeUnknown", "Policy", "PolicyError", "ReasonRequired",
     "Reconciliation", "Run", "RunDetail", "RunStateError", "RunStatus", "Runtime",
     "SelfApproval", "Services", "StepFailed", "Store", "SystemClock", "UnknownApproval",
-    "UnknownRun", "UnknownWorkflow", "load_policy", "parse_policy",
+    "UnknownRun", "UnknownWorkflow", "Worker", "load_policy", "parse_policy",
 ]

@@ -298,6 +298,10 @@ class Runtime:
 
     # --- driving runs ---------------------------------------------------------------------
 
+    def resume(self, run_id: str) -> None:
+        """Drive a run that has work to do (queued by another process, say)."""
+        self._kick(run_id)
+
     def _kick(self, run_id: str) -> None:
         if self._pool is None:
             self._drive(run_id)

@@ -1,4 +1,4 @@
-"""The sandbox's SQLite storage: schema migrations, transactions, and the ledger, key and mail tables."""
+"""The sandbox's SQLite storage: migrations, transactions, ledger, idempotency keys and mail."""
 
 from __future__ import annotations
 

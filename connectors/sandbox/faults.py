@@ -1,4 +1,4 @@
-"""Fault injection for the sandbox's store API: failures, rate limits, latency and dropped connections."""
+"""Fault injection for the sandbox's store API: errors, rate limits, latency, dropped links."""
 
 from __future__ import annotations
 

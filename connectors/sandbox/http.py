@@ -132,6 +132,7 @@ class RequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "KeelSandbox/0.1"
     timeout = 30  # an idle keep-alive connection is closed after this long
+    wbufsize = -1  # buffer so status, headers and body leave in one write (no Nagle stall)
     server: SandboxServer
 
     def do_GET(self) -> None:
@@ -156,6 +157,10 @@ class RequestHandler(BaseHTTPRequestHandler):
         log.debug("%s %s", self.address_string(), format % args)
 
     def _exchange(self) -> None:
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            self.close_connection = True  # the unread chunks would corrupt the next request
+            self._send(Response(411, {"errors": "send the body with a Content-Length"}))
+            return
         try:
             length = int(self.headers.get("Content-Length") or 0)
         except ValueError:
@@ -195,3 +200,4 @@ class RequestHandler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(payload)
+        self.wfile.flush()

@@ -1,4 +1,4 @@
-"""Deterministic demo data for the sandbox: a small harbour-town gift shop's catalogue and orders."""
+"""Deterministic demo data for the sandbox: a small harbour-town gift shop and its orders."""
 
 from __future__ import annotations
 

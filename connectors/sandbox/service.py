@@ -57,7 +57,7 @@ class Sandbox:
             self._http = SandboxServer((self._host, self._port), context)
             self._http_thread = threading.Thread(
                 target=self._http.serve_forever,
-                kwargs={"poll_interval": 0.05},
+                kwargs={"poll_interval": 0.02},  # bounds how long stop() waits
                 name="keel-sandbox-http",
                 daemon=True,
             )

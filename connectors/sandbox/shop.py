@@ -1,4 +1,4 @@
-"""The shop the sandbox plays: orders, refunds and inventory, read and changed inside a caller's transaction."""
+"""The shop the sandbox plays: orders, refunds and inventory, inside the caller's transaction."""
 
 from __future__ import annotations
 

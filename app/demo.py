@@ -1,0 +1,48 @@
+"""A small shop's day on the sandbox: refund requests trickle in, some over the threshold."""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+
+from connectors import ConnectorError
+from graph import KeelError, Runtime
+
+from .settings import Settings
+
+log = logging.getLogger("keel.demo")
+
+REASONS = [
+    "arrived broken", "wrong size", "never arrived", "changed my mind",
+    "colour not as pictured", "duplicate order", "late delivery, no longer needed",
+]
+
+
+class Demo:
+    def __init__(self, runtime: Runtime, settings: Settings, *, every: float = 8.0,
+                 seed: int | None = None) -> None:
+        self.runtime = runtime
+        self.every = every
+        self.random = random.Random(seed)
+
+    def once(self) -> str | None:
+        """Start one refund on an order that still has money to refund; its run id."""
+        orders = [o for o in self.runtime.services.shop.list_orders(limit=250) if o.refundable > 0]
+        if not orders:
+            return None
+        order = self.random.choice(orders)
+        data = {"order_id": order.id, "reason": self.random.choice(REASONS)}
+        if self.random.random() < 0.3:  # some partial refunds
+            data["amount"] = str((order.refundable / 2).quantize(order.refundable.__class__("0.01")))
+        run = self.runtime.start("refund", data, requested_by="demo", origin="demo")
+        return run.id
+
+    def play(self, stop: threading.Event) -> None:
+        while not stop.wait(self.every):
+            try:
+                if self.once() is None:
+                    log.info("demo: every order is refunded; the demo rests")
+                    return
+            except (KeelError, ConnectorError) as exc:
+                log.warning("demo: %s", exc)

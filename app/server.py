@@ -1,0 +1,103 @@
+"""The long-lived process behind `keel up` and `keel serve`: sandbox, worker, live log, demo."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+from types import FrameType
+
+import httpx
+
+from connectors.sandbox import Sandbox
+from graph import KeelError, Runtime, Worker
+
+from . import render
+from .demo import Demo
+from .lock import HomeLock
+from .settings import Settings
+from .wiring import open_runtime
+
+log = logging.getLogger("keel.server")
+
+
+class ServerBusy(KeelError):
+    pass
+
+
+def _sandbox_already_up(settings: Settings) -> bool:
+    try:
+        url = str(settings.store_url).rstrip("/") + "/_sandbox/health"
+        return httpx.get(url, timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _tail(runtime: Runtime, stop: threading.Event, since: int) -> None:
+    """Print every new event, one line each, until told to stop."""
+    while not stop.is_set():
+        events = runtime.events(since=since, limit=500)
+        for event in events:
+            print(render.event_line(event), flush=True)
+            since = event.id
+        if not events:
+            stop.wait(0.3)
+
+
+def run_server(
+    settings: Settings, *, workers: int | None = None, sandbox: bool, demo: bool, live_log: bool,
+) -> None:
+    logging.basicConfig(level=settings.log_level, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for chatty in ("httpx", "mail.log"):  # one line per request drowns the event log
+        logging.getLogger(chatty).setLevel(logging.WARNING)
+    lock = HomeLock(settings.home, exclusive=True)
+    if not lock.acquire(block=False):
+        raise ServerBusy(f"another keel server already drives {settings.home} (see"
+                         f" {lock.path}); stop it first or use another KEEL_HOME")
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, on_signal)
+
+    store_service: Sandbox | None = None
+    threads: list[threading.Thread] = []
+    runtime: Runtime | None = None
+    try:
+        if sandbox and not _sandbox_already_up(settings):
+            store_service = Sandbox(settings.home / "sandbox.db", port=settings.sandbox_port,
+                                    smtp_port=settings.smtp_port,
+                                    token=settings.store_token.get_secret_value()).start()
+            print(f"sandbox: store API on {store_service.url}, SMTP on port"
+                  f" {store_service.smtp_port}", flush=True)
+        runtime = open_runtime(settings, workers=workers or settings.workers)
+        since = max((e.id for e in runtime.events(since=0, limit=1_000_000)[-1:]), default=0)
+        worker = Worker(runtime)
+        threads.append(threading.Thread(target=worker.serve, args=(stop,), name="keel-worker"))
+        if live_log:
+            threads.append(threading.Thread(target=_tail, args=(runtime, stop, since),
+                                            name="keel-log", daemon=True))
+        if demo:
+            threads.append(threading.Thread(target=Demo(runtime, settings).play, args=(stop,),
+                                            name="keel-demo", daemon=True))
+        for thread in threads:
+            thread.start()
+        print(f"keel: serving {settings.home} with {workers or settings.workers} workers"
+              f"{' and the demo shop' if demo else ''}; Ctrl-C stops. (Running headless: the"
+              " terminal app is not part of this build.)", flush=True)
+        while not stop.is_set():
+            stop.wait(0.5)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=10)
+        if runtime is not None:
+            runtime.drain(timeout=30)
+            runtime.close()
+        if store_service is not None:
+            store_service.stop()
+        lock.release()

@@ -1,0 +1,77 @@
+"""The server's loop: commands from the inbox, queued runs, and approval deadlines."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from .errors import AlreadyDecided, KeelError
+from .records import InboxItem, RunStatus
+from .runtime import Runtime
+
+log = logging.getLogger("keel.worker")
+
+
+class Worker:
+    """Drives a runtime for a long-lived process; everything it reads is durable in the store."""
+
+    def __init__(self, runtime: Runtime, *, poll: float = 0.2, tick_every: float = 15.0) -> None:
+        self.runtime = runtime
+        self.poll = poll
+        self.tick_every = tick_every
+        self._last_tick: float | None = None
+
+    def handle(self, item: InboxItem) -> tuple[bool, dict[str, Any]]:
+        """Apply one command; a command re-taken after a crash settles the same way."""
+        p = item.payload
+        try:
+            if item.kind == "decide":
+                approval = self.runtime.decide(p["approval_id"], p["decision"], p["actor"],
+                                               p.get("reason"))
+                return True, {"approval_id": approval.id, "status": str(approval.status),
+                              "run_id": approval.run_id}
+            if item.kind == "cancel":
+                run = self.runtime.cancel(p["run_id"], p["actor"], p.get("reason"))
+                return True, {"run_id": run.id, "status": str(run.status)}
+        except AlreadyDecided as exc:
+            approval = self.runtime.store.approval(p["approval_id"])
+            if approval is not None and approval.decided_by == p["actor"]:  # our own, re-taken
+                return True, {"approval_id": approval.id, "status": str(approval.status),
+                              "run_id": approval.run_id}
+            return False, {"error": type(exc).__name__, "message": str(exc)}
+        except KeelError as exc:
+            return False, {"error": type(exc).__name__, "message": str(exc)}
+        except (KeyError, TypeError) as exc:
+            return False, {"error": "BadCommand", "message": f"malformed {item.kind} command: {exc}"}
+        return False, {"error": "BadCommand", "message": f"unknown command {item.kind!r}"}
+
+    def step(self) -> int:
+        """One pass: drain the inbox, pick up queued runs, tick deadlines. Returns work done."""
+        store, done = self.runtime.store, 0
+        while (item := store.claim_inbox()) is not None:
+            ok, result = self.handle(item)
+            store.finish_inbox(item.id, ok, result)
+            done += 1
+        for run in store.runs(status=[RunStatus.QUEUED], limit=1000):
+            if not self.runtime.busy(run.id):
+                self.runtime.resume(run.id)
+                done += 1
+        now = self.runtime.clock.monotonic()
+        if self._last_tick is None or now - self._last_tick >= self.tick_every:
+            self._last_tick = now
+            done += len(self.runtime.tick())
+        return done
+
+    def serve(self, stop: threading.Event) -> None:
+        resumed = self.runtime.recover()
+        if resumed:
+            log.info("recovered %d run(s) with pending work", len(resumed))
+        while not stop.is_set():
+            try:
+                busy = self.step()
+            except Exception:  # the loop must outlive one bad pass; the store keeps the work
+                log.exception("worker pass failed")
+                busy = 0
+            if not busy:
+                stop.wait(self.poll)
