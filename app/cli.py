@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
 from typing import Annotated, Any, NoReturn
@@ -25,9 +25,9 @@ from graph import (
     KeelError,
     NotFound,
     PolicyError,
-    Runtime,
     RunStateError,
     RunStatus,
+    Runtime,
 )
 
 from . import render
@@ -230,7 +230,7 @@ def _through_inbox(runtime: Runtime, kind: str, payload: dict[str, Any], actor: 
 
 
 def _inbox_error(result: dict[str, Any]) -> KeelError:
-    import graph.errors as errors
+    from graph import errors
 
     cls = getattr(errors, str(result.get("error")), KeelError)
     if not (isinstance(cls, type) and issubclass(cls, KeelError)):

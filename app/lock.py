@@ -11,7 +11,6 @@ from __future__ import annotations
 import fcntl
 import os
 from pathlib import Path
-from types import TracebackType
 
 
 class HomeLock:
@@ -41,10 +40,10 @@ class HomeLock:
             os.close(self._fd)
             self._fd = None
 
-    def __enter__(self) -> HomeLock:
+    def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.release()
 
 

@@ -72,8 +72,8 @@ def run_detail(detail: RunDetail, events: list[Event]) -> str:
         lines.append(f"  error: {run.error}")
     if detail.pending:
         lines += ["", "Waiting on a person:", approval_text(detail.pending),
-                  f"  decide: keel approve {detail.pending.id} --as USER"
-                  f"  |  keel reject {detail.pending.id} --as USER --reason TEXT"]
+                  (f"  decide: keel approve {detail.pending.id} --as USER"
+                   f"  |  keel reject {detail.pending.id} --as USER --reason TEXT")]
     if detail.effects:
         lines += ["", "Effects:"]
         lines += [f"  {e.kind:<14} {e.status:<8} key {e.key}"

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from graph import Clock, Policy, Runtime, Services, load_policy
-
 from connectors import MailConnector, RetryPolicy, ShopConnector
+from graph import Clock, Policy, Runtime, Services, load_policy
 
 from .settings import Settings
 

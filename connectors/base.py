@@ -44,7 +44,7 @@ from connectors.errors import (
 )
 from connectors.ratelimit import RateLimit, TokenBucket
 
-__all__ = ["AttemptFailed", "BreakerPolicy", "HttpConnector", "RetryPolicy", "retrying"]
+__all__ = ["AttemptFailed", "Attempts", "BreakerPolicy", "HttpConnector", "RetryPolicy", "retrying"]
 
 logger = logging.getLogger(__name__)
 
@@ -108,6 +108,21 @@ class AttemptFailed(Exception):
         self.status_code = status_code
         self.retry_after = retry_after
         self.unsent = unsent
+
+
+class Attempts:
+    """Wraps one call's attempt function; remembers whether any attempt may have been acted on."""
+
+    def __init__(self, fn: Callable[..., Any]) -> None:
+        self.fn = fn
+        self.touched = False
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return self.fn(*args, **kwargs)
+        except AttemptFailed as failure:
+            self.touched |= not failure.unsent
+            raise
 
 
 def retrying(
@@ -218,8 +233,12 @@ class HttpConnector:
             should_retry=lambda exc: isinstance(exc, AttemptFailed) and (repeatable or exc.unsent),
             on_retry=lambda state: _log_retry(state, context, self.retry.attempts),
         )
+        attempt = Attempts(self._attempt)
         try:
-            return loop(self._attempt, request, context)
+            return loop(attempt, request, context)
+        except CircuitOpen as exc:
+            exc.unprocessed = not attempt.touched
+            raise
         except AttemptFailed as failure:
             attempts = loop.statistics.get("attempt_number", 1)
             if repeatable or failure.unsent:
@@ -227,7 +246,8 @@ class HttpConnector:
             else:
                 detail = f"{failure.detail} (not retried: a {method} without an idempotency key)"
             raise TransientError(
-                detail, status_code=failure.status_code, attempts=attempts, **context
+                detail, status_code=failure.status_code, attempts=attempts,
+                unprocessed=not attempt.touched, **context
             ) from (failure.__cause__ or failure)
 
     def close(self) -> None:
@@ -273,7 +293,7 @@ class HttpConnector:
                 f"{status} {response.reason_phrase}{_error_suffix(response)}",
                 status_code=status,
                 retry_after=_retry_after(response),
-                unsent=status == 429,
+                unsent=status in (429, 503),  # "not handled": the service did nothing
             )
         if status >= 400:
             raise _permanent_error(response, context)
@@ -343,6 +363,7 @@ def _json_object(response: httpx.Response, context: dict[str, Any]) -> dict[str,
         raise PermanentError(
             f"expected a JSON object, got {response.headers.get('content-type', 'no type')}",
             status_code=response.status_code,
+            unprocessed=False,  # a 2xx: the service acted, we just cannot read its answer
             **context,
         )
     return body
@@ -427,3 +448,4 @@ class _ClockedStorage(pybreaker.CircuitMemoryStorage):
     @opened_at.setter
     def opened_at(self, _wall_time: datetime) -> None:
         self._opened_on_clock = self._clock()
+

@@ -35,6 +35,8 @@ __all__ = [
 class ConnectorError(Exception):
     """A connector call failed; the attributes say which call and how."""
 
+    UNPROCESSED = False
+
     def __init__(
         self,
         detail: str,
@@ -47,8 +49,11 @@ class ConnectorError(Exception):
         method: str | None = None,
         url: str | None = None,
         attempts: int | None = None,
+        unprocessed: bool | None = None,
     ) -> None:
         self.detail = detail
+        self.unprocessed = type(self).UNPROCESSED if unprocessed is None else unprocessed
+        """True when the failure proves the service did nothing (every attempt refused unread)."""
         self.connector = connector
         self.operation = operation
         self.target = target
@@ -91,6 +96,8 @@ class CircuitOpen(TransientError):
 
 class PermanentError(ConnectorError):
     """The service refused the request; sending it again will not change the answer."""
+
+    UNPROCESSED = True
 
 
 class NotFound(PermanentError):

@@ -14,7 +14,7 @@ from typing import Any
 import tenacity
 from pydantic import BaseModel, ConfigDict
 
-from connectors.base import DEFAULT_RETRY, AttemptFailed, RetryPolicy, retrying
+from connectors.base import DEFAULT_RETRY, AttemptFailed, Attempts, RetryPolicy, retrying
 from connectors.errors import PermanentError, TransientError
 
 __all__ = ["MailConnector", "SentMail", "message_id_header"]
@@ -105,14 +105,16 @@ class MailConnector:
             should_retry=lambda exc: isinstance(exc, AttemptFailed),
             on_retry=lambda state: self._log_retry(state, header),
         )
+        attempt = Attempts(self._deliver)
         try:
-            loop(self._deliver, message, to, context)
+            loop(attempt, message, to, context)
         except AttemptFailed as failure:
             attempts = loop.statistics.get("attempt_number", 1)
             raise TransientError(
                 f"{failure.detail} (gave up after {attempts} attempts)",
                 status_code=failure.status_code,
                 attempts=attempts,
+                unprocessed=not attempt.touched,
                 **context,
             ) from (failure.__cause__ or failure)
         return SentMail(message_id=message_id, to=to, subject=subject, sent_at=self._now())
@@ -120,6 +122,9 @@ class MailConnector:
     def _deliver(self, message: EmailMessage, to: str, context: dict[str, Any]) -> None:
         try:
             smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+        except OSError as exc:  # never connected: nothing was handed over
+            raise AttemptFailed(f"{type(exc).__name__}: {exc}", unsent=True) from exc
+        try:
             try:
                 smtp.send_message(message, from_addr=self.sender, to_addrs=[to])
             finally:
@@ -128,13 +133,13 @@ class MailConnector:
             replies = exc.recipients.items()
             detail = "; ".join(f"{rcpt} {code} {_text(text)}" for rcpt, (code, text) in replies)
             codes = [code for code, _ in exc.recipients.values()]
-            if all(400 <= code < 500 for code in codes):
-                raise AttemptFailed(f"refused {detail}", status_code=codes[0]) from exc
+            if all(400 <= code < 500 for code in codes):  # deferred: not accepted
+                raise AttemptFailed(f"refused {detail}", status_code=codes[0], unsent=True) from exc
             raise PermanentError(f"refused {detail}", status_code=max(codes), **context) from exc
         except smtplib.SMTPResponseException as exc:
             detail = f"{exc.smtp_code} {_text(exc.smtp_error)}"
-            if 400 <= exc.smtp_code < 500:
-                raise AttemptFailed(detail, status_code=exc.smtp_code) from exc
+            if 400 <= exc.smtp_code < 500:  # deferred: the server did not take the mail
+                raise AttemptFailed(detail, status_code=exc.smtp_code, unsent=True) from exc
             raise PermanentError(detail, status_code=exc.smtp_code, **context) from exc
         except smtplib.SMTPServerDisconnected as exc:
             raise AttemptFailed(f"server disconnected: {exc}") from exc

@@ -287,4 +287,5 @@ class ShopConnector(HttpConnector):
                 operation=call["operation"],
                 target=call.get("target"),
                 idempotency_key=call.get("idempotency_key"),
+                unprocessed=False,  # the service answered 2xx: it may well have acted
             ) from exc

@@ -39,8 +39,8 @@ from .records import (
 from .runtime import RunDetail, Runtime
 from .services import Services
 from .store import Store
-from .workflows import REGISTRY
 from .worker import Worker
+from .workflows import REGISTRY
 
 __all__ = [
     "REGISTRY", "TERMINAL", "AlreadyDecided", "Approval", "ApprovalRequest", "ApprovalStatus",

@@ -32,7 +32,7 @@ def _duration(value: Any) -> Any:
 
 def _money(value: Any) -> Any:
     if isinstance(value, float):
-        raise ValueError("write money as a string, e.g. \"100.00\", so it is exact")
+        raise ValueError("write money as a string, e.g. \"100.00\", so it is exact")  # noqa: TRY004
     return value
 
 

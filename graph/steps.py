@@ -136,11 +136,11 @@ class StepScope:
             raise EffectFailed(found.error or f"{kind} failed", step=self.step, key=key)
         if found is not None:  # started, never settled: a crash hid the outcome
             if not keyed:
-                seen = lookup(key) if lookup else None
+                answered, seen = self._ask(lookup, key)
                 if seen is not None:
                     return self._settle(kind, key, seen, compensation, recovered=True)
-                if lookup is None:
-                    return self._unknown(kind, key, found.request or {})
+                if not answered:
+                    self._unknown(kind, key, found.request or {})
             store.retry_effect(key)
             self.event("effect.retried", kind=kind, key=key, attempt=found.attempts + 1)
         else:
@@ -150,12 +150,30 @@ class StepScope:
         try:
             result = call(key)
         except ConnectorError as exc:
+            if not exc.unprocessed:  # it may have happened: ask, or escalate; never guess
+                answered, seen = self._ask(lookup, key)
+                if seen is not None:
+                    return self._settle(kind, key, seen, compensation, recovered=True)
+                if not answered:
+                    self._unknown(kind, key, request, cause=str(exc))
             store.settle_effect(key, EffectStatus.FAILED, error=str(exc))
             self.event("effect.failed", kind=kind, key=key, error=str(exc),
                        error_type=type(exc).__name__, duration_ms=self._elapsed_ms(started))
             raise EffectFailed(str(exc), step=self.step, key=key, kind=kind) from exc
         crashpoint(f"effect.after:{kind}")
         return self._settle(kind, key, result, compensation, duration_ms=self._elapsed_ms(started))
+
+    @staticmethod
+    def _ask(
+        lookup: Callable[[str], dict[str, Any] | None] | None, key: str,
+    ) -> tuple[bool, dict[str, Any] | None]:
+        """Whether the API could say if the keyed call happened, and what it found."""
+        if lookup is None:
+            return False, None
+        try:
+            return True, lookup(key)
+        except ConnectorError:
+            return False, None
 
     def _settle(
         self, kind: str, key: str, result: dict[str, Any],
@@ -172,9 +190,13 @@ class StepScope:
                        result=result, duration_ms=duration_ms)
         return result
 
-    def _unknown(self, kind: str, key: str, request: dict[str, Any]) -> NoReturn:
+    def _unknown(
+        self, kind: str, key: str, request: dict[str, Any], cause: str | None = None,
+    ) -> NoReturn:
         store = self.ctx.store
-        message = f"{kind}: outcome unknown after a crash; the API cannot be asked and won't dedupe"
+        message = (f"{kind}: outcome unknown ({cause}); it may have happened: check before redoing"
+                   if cause else
+                   f"{kind}: outcome unknown after a crash; the API cannot be asked and won't dedupe")
         with store.tx():
             store.settle_effect(key, EffectStatus.UNKNOWN, error=message)
             store.open_reconciliation(self.ctx.run_id, "effect_outcome_unknown", message,

@@ -131,10 +131,15 @@ def refund(state: State, scope: StepScope) -> State:
             order["id"], amount, order["currency"], inp.reason, idempotency_key=key,
         ).model_dump(mode="json"),
         request={"order_id": order["id"], "amount": str(amount)},
+        lookup=lambda key: _found(scope.services.shop.find_refund(order["id"], key)),
         compensation=lambda r: {"name": "void_refund",
                                 "args": {"order_id": order["id"], "refund_id": r["id"]}},
     )
     return {"refund": result}
+
+
+def _found(refund: Any) -> dict[str, Any] | None:
+    return None if refund is None else refund.model_dump(mode="json")
 
 
 def _restocks(state: State) -> bool:

@@ -256,8 +256,29 @@ def test_exhausted_retries_raise_a_transient_error_with_context(time: FakeTime) 
         "method": "POST",
         "url": "https://store.test/orders/1042/refunds.json",
         "attempts": 5,
+        "unprocessed": True,
     }
     assert error.request == "POST https://store.test/orders/1042/refunds.json"
+
+
+def test_one_ambiguous_attempt_means_the_call_may_have_happened(time: FakeTime) -> None:
+    # 503 and 429 say "not handled"; a 502 may come after the service acted.
+    recorder = Recorder(httpx.Response(503), httpx.Response(502), httpx.Response(503),
+                        httpx.Response(429), httpx.Response(503))
+
+    with pytest.raises(TransientError) as raised:
+        connector(recorder, time).request("POST", "/orders/1/refunds.json", operation="create_refund",
+                                          json={}, idempotency_key="k-8")
+
+    assert raised.value.unprocessed is False
+
+
+def test_a_refusal_proves_nothing_was_done(time: FakeTime) -> None:
+    recorder = Recorder(httpx.Response(422, json={"errors": {"amount": ["too much"]}}))
+    with pytest.raises(PermanentError) as raised:
+        connector(recorder, time).request("POST", "/orders/1/refunds.json", operation="create_refund",
+                                          json={}, idempotency_key="k-9")
+    assert raised.value.unprocessed is True
 
 
 def test_exhausted_transport_retries_chain_the_httpx_error(time: FakeTime) -> None:

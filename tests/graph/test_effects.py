@@ -12,7 +12,7 @@ import pytest
 from langgraph.graph import END, START, StateGraph
 from pydantic import BaseModel
 
-from graph import ManualClock, Runtime, RunStatus, Services, parse_policy
+from graph import ManualClock, RunStatus, Runtime, Services, parse_policy
 from graph.steps import State, StepScope, recover, step
 from graph.workflow import Workflow
 

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
+import socket
 from datetime import timedelta
 
 import pytest
-
-import socket
 
 from connectors import MailConnector
 from graph import (
     ApprovalStatus,
     RunStateError,
-    Runtime,
     RunStatus,
+    Runtime,
     Services,
     UnknownRun,
     parse_policy,
