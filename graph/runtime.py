@@ -340,6 +340,7 @@ class Runtime:
 
     def _drive(self, run_id: str) -> None:
         """Advance a run from its last checkpoint until it waits on a person or ends."""
+        resumed_from: str | None = None
         while True:
             run = self.store.run(run_id)
             if run is None or run.status.terminal:
@@ -347,6 +348,7 @@ class Runtime:
             graph = self._graphs[run.workflow]
             config: dict[str, Any] = {"configurable": {"thread_id": run_id}}
             snapshot = graph.get_state(config)
+            checkpoint = (snapshot.config or {}).get("configurable", {}).get("checkpoint_id")
             payload: Any
             if snapshot.interrupts:
                 approval = self.store.latest_approval(run_id)
@@ -355,16 +357,21 @@ class Runtime:
                         return
                     continue  # decided while we looked
                 payload = Command(resume=self._decision(approval).model_dump(mode="json"))
-            elif snapshot.next:
-                payload = None  # carry on from the last checkpoint (after a crash, say)
-            elif snapshot.values:
+            elif checkpoint is None:  # never started
+                if run.cancel_requested:
+                    self.store.finish_run(run_id, RunStatus.CANCELLED, {"reason": "cancelled"})
+                    return
+                payload = {"input": run.input}
+            elif "outcome" in snapshot.values and not snapshot.next:
                 self._finish(run_id, snapshot.values)
                 return
-            elif run.cancel_requested:
-                self.store.finish_run(run_id, RunStatus.CANCELLED, {"reason": "cancelled"})
+            elif checkpoint == resumed_from:  # resuming changed nothing: the graph is stuck
+                self._defect(run_id, RuntimeError("the workflow ended without an outcome"))
                 return
             else:
-                payload = {"input": run.input}
+                # Carry on from the last checkpoint (after a crash, say); LangGraph applies
+                # the writes of steps that finished and re-runs the step that did not.
+                payload, resumed_from = None, checkpoint
             self.store.set_run(run_id, status=RunStatus.RUNNING)
             context = RunContext(run_id=run_id, requested_by=run.requested_by,
                                  workflow=self.workflows[run.workflow], store=self.store,
@@ -373,11 +380,15 @@ class Runtime:
                 graph.invoke(payload, config, context=context, durability="sync")
             except Exception as exc:  # a defect, not a business failure: stop and tell a person
                 log.exception("run %s crashed in a step", run_id)
-                self.store.append_event(run_id, "escalation.raised",
-                                        data={"reason": f"defect: {type(exc).__name__}: {exc}",
-                                              "to": self.policy.escalation.on_call})
-                self.store.finish_run(run_id, RunStatus.FAILED, {}, error=f"{type(exc).__name__}: {exc}")
+                self._defect(run_id, exc)
                 return
+
+    def _defect(self, run_id: str, exc: Exception) -> None:
+        error = f"{type(exc).__name__}: {exc}"
+        self.store.append_event(run_id, "escalation.raised",
+                                data={"reason": f"defect: {error}",
+                                      "to": self.policy.escalation.on_call})
+        self.store.finish_run(run_id, RunStatus.FAILED, {}, error=error)
 
     def _park(self, run_id: str) -> bool:
         """Mark the run waiting, unless its approval was settled meanwhile (one transaction)."""

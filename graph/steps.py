@@ -41,10 +41,23 @@ StepFn = Callable[[State, "StepScope"], State | None]
 
 
 def crashpoint(name: str) -> None:
-    """Test hook: die here, as `kill -9` would, when KEEL_CRASH_AT names this point."""
+    """Test hook: die here, as `kill -9` would, when KEEL_CRASH_AT names this point.
+
+    With KEEL_CRASH_LOG set, each point fires once: its name is appended to that file
+    first, so a restarted process passes it (the crash tests walk every point this way).
+    """
     wanted = os.environ.get("KEEL_CRASH_AT")
-    if wanted and name in wanted.split(","):
-        os.kill(os.getpid(), signal.SIGKILL)
+    if not wanted or name not in wanted.split(","):
+        return
+    if log := os.environ.get("KEEL_CRASH_LOG"):
+        with open(log, "a+", encoding="utf-8") as fired:
+            fired.seek(0)
+            if name in fired.read().split():
+                return
+            fired.write(name + "\n")
+            fired.flush()
+            os.fsync(fired.fileno())
+    os.kill(os.getpid(), signal.SIGKILL)
 
 
 def effect_key(run_id: str, task_id: str, ordinal: int) -> str:

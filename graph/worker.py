@@ -9,6 +9,7 @@ from typing import Any
 from .errors import AlreadyDecided, KeelError
 from .records import InboxItem, RunStatus
 from .runtime import Runtime
+from .steps import crashpoint
 
 log = logging.getLogger("keel.worker")
 
@@ -51,6 +52,7 @@ class Worker:
         store, done = self.runtime.store, 0
         while (item := store.claim_inbox()) is not None:
             ok, result = self.handle(item)
+            crashpoint("inbox.handled")
             store.finish_inbox(item.id, ok, result)
             done += 1
         for run in store.runs(status=[RunStatus.QUEUED], limit=1000):

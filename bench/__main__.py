@@ -1,0 +1,85 @@
+"""Run the benchmarks: `python -m bench [--quick] [--only runtime[.refunds|.steps|.dbos|.sqlite]]`.
+
+Each benchmark prints its tables and writes its numbers to bench/results/<name>.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import tempfile
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from . import runtime
+
+BENCHMARKS = {"runtime": runtime}
+RESULTS = Path(__file__).resolve().parent / "results"
+PACKAGES = ("langgraph", "langgraph-checkpoint-sqlite", "dbos", "sqlalchemy")
+
+
+def _selection(only: str | None) -> dict[str, set[str]]:
+    """`runtime` or `runtime.dbos,runtime.sqlite` → the sections to run per benchmark."""
+    chosen: dict[str, set[str]] = {}
+    for item in (only.split(",") if only else list(BENCHMARKS)):
+        name, _, section = item.strip().partition(".")
+        if name not in BENCHMARKS:
+            raise SystemExit(f"no benchmark named {name!r} (known: {', '.join(BENCHMARKS)})")
+        known = BENCHMARKS[name].SECTIONS
+        if section and section not in known:
+            raise SystemExit(f"{name} has no section {section!r} (known: {', '.join(known)})")
+        chosen.setdefault(name, set()).update({section} if section else known)
+    return chosen
+
+
+def _version(package: str) -> str | None:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def _meta(quick: bool, tmp: Path) -> dict[str, Any]:
+    import sqlite3
+
+    return {
+        "at": datetime.now(UTC).isoformat(timespec="seconds"), "quick": quick,
+        "python": sys.version.split()[0], "sqlite": sqlite3.sqlite_version,
+        "platform": platform.platform(), "cpus": os.cpu_count(), "tmp": str(tmp),
+        "packages": {p: _version(p) for p in PACKAGES},
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="a smaller, faster run")
+    parser.add_argument("--only", help="benchmarks or sections, comma-separated, e.g. runtime.steps")
+    parser.add_argument("--tmp", type=Path, default=None,
+                        help="where the scratch databases go (the disk being measured)")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="where the JSON results go")
+    args = parser.parse_args(argv)
+    chosen = _selection(args.only)
+    clean = True
+    for name, sections in chosen.items():
+        with tempfile.TemporaryDirectory(prefix="keel-bench-", dir=args.tmp) as scratch:
+            tmp = Path(scratch)
+            meta = _meta(args.quick, tmp)
+            print(f"== bench {name}: {', '.join(s for s in BENCHMARKS[name].SECTIONS if s in sections)}"
+                  f" ({'quick' if args.quick else 'default'}; python {meta['python']},"
+                  f" sqlite {meta['sqlite']}, {meta['cpus']} cpus, scratch in {tmp.parent})\n")
+            results, ok = BENCHMARKS[name].run(quick=args.quick, tmp=tmp, sections=sections)
+        clean &= ok
+        args.out.mkdir(parents=True, exist_ok=True)
+        path = args.out / f"{name}.json"
+        path.write_text(json.dumps({"meta": meta, **results}, indent=2, default=str) + "\n")
+        print(f"wrote {path}")
+    return 0 if clean else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,147 @@
+"""Refunds end to end against the loopback sandbox, each round checked for exactly-once effects."""
+
+from __future__ import annotations
+
+import shutil
+import statistics
+import uuid
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from connectors import MailConnector, ShopConnector
+from connectors.sandbox import Sandbox
+from graph import Policy, Runtime, RunStatus, Services, parse_policy
+
+from .timing import stopwatch
+
+# Refunds of 1.00 stay far under the threshold, so no run waits on a person.
+POLICY: Policy = parse_policy("""
+currency = "USD"
+[workflows.refund]
+approval_threshold = "100.00"
+on_failure = "compensate"
+[roles.manager]
+approves = ["refund"]
+[people]
+bench = []
+maria = ["manager"]
+[escalation]
+deadline = "4h"
+chain = ["manager"]
+on_call = "maria"
+""")
+AMOUNT = "1.00"
+EFFECTS_PER_RUN = ("refund", "email")  # a partial refund without restock
+
+
+class ExactlyOnceViolated(Exception):
+    """A round's runs did not leave exactly one refund and one email each; its numbers are void."""
+
+    def __init__(self, workers: int, problems: list[str]) -> None:
+        shown = "; ".join(problems[:5]) + (f" (+{len(problems) - 5} more)" if len(problems) > 5 else "")
+        super().__init__(f"workers={workers}: {shown}")
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class Round:
+    seconds: float
+    runs: int
+    effects: int
+    steps_ms: dict[str, float]
+    """Mean step.finished duration per step name, from the event log."""
+    calls_ms: float
+    """Mean time per run inside shop and mail calls made by steps, from the event log."""
+
+
+class RefundBench:
+    """One sandbox and its connectors, reused across rounds; each round starts from a fresh seed."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.tmp = tmp
+        self.sandbox = Sandbox(tmp / "sandbox.db").start()
+        # No rate limit: the store's 2 requests/s (Shopify's) would be all this measured.
+        self.shop = ShopConnector.connect(self.sandbox.url, self.sandbox.token, timeout=10,
+                                          rate_limit=None)
+        self.mail = MailConnector(self.sandbox.smtp_host, self.sandbox.smtp_port,
+                                  "Keel Shop <shop@example.com>", timeout=10)
+        self.services = Services(shop=self.shop, mail=self.mail)
+
+    def close(self) -> None:
+        self.shop.close()
+        self.sandbox.stop()
+
+    def round(self, runs: int, workers: int) -> Round:
+        self.sandbox.reset()
+        orders = [o.id for o in self.shop.list_orders(limit=250)
+                  if o.total_price <= Decimal("100.00") and o.refundable == o.total_price]
+        home = self.tmp / f"keel-{uuid.uuid4().hex[:8]}"
+        runtime = Runtime.open(home, services=self.services, policy=POLICY, workers=workers)
+        try:
+            elapsed = stopwatch()
+            ids = [runtime.start("refund", {"order_id": orders[i % len(orders)], "amount": AMOUNT,
+                                            "restock": False, "reason": "benchmark"},
+                                 requested_by="bench").id
+                   for i in range(runs)]
+            if workers and not runtime.drain(timeout=300):
+                raise ExactlyOnceViolated(workers, ["runs still in flight after 300 s"])
+            seconds = elapsed()
+            effects = self._check(runtime, ids, workers)
+            steps, calls = _from_events(runtime, ids)
+        finally:
+            runtime.close()
+            shutil.rmtree(home, ignore_errors=True)
+        return Round(seconds, runs, effects, steps, calls)
+
+    def _check(self, runtime: Runtime, ids: list[str], workers: int) -> int:
+        """Exactly one refund and one email in the sandbox's ledger per run, and nothing else."""
+        ledger = self.sandbox.ledger()
+        seen = Counter((row["kind"], (row["idempotency_key"] or "").split("@")[0]) for row in ledger)
+        problems = []
+        for run_id in ids:
+            detail = runtime.get(run_id)
+            if detail.run.status is not RunStatus.SUCCEEDED:
+                problems.append(f"{run_id} ended {detail.run.status} ({detail.run.error})")
+            keys = {e.kind: e.key for e in detail.effects}
+            for kind in EFFECTS_PER_RUN:
+                if (n := seen[(kind, keys.get(kind))]) != 1:
+                    problems.append(f"{run_id}: {n} {kind} rows in the ledger")
+        if len(ledger) != len(EFFECTS_PER_RUN) * len(ids):
+            problems.append(f"{len(ledger)} ledger rows for {len(ids)} runs")
+        if (mail := len(self.sandbox.messages())) != len(ids):
+            problems.append(f"{mail} messages for {len(ids)} runs")
+        if problems:
+            raise ExactlyOnceViolated(workers, problems)
+        return len(ledger)
+
+
+def _from_events(runtime: Runtime, ids: list[str]) -> tuple[dict[str, float], float]:
+    """Where a run's time went, as its own event log tells it (step and connector durations)."""
+    steps: defaultdict[str, float] = defaultdict(float)
+    calls = 0.0
+    for run_id in ids:
+        for event in runtime.events(run_id):
+            if event.kind == "step.finished" and event.step:
+                steps[event.step] += event.duration_ms or 0.0
+            elif event.kind in ("connector.called", "effect.performed"):
+                calls += event.duration_ms or 0.0
+    return {k: v / len(ids) for k, v in steps.items()}, calls / len(ids)
+
+
+def summarise(rounds: list[Round], workers: int) -> dict[str, Any]:
+    seconds = [r.seconds for r in rounds]
+    median = statistics.median(seconds)
+    runs, effects = rounds[0].runs, rounds[0].effects
+    steps = {name: statistics.median(r.steps_ms[name] for r in rounds)
+             for name in rounds[0].steps_ms}
+    return {
+        "workers": workers, "runs_per_round": runs, "effects_per_round": effects,
+        "rounds_s": seconds, "median_s": median, "spread": (max(seconds) - min(seconds)) / median,
+        "runs_per_s": runs / median, "effects_per_s": effects / median,
+        "ms_per_run": 1000 * median / runs,
+        "step_ms": steps, "connector_ms_per_run": statistics.median(r.calls_ms for r in rounds),
+        "exactly_once": "verified: one refund and one email per run, no other ledger rows",
+    }

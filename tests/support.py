@@ -1,0 +1,54 @@
+"""What tests share besides fixtures: the test policy, fast retries, order pickers."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from connectors import Order, RetryPolicy, ShopConnector
+
+POLICY = """
+currency = "USD"
+[workflows.refund]
+approval_threshold = "100.00"
+on_failure = "compensate"
+[roles.support]
+approves = ["refund"]
+limit = "250.00"
+[roles.manager]
+approves = ["refund"]
+limit = "2000.00"
+[roles.owner]
+approves = ["refund"]
+[people]
+sam = ["support"]
+maria = ["manager"]
+olivia = ["owner"]
+cleo = []
+[escalation]
+deadline = "4h"
+chain = ["manager", "owner"]
+on_expiry = "reject"
+on_call = "maria"
+"""
+
+FAST_RETRY = RetryPolicy(attempts=6, initial_backoff=0.001, max_backoff=0.01, jitter=0.001,
+                         max_retry_after=0.01)
+
+
+def orders(shop: ShopConnector, *, under: str | None = None, over: str | None = None) -> list[Order]:
+    """Unrefunded orders with totals at or under / over the given amounts."""
+    found = [o for o in shop.list_orders(limit=250) if o.refundable == o.total_price]
+    if under is not None:
+        found = [o for o in found if o.total_price <= Decimal(under)]
+    if over is not None:
+        found = [o for o in found if o.total_price > Decimal(over)]
+    assert found, "the sandbox's seed data should have such orders"
+    return found
+
+
+def counts(sandbox, order_id: int) -> dict[str, int]:
+    """How many of each effect the store performed for one order."""
+    result: dict[str, int] = {}
+    for row in sandbox.ledger(order_id=order_id):
+        result[row["kind"]] = result.get(row["kind"], 0) + 1
+    return result
