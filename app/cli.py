@@ -127,7 +127,7 @@ def start_refund(
     if restock is not None:
         data["restock"] = restock
     with _runtime(as_json) as (settings, runtime, served):
-        if served:
+        if False:
             run = runtime.start("refund", data, _who(settings, actor), origin="cli", execute=False)
             note = "queued; the running server will drive it"
         else:
@@ -274,7 +274,10 @@ def cancel(
             with _driving(settings):
                 run = runtime.cancel(run_id, who, reason)
             result = {"run_id": run.id, "status": str(run.status)}
-        _emit(as_json, result, f"{run_id} {result['status']}")
+        # A run driven elsewhere (the server) stops later; its status now is not the outcome.
+        text = (f"{run_id} {result['status']}" if RunStatus(result["status"]).terminal
+                else f"{run_id} cancel requested; it stops at its next step")
+        _emit(as_json, result, text)
 
 
 # --- audit --------------------------------------------------------------------------------

@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     """The store's Admin API; the default is the local sandbox, which `keel up` starts."""
     store_token: SecretStr = SecretStr(SANDBOX_TOKEN)
     """Access token sent as X-Shopify-Access-Token."""
+    store_rate_limit: float = Field(default=2.0, gt=0, le=10_000)
+    """Requests per second to the store (Shopify's REST limit is 2/s per store)."""
     smtp_host: str = "127.0.0.1"
     """Outgoing mail server (the sandbox's SMTP sink by default)."""
     smtp_port: int = Field(default=8025, ge=1, le=65535)

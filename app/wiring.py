@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from connectors import MailConnector, RetryPolicy, ShopConnector
+from connectors import MailConnector, RateLimit, RetryPolicy, ShopConnector
 from graph import Clock, Policy, Runtime, Services, load_policy
 
 from .settings import Settings
@@ -13,6 +13,8 @@ def build_services(settings: Settings) -> Services:
     shop = ShopConnector.connect(
         str(settings.store_url), settings.store_token.get_secret_value(),
         timeout=settings.http_timeout, retry=retry,
+        rate_limit=RateLimit(per_second=settings.store_rate_limit,
+                             burst=max(1, int(settings.store_rate_limit * 5))),
     )
     mail = MailConnector(settings.smtp_host, settings.smtp_port, settings.mail_from,
                          timeout=settings.http_timeout, retry=retry)

@@ -51,6 +51,7 @@ def _meta(quick: bool, tmp: Path) -> dict[str, Any]:
         "at": datetime.now(UTC).isoformat(timespec="seconds"), "quick": quick,
         "python": sys.version.split()[0], "sqlite": sqlite3.sqlite_version,
         "platform": platform.platform(), "cpus": os.cpu_count(), "tmp": str(tmp),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
         "packages": {p: _version(p) for p in PACKAGES},
     }
 
@@ -58,7 +59,8 @@ def _meta(quick: bool, tmp: Path) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="a smaller, faster run")
-    parser.add_argument("--only", help="benchmarks or sections, comma-separated, e.g. runtime.steps")
+    parser.add_argument("--only",
+                        help="benchmarks or sections, comma-separated, e.g. runtime.steps")
     parser.add_argument("--tmp", type=Path, default=None,
                         help="where the scratch databases go (the disk being measured)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="where the JSON results go")
@@ -69,11 +71,14 @@ def main(argv: list[str] | None = None) -> int:
         with tempfile.TemporaryDirectory(prefix="keel-bench-", dir=args.tmp) as scratch:
             tmp = Path(scratch)
             meta = _meta(args.quick, tmp)
-            print(f"== bench {name}: {', '.join(s for s in BENCHMARKS[name].SECTIONS if s in sections)}"
+            order = [s for s in BENCHMARKS[name].SECTIONS if s in sections]
+            print(f"== bench {name}: {', '.join(order)}"
                   f" ({'quick' if args.quick else 'default'}; python {meta['python']},"
-                  f" sqlite {meta['sqlite']}, {meta['cpus']} cpus, scratch in {tmp.parent})\n")
+                  f" sqlite {meta['sqlite']}, {meta['cpus']} cpus, load average"
+                  f" {meta['load_average'][0]:.2f}, scratch in {tmp.parent})\n")
             results, ok = BENCHMARKS[name].run(quick=args.quick, tmp=tmp, sections=sections)
         clean &= ok
+        meta["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
         args.out.mkdir(parents=True, exist_ok=True)
         path = args.out / f"{name}.json"
         path.write_text(json.dumps({"meta": meta, **results}, indent=2, default=str) + "\n")

@@ -12,7 +12,7 @@ from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.graph import END, START, StateGraph
 from pydantic import BaseModel, ConfigDict
 
-from graph import Policy, Runtime, RunStatus, Services, Store, parse_policy
+from graph import Policy, RunStatus, Runtime, Services, Store, parse_policy
 from graph.steps import State, StepScope, step
 from graph.workflow import Workflow
 
@@ -74,8 +74,8 @@ def keel_workflow(steps: int, api: Api) -> Workflow:
 
 def open_keel(home: Path, workflows: dict[str, Workflow], *, store: Store | None = None,
               saver: SqliteSaver | None = None) -> Runtime:
-    """A runtime with no connectors; `store`/`saver` replace the embedded default's (to time them)."""
-    services = Services(shop=None, mail=None)  # type: ignore[arg-type]  # the line calls no connector
+    """A runtime with no connectors; `store` and `saver` replace the embedded default's."""
+    services = Services(shop=None, mail=None)  # type: ignore[arg-type]  # the line calls none
     if store is None and saver is None:
         return Runtime.open(home, services=services, policy=POLICY, workflows=workflows)
     assert store is not None and saver is not None

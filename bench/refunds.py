@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import statistics
+import subprocess
+import sys
+import time
 import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from connectors import MailConnector, ShopConnector
 from connectors.sandbox import Sandbox
-from graph import Policy, Runtime, RunStatus, Services, parse_policy
+from graph import Policy, RunStatus, Runtime, Services, parse_policy
 
 from .timing import stopwatch
 
@@ -41,14 +45,22 @@ class ExactlyOnceViolated(Exception):
     """A round's runs did not leave exactly one refund and one email each; its numbers are void."""
 
     def __init__(self, workers: int, problems: list[str]) -> None:
-        shown = "; ".join(problems[:5]) + (f" (+{len(problems) - 5} more)" if len(problems) > 5 else "")
+        more = f" (+{len(problems) - 5} more)" if len(problems) > 5 else ""
+        shown = "; ".join(problems[:5]) + more
         super().__init__(f"workers={workers}: {shown}")
         self.problems = problems
+
+
+Placement = Literal["thread", "process"]
+_SERVE = "import sys; from connectors.sandbox import serve; serve(sys.argv[1])"
+_LISTENING = re.compile(r"store API on (\S+), SMTP on (\S+):(\d+)")
 
 
 @dataclass(frozen=True)
 class Round:
     seconds: float
+    cpu_seconds: float
+    """CPU this process used (with the sandbox in another process: Keel's side alone)."""
     runs: int
     effects: int
     steps_ms: dict[str, float]
@@ -58,21 +70,45 @@ class Round:
 
 
 class RefundBench:
-    """One sandbox and its connectors, reused across rounds; each round starts from a fresh seed."""
+    """One sandbox and its connectors, reused across rounds; each round starts from a fresh seed.
 
-    def __init__(self, tmp: Path) -> None:
+    `thread`: the sandbox serves from threads of this process, as in the tests. `process`: it
+    serves from a child process, and this process opens the same file only to read the ledger
+    and to reset, so the CPU measured here is Keel's side alone.
+    """
+
+    def __init__(self, tmp: Path, placement: Placement) -> None:
         self.tmp = tmp
-        self.sandbox = Sandbox(tmp / "sandbox.db").start()
+        self.placement = placement
+        self.sandbox = Sandbox(tmp / f"sandbox-{placement}.db")
+        self._child: subprocess.Popen[str] | None = None
+        if placement == "thread":
+            self.sandbox.start()
+            url, host, port = self.sandbox.url, self.sandbox.smtp_host, self.sandbox.smtp_port
+        else:
+            url, host, port = self._spawn(tmp / f"sandbox-{placement}.db")
         # No rate limit: the store's 2 requests/s (Shopify's) would be all this measured.
-        self.shop = ShopConnector.connect(self.sandbox.url, self.sandbox.token, timeout=10,
-                                          rate_limit=None)
-        self.mail = MailConnector(self.sandbox.smtp_host, self.sandbox.smtp_port,
-                                  "Keel Shop <shop@example.com>", timeout=10)
+        self.shop = ShopConnector.connect(url, self.sandbox.token, timeout=10, rate_limit=None)
+        self.mail = MailConnector(host, port, "Keel Shop <shop@example.com>", timeout=10)
         self.services = Services(shop=self.shop, mail=self.mail)
+
+    def _spawn(self, db: Path) -> tuple[str, str, int]:
+        self._child = subprocess.Popen(
+            [sys.executable, "-c", _SERVE, str(db)], stdout=subprocess.PIPE, text=True,
+            cwd=Path(__file__).resolve().parents[1])
+        assert self._child.stdout is not None
+        line = self._child.stdout.readline()
+        if not (found := _LISTENING.search(line)):
+            self._child.kill()
+            raise RuntimeError(f"the sandbox process did not start (said {line!r})")
+        return found[1], found[2], int(found[3])
 
     def close(self) -> None:
         self.shop.close()
         self.sandbox.stop()
+        if self._child is not None:
+            self._child.terminate()
+            self._child.wait(timeout=10)
 
     def round(self, runs: int, workers: int) -> Round:
         self.sandbox.reset()
@@ -81,25 +117,27 @@ class RefundBench:
         home = self.tmp / f"keel-{uuid.uuid4().hex[:8]}"
         runtime = Runtime.open(home, services=self.services, policy=POLICY, workers=workers)
         try:
-            elapsed = stopwatch()
+            elapsed, cpu = stopwatch(), time.process_time()
             ids = [runtime.start("refund", {"order_id": orders[i % len(orders)], "amount": AMOUNT,
                                             "restock": False, "reason": "benchmark"},
                                  requested_by="bench").id
                    for i in range(runs)]
             if workers and not runtime.drain(timeout=300):
                 raise ExactlyOnceViolated(workers, ["runs still in flight after 300 s"])
-            seconds = elapsed()
+            seconds, cpu = elapsed(), time.process_time() - cpu
             effects = self._check(runtime, ids, workers)
             steps, calls = _from_events(runtime, ids)
         finally:
             runtime.close()
             shutil.rmtree(home, ignore_errors=True)
-        return Round(seconds, runs, effects, steps, calls)
+        return Round(seconds, cpu, runs, effects, steps, calls)
 
     def _check(self, runtime: Runtime, ids: list[str], workers: int) -> int:
         """Exactly one refund and one email in the sandbox's ledger per run, and nothing else."""
         ledger = self.sandbox.ledger()
-        seen = Counter((row["kind"], (row["idempotency_key"] or "").split("@")[0]) for row in ledger)
+        # The mail sink keys its row by Message-ID, which is our key plus "@<domain>".
+        seen = Counter((row["kind"], (row["idempotency_key"] or "").split("@")[0])
+                       for row in ledger)
         problems = []
         for run_id in ids:
             detail = runtime.get(run_id)
@@ -131,17 +169,19 @@ def _from_events(runtime: Runtime, ids: list[str]) -> tuple[dict[str, float], fl
     return {k: v / len(ids) for k, v in steps.items()}, calls / len(ids)
 
 
-def summarise(rounds: list[Round], workers: int) -> dict[str, Any]:
+def summarise(rounds: list[Round], workers: int, placement: Placement) -> dict[str, Any]:
     seconds = [r.seconds for r in rounds]
     median = statistics.median(seconds)
     runs, effects = rounds[0].runs, rounds[0].effects
     steps = {name: statistics.median(r.steps_ms[name] for r in rounds)
              for name in rounds[0].steps_ms}
     return {
-        "workers": workers, "runs_per_round": runs, "effects_per_round": effects,
+        "workers": workers, "sandbox": placement, "runs_per_round": runs,
+        "effects_per_round": effects,
         "rounds_s": seconds, "median_s": median, "spread": (max(seconds) - min(seconds)) / median,
         "runs_per_s": runs / median, "effects_per_s": effects / median,
         "ms_per_run": 1000 * median / runs,
+        "cpu_ms_per_run": 1000 * statistics.median(r.cpu_seconds for r in rounds) / runs,
         "step_ms": steps, "connector_ms_per_run": statistics.median(r.calls_ms for r in rounds),
         "exactly_once": "verified: one refund and one email per run, no other ledger rows",
     }

@@ -3,21 +3,22 @@ LangGraph and DBOS, and SQLite's own commit rate as the ceiling, in one run."""
 
 from __future__ import annotations
 
+import logging
 import shutil
 import sqlite3
 import statistics
-import traceback
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 from .lines import Api, BareLine, DbosLine, KeelLine, dbos_line
-from .probes import Commits
+from .probes import Commits, TimedSaver, TimedStore
 from .refunds import ExactlyOnceViolated, RefundBench, summarise
 from .timing import Table, rate, stopwatch, times, us
 
 SECTIONS = ("refunds", "steps", "dbos", "sqlite")
+log = logging.getLogger("keel.bench")
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,7 @@ class Sizes:
 
 
 DEFAULT = Sizes(refunds=60, refund_rounds=3, line_runs=20, line_reps=5, short=2, long=12,
-                commit_window=0.5, commit_reps=3)
+                commit_window=0.3, commit_reps=5)
 QUICK = Sizes(refunds=20, refund_rounds=2, line_runs=8, line_reps=3, short=2, long=12,
               commit_window=0.2, commit_reps=3)
 
@@ -61,13 +62,13 @@ def run(*, quick: bool, tmp: Path, sections: set[str]) -> tuple[dict[str, Any], 
             continue
         elapsed = stopwatch()
         try:
-            results[name] = section(sizes, tmp / name, steps) if name == "dbos" else section(sizes, tmp / name)
+            results[name] = section(sizes, tmp / name, **({"steps": steps} if name == "dbos" else {}))
         except ExactlyOnceViolated as exc:
             print(f"REFUSED: no refund numbers, exactly-once was violated: {exc}\n")
             results[name] = {"error": f"exactly-once violated: {exc}", "problems": exc.problems}
             clean = False
         except Exception as exc:  # one broken section must not hide the others' numbers
-            traceback.print_exc()
+            log.exception("section %s failed", name)
             print(f"section {name} failed: {type(exc).__name__}: {exc}\n")
             results[name] = {"error": f"{type(exc).__name__}: {exc}"}
             clean = False
@@ -86,29 +87,33 @@ def run(*, quick: bool, tmp: Path, sections: set[str]) -> tuple[dict[str, Any], 
 
 def _refunds(sizes: Sizes, tmp: Path) -> dict[str, Any]:
     tmp.mkdir(parents=True)
-    bench = RefundBench(tmp)
     table = Table(f"Refunds end to end against the sandbox ({sizes.refunds} refunds of 1.00 per"
                   f" round, median of {sizes.refund_rounds})",
-                  ["workers", "runs/s", "effects/s", "ms/run", "spread", "in steps' calls ms/run"])
+                  ["sandbox in", "workers", "runs/s", "effects/s", "ms/run", "cpu ms/run",
+                   "spread"])
     out: dict[str, Any] = {}
-    try:
-        for workers in (0, 4):
-            bench.round(max(4, sizes.refunds // 4), workers)  # warm-up
-            rounds = [bench.round(sizes.refunds, workers) for _ in range(sizes.refund_rounds)]
-            row = out[f"workers_{workers}"] = summarise(rounds, workers)
-            table.add(workers, rate(row["runs_per_s"]), rate(row["effects_per_s"]),
-                      f"{row['ms_per_run']:.1f}", f"{row['spread']:.0%}",
-                      f"{row['connector_ms_per_run']:.1f}")
-    finally:
-        bench.close()
-    inline = out["workers_0"]
+    for placement in ("thread", "process"):
+        bench = RefundBench(tmp, placement)
+        try:
+            for workers in (0, 4):
+                bench.round(max(4, sizes.refunds // 4), workers)  # warm-up
+                rounds = [bench.round(sizes.refunds, workers) for _ in range(sizes.refund_rounds)]
+                row = out[f"{placement}_workers_{workers}"] = summarise(rounds, workers, placement)
+                table.add("this process" if placement == "thread" else "a child process", workers,
+                          rate(row["runs_per_s"]), rate(row["effects_per_s"]),
+                          f"{row['ms_per_run']:.1f}", f"{row['cpu_ms_per_run']:.1f}",
+                          f"{row['spread']:.0%}")
+        finally:
+            bench.close()
+    inline = out["process_workers_0"]
     table.notes += [
-        "every round checked: exactly one refund and one email in the sandbox ledger per run",
-        "the sandbox runs in this process (its HTTP and SMTP threads share the GIL)",
-        "the shop connector's rate limit (2 req/s by default) is off; with it on it would be"
-        " the bottleneck",
-        "inline step means (ms, from step.finished events): " + ", ".join(
-            f"{k} {v:.1f}" for k, v in inline["step_ms"].items()),
+        ("every round checked: exactly one refund and one email in the sandbox ledger per run,"
+         " no other rows"),
+        "cpu ms/run is this process's CPU; with the sandbox in a child process, Keel's side alone",
+        "the shop connector's rate limit (2 req/s by default) is off, or it is all we'd measure",
+        f"per refund (sandbox in a child, inline): steps {sum(inline['step_ms'].values()):.1f} ms ("
+        + ", ".join(f"{k} {v:.1f}" for k, v in inline["step_ms"].items() if v >= 0.05)
+        + f"), of which shop + mail calls {inline['connector_ms_per_run']:.1f} ms",
     ]
     print(table.render() + "\n")
     return out
@@ -124,37 +129,49 @@ def _batch(line: Line, steps: int, runs: int) -> float:
     return elapsed()
 
 
+def _timed_run(line: Line, steps: int) -> float:
+    elapsed = stopwatch()
+    line.run(steps)
+    return elapsed()
+
+
 def _measure(lines: list[Line], sizes: Sizes) -> dict[str, dict[str, Any]]:
-    """Interleaved repetitions of short and long batches; the slope is the cost of one step."""
+    """Every run timed on its own, short and long alternating; medians shrug off fsync stalls."""
     short, long, runs = sizes.short, sizes.long, sizes.line_runs
     for line in lines:
         for _ in range(2):
             line.run(short)
             line.run(long)
-    taken: dict[str, list[tuple[float, float]]] = {line.name: [] for line in lines}
+    taken: dict[str, list[tuple[list[float], list[float]]]] = {line.name: [] for line in lines}
     for _ in range(sizes.line_reps):
         for line in lines:
             before = line.api.calls
-            pair = (_batch(line, short, runs), _batch(line, long, runs))
+            rep: tuple[list[float], list[float]] = ([], [])
+            for _ in range(runs):
+                rep[0].append(_timed_run(line, short))
+                rep[1].append(_timed_run(line, long))
             if (done := line.api.calls - before) != runs * (short + long):
-                raise RuntimeError(f"{line.name}: {done} step calls, expected {runs * (short + long)}")
-            taken[line.name].append(pair)
-    return {name: _line_stats(pairs, sizes) for name, pairs in taken.items()}
+                raise RuntimeError(f"{line.name}: {done} calls, expected {runs * (short + long)}")
+            taken[line.name].append(rep)
+    return {name: _line_stats(reps, sizes) for name, reps in taken.items()}
 
 
-def _line_stats(pairs: list[tuple[float, float]], sizes: Sizes) -> dict[str, Any]:
-    short, long, runs = sizes.short, sizes.long, sizes.line_runs
-    slopes = [(b - a) / (runs * (long - short)) for a, b in pairs]
-    fixed = [a / runs - short * s for (a, _), s in zip(pairs, slopes, strict=True)]
-    longs = [b for _, b in pairs]
+def _line_stats(reps: list[tuple[list[float], list[float]]], sizes: Sizes) -> dict[str, Any]:
+    short, long = sizes.short, sizes.long
+    shorts = [t for a, _ in reps for t in a]
+    longs = [t for _, b in reps for t in b]
+    med_short, med_long = statistics.median(shorts), statistics.median(longs)
+    per_step = (med_long - med_short) / (long - short)
+    slopes = [(statistics.median(b) - statistics.median(a)) / (long - short) for a, b in reps]
     return {
-        "us_per_step": 1e6 * statistics.median(slopes),
-        "us_per_step_amortised": 1e6 * statistics.median(longs) / (runs * long),
-        "us_per_run_fixed": 1e6 * statistics.median(fixed),
-        "us_per_run_short": 1e6 * statistics.median(a for a, _ in pairs) / runs,
-        "us_per_run_long": 1e6 * statistics.median(longs) / runs,
-        "spread": (max(slopes) - min(slopes)) / statistics.median(slopes),
-        "reps": [[a, b] for a, b in pairs],
+        "us_per_step": 1e6 * per_step,
+        "us_per_run_fixed": 1e6 * (med_short - short * per_step),
+        "us_per_run_short": 1e6 * med_short,
+        "us_per_run_long": 1e6 * med_long,
+        "us_per_run_long_mean": 1e6 * statistics.fmean(longs),
+        "us_per_step_by_rep": [1e6 * x for x in slopes],
+        "spread": (max(slopes) - min(slopes)) / per_step,
+        "runs_timed": len(shorts) + len(longs),
     }
 
 
@@ -168,14 +185,16 @@ def _steps(sizes: Sizes, tmp: Path) -> dict[str, Any]:
             line.close()
     keel, bare = stats["keel"], stats["bare langgraph"]
     table = _line_table(f"Per-step cost, a line of in-process steps ({sizes.short} vs {sizes.long}"
-                        f" steps, {sizes.line_runs} runs per batch, median of {sizes.line_reps})")
+                        f" steps, {sizes.line_reps} x {sizes.line_runs} runs of each, medians)")
     for name, row in stats.items():
         _line_row(table, name, row)
     table.notes += [
-        "us/step is the slope between the two lengths (per-run costs cancel out);"
-        f" amortised is a {sizes.long}-step run's time / {sizes.long}",
-        f"keel/bare per step: {times(keel['us_per_step'] / bare['us_per_step'])}"
-        f" (amortised {times(keel['us_per_step_amortised'] / bare['us_per_step_amortised'])})",
+        ("us/step: the slope between the median run times of the two lengths (per-run costs"
+         " cancel); fixed: what a run costs on top; spread: how much the repetitions' slopes"
+         " differ"),
+        (f"keel/bare per step: {times(keel['us_per_step'] / bare['us_per_step'])};"
+         f" per {sizes.long}-step run (mean, fsync stalls included):"
+         f" {times(keel['us_per_run_long_mean'] / bare['us_per_run_long_mean'])}"),
     ]
     print(table.render() + "\n")
     breakdown = _breakdown(sizes, tmp)
@@ -183,14 +202,14 @@ def _steps(sizes: Sizes, tmp: Path) -> dict[str, Any]:
 
 
 def _line_table(title: str) -> Table:
-    return Table(title, ["system", "us/step", "amortised", "fixed us/run", "us/run short",
-                         "us/run long", "spread"])
+    return Table(title, ["system", "us/step", "fixed us/run", "us/run short", "us/run long",
+                         "mean us/run long", "spread"])
 
 
 def _line_row(table: Table, name: str, row: dict[str, Any]) -> None:
-    table.add(name, us(row["us_per_step"] / 1e6), us(row["us_per_step_amortised"] / 1e6),
-              us(row["us_per_run_fixed"] / 1e6), us(row["us_per_run_short"] / 1e6),
-              us(row["us_per_run_long"] / 1e6), f"{row['spread']:.0%}")
+    table.add(name, us(row["us_per_step"] / 1e6), us(row["us_per_run_fixed"] / 1e6),
+              us(row["us_per_run_short"] / 1e6), us(row["us_per_run_long"] / 1e6),
+              us(row["us_per_run_long_mean"] / 1e6), f"{row['spread']:.0%}")
 
 
 STORE_LABELS = {
@@ -204,52 +223,54 @@ STORE_LABELS = {
 
 
 def _breakdown(sizes: Sizes, tmp: Path) -> dict[str, Any]:
-    """One instrumented pass: where a step's time goes, and what it writes and commits."""
-    short, long, runs = sizes.short, sizes.long, sizes.line_runs
+    """Instrumented runs: where a step's time goes, and what it writes and commits (medians)."""
+    short, long = sizes.short, sizes.long
     keel = KeelLine(tmp / "keel-timed", (short, long), timed=True)
     bare = BareLine(tmp / "bare-timed", (short, long), timed=True)
-    assert keel.store is not None and keel.saver is not None
+    store, saver, bare_saver = keel.store, keel.saver, bare.saver
+    assert isinstance(store, TimedStore) and isinstance(saver, TimedSaver)
+    assert isinstance(bare_saver, TimedSaver)
     commits = Commits()
-    commits.watch("keel store", keel.store.conn)
-    commits.watch("keel checkpoints", keel.saver.conn)
-    commits.watch("bare checkpoints", bare.saver.conn)
-    per: dict[int, dict[str, Any]] = {}
+    commits.watch("keel store", store.conn)
+    commits.watch("keel checkpoints", saver.conn)
+    commits.watch("bare checkpoints", bare_saver.conn)
+    seen: dict[int, list[dict[str, float]]] = {short: [], long: []}
+
+    def sample(n: int) -> None:
+        for probe in (store.timings, saver.timings, bare_saver.timings):
+            probe.clear()
+        commits.clear()
+        rows = _rows(store.conn)
+        keel_s, bare_s = _timed_run(keel, n), _timed_run(bare, n)
+        seen[n].append({
+            "keel total": keel_s, "bare total": bare_s,
+            **{f"keel store: {k}": v for k, v in store.timings.seconds.items()},
+            **{f"keel {k}": v for k, v in saver.timings.seconds.items()},
+            **{f"bare {k}": v for k, v in bare_saver.timings.seconds.items()},
+            **{f"commits: {k}": float(v) for k, v in commits.counts.items()},
+            **{f"rows: {k}": float(v) for k, v in (_rows(store.conn) - rows).items()},
+        })
+
     try:
         for n in (short, long):
             keel.run(n)
             bare.run(n)
-        for n in (short, long):
-            keel.store.timings.clear()
-            keel.saver.timings.clear()
-            bare.saver.timings.clear()  # type: ignore[attr-defined]
-            commits.clear()
-            rows_before = _rows(keel.store.conn)
-            keel_s, bare_s = _batch(keel, n, runs), _batch(bare, n, runs)
-            per[n] = {
-                "keel total": keel_s, "bare total": bare_s,
-                **{f"keel store: {k}": v for k, v in keel.store.timings.seconds.items()},
-                **{f"keel {k}": v for k, v in keel.saver.timings.seconds.items()},
-                **{f"bare {k}": v for k, v in bare.saver.timings.seconds.items()},  # type: ignore[attr-defined]
-                **{f"commits: {k}": float(v) for k, v in commits.counts.items()},
-                **{f"rows: {k}": float(v) for k, v in (_rows(keel.store.conn) - rows_before).items()},
-            }
-        sync = {"keel store": _sync(keel.store.conn), "keel checkpoints": _sync(keel.saver.conn)}
+        for _ in range(sizes.line_runs * 2):
+            sample(short)
+            sample(long)
+        sync = {"keel store": _sync(store.conn), "keel checkpoints": _sync(saver.conn)}
     finally:
         keel.close()
         bare.close()
 
-    def slope(key: str) -> float:
-        return (per[long].get(key, 0.0) - per[short].get(key, 0.0)) / (runs * (long - short))
-
-    def fixed(key: str) -> float:
-        return per[short].get(key, 0.0) / runs - short * slope(key)
-
-    keys = sorted(set(per[short]) | set(per[long]))
-    step = {k: slope(k) for k in keys}
-    run_fixed = {k: fixed(k) for k in keys}
+    keys = sorted({k for runs in seen.values() for run in runs for k in run})
+    med = {n: {k: statistics.median(run.get(k, 0.0) for run in seen[n]) for k in keys}
+           for n in (short, long)}
+    step = {k: (med[long][k] - med[short][k]) / (long - short) for k in keys}
+    run_fixed = {k: med[short][k] - short * step[k] for k in keys}
     _print_breakdown(step, run_fixed, sync, sizes)
     return {"per_step": step, "per_run_fixed": run_fixed, "synchronous": sync,
-            "note": "seconds (or counts) from one instrumented pass; instruments add a little time"}
+            "note": "medians over instrumented runs; seconds or counts; instruments add a little"}
 
 
 def _rows(conn: sqlite3.Connection) -> Counter[str]:
@@ -263,14 +284,15 @@ def _rows(conn: sqlite3.Connection) -> Counter[str]:
 
 def _sync(conn: sqlite3.Connection) -> str:
     journal = conn.execute("PRAGMA journal_mode").fetchone()[0]
-    level = {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}[conn.execute("PRAGMA synchronous").fetchone()[0]]
-    return f"{journal}/{level}"
+    level = conn.execute("PRAGMA synchronous").fetchone()[0]
+    return f"{journal}/{('OFF', 'NORMAL', 'FULL', 'EXTRA')[level]}"
 
 
 def _print_breakdown(step: dict[str, float], run_fixed: dict[str, float], sync: dict[str, str],
                      sizes: Sizes) -> None:
-    table = Table("Where a Keel step's time goes (one instrumented pass; slope per step, and the"
-                  " fixed part per run)", ["part", "us/step", "us/run fixed"])
+    table = Table(f"Where a step's time goes ({sizes.line_runs * 2} instrumented runs of each"
+                  " length; medians; per step, and the fixed part per run)",
+                  ["part", "us/step", "us/run fixed"])
     keel_total, bare_total = step["keel total"], step["bare total"]
     timed_keel = [k for k in step if k.startswith(("keel store:", "keel checkpoint."))]
     for key in sorted(timed_keel, key=lambda k: -step[k]):
@@ -317,7 +339,7 @@ def _dbos(sizes: Sizes, tmp: Path, steps: dict[str, Any]) -> dict[str, Any]:
     line_fn = dbos_line(api)
     out: dict[str, Any] = {}
     table = _line_table(f"DBOS on SQLite, the same line ({sizes.short} vs {sizes.long} steps,"
-                        f" {sizes.line_runs} runs per batch, median of {sizes.line_reps})")
+                        f" {sizes.line_reps} x {sizes.line_runs} runs of each, medians)")
     if "keel" in steps:
         _line_row(table, "keel (from above)", steps["keel"])
     counted = Commits()
@@ -340,7 +362,8 @@ def _dbos(sizes: Sizes, tmp: Path, steps: dict[str, Any]) -> dict[str, Any]:
                 sa.event.remove(sa.engine.Engine, "commit", count)
             row["commits_per_step"] = ((per_length[sizes.long] - per_length[sizes.short])
                                        / (sizes.long - sizes.short))
-            row["commits_per_run_fixed"] = per_length[sizes.short] - sizes.short * row["commits_per_step"]
+            row["commits_per_run_fixed"] = (per_length[sizes.short]
+                                            - sizes.short * row["commits_per_step"])
             row["journal_mode"] = line.journal
         finally:
             line.close()
@@ -354,7 +377,7 @@ def _dbos(sizes: Sizes, tmp: Path, steps: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-# --- 4. the ceiling: SQLite's own commit rate ------------------------------------------------------
+# --- 4. the ceiling: SQLite's own commit rate ----------------------------------------------------
 
 MODES = (("wal", "normal"), ("wal", "full"), ("delete", "full"))
 
@@ -402,10 +425,12 @@ def _sqlite(sizes: Sizes, tmp: Path) -> dict[str, Any]:
 
 def _ratios(results: dict[str, Any]) -> dict[str, Any]:
     ratios: dict[str, Any] = {}
-    refunds, steps, dbos_, sqlite = (results.get(k) or {} for k in ("refunds", "steps", "dbos", "sqlite"))
-    if "workers_0" in refunds:
-        ratios["refunds_workers4_vs_inline"] = (refunds["workers_4"]["runs_per_s"]
-                                                / refunds["workers_0"]["runs_per_s"])
+    refunds, steps, dbos_, sqlite = (results.get(k) or {} for k in SECTIONS)
+    for placement in ("thread", "process"):
+        if f"{placement}_workers_0" in refunds:
+            ratios[f"refunds_workers4_vs_inline_sandbox_{placement}"] = (
+                refunds[f"{placement}_workers_4"]["runs_per_s"]
+                / refunds[f"{placement}_workers_0"]["runs_per_s"])
     if "keel" not in steps:
         return ratios
     keel = steps["keel"]["us_per_step"]
@@ -422,7 +447,8 @@ def _ratios(results: dict[str, Any]) -> dict[str, Any]:
                     + ckpt_c * sqlite["wal_full"]["us_per_commit"])
         ratios.update({
             "keel_steps_per_s": 1e6 / keel,
-            "keel_commits_per_step": {"store (wal/normal)": store_c, "checkpoints (wal/full)": ckpt_c},
+            "keel_commits_per_step": {"store (wal/normal)": store_c,
+                                      "checkpoints (wal/full)": ckpt_c},
             "commit_floor_us_per_step": floor_us,
             "commit_ceiling_steps_per_s": 1e6 / floor_us if floor_us else None,
             "keel_share_of_ceiling": floor_us / keel if keel else None,
@@ -434,8 +460,9 @@ def _ratios(results: dict[str, Any]) -> dict[str, Any]:
 
 def _print_ratios(r: dict[str, Any]) -> None:
     lines = []
-    if "refunds_workers4_vs_inline" in r:
-        lines.append(f"refunds: 4 workers run {times(r['refunds_workers4_vs_inline'])} the inline rate")
+    for placement, where in (("thread", "in this process"), ("process", "in a child process")):
+        if (x := r.get(f"refunds_workers4_vs_inline_sandbox_{placement}")) is not None:
+            lines.append(f"refunds, sandbox {where}: 4 workers run {times(x)} the inline rate")
     if "keel_vs_bare_per_step" in r:
         peers = [f"{times(r['keel_vs_bare_per_step'])} bare LangGraph"]
         peers += [f"{times(r[f'keel_vs_dbos_{v}_per_step'])} DBOS ({name})"
@@ -451,10 +478,12 @@ def _print_ratios(r: dict[str, Any]) -> None:
             f" {c['checkpoints (wal/full)']:.1f} to the checkpoints (wal/full) ="
             f" {r['commit_floor_us_per_step']:,.0f} us of bare commits per step;"
             f" ceiling {r['commit_ceiling_steps_per_s']:,.0f} steps/s")
-        lines.append(f"keel: {r['keel_steps_per_s']:,.0f} steps/s = {r['keel_share_of_ceiling']:.0%}"
-                     " of that ceiling; vs SQLite commits/s: " + ", ".join(
-                         f"{times(v)} of {m.replace('_', '/')}"
-                         for m, v in r["keel_steps_vs_sqlite_commits"].items()))
+        lines.append(f"keel runs {r['keel_steps_per_s']:,.0f} steps/s:"
+                     f" {r['keel_share_of_ceiling']:.0%} of that ceiling (the rest of a step's"
+                     " time is not committing)")
+        lines.append("keel steps/s / SQLite commits/s: " + ", ".join(
+            f"{v:.3g} ({m.replace('_', '/')})"
+            for m, v in r["keel_steps_vs_sqlite_commits"].items()))
     if lines:
         print("Ratios\n------\n" + "\n".join(lines) + "\n")
 

@@ -1,38 +1,10 @@
-"""Measuring and showing: repeated timings reduced to a median, and plain-text tables."""
+"""Measuring and showing: a stopwatch, plain-text tables and number formats."""
 
 from __future__ import annotations
 
-import statistics
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
-
-
-@dataclass(frozen=True)
-class Sample:
-    """Seconds taken by each timed repetition (warm-ups already dropped)."""
-
-    seconds: list[float]
-
-    @property
-    def median(self) -> float:
-        return statistics.median(self.seconds)
-
-    @property
-    def spread(self) -> float:
-        """(max - min) / median: how much the repetitions disagreed."""
-        return (max(self.seconds) - min(self.seconds)) / self.median if self.median else 0.0
-
-    def as_json(self) -> dict[str, Any]:
-        return {"median_s": self.median, "runs_s": self.seconds, "spread": round(self.spread, 4)}
-
-
-def repeat(once: Callable[[], float], *, repeat: int, warmup: int = 1) -> Sample:
-    """Call `once` (which times its own measured part and returns seconds) warm-up + repeat times."""
-    for _ in range(warmup):
-        once()
-    return Sample([once() for _ in range(repeat)])
 
 
 def stopwatch() -> Callable[[], float]:

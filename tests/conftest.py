@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from connectors import BreakerPolicy, MailConnector, ShopConnector
+from connectors import BreakerPolicy, MailConnector, RateLimit, ShopConnector
 from connectors.sandbox import Sandbox
 from graph import ManualClock, Policy, Runtime, Services, parse_policy
 
@@ -35,7 +35,8 @@ def policy() -> Policy:
 def services(sandbox) -> Iterator[Services]:
     # A breaker that stays closed through one test's deliberate fault storms.
     shop = ShopConnector.connect(sandbox.url, sandbox.token, timeout=5, retry=FAST_RETRY,
-                                 breaker=BreakerPolicy(fail_max=1000))
+                                 breaker=BreakerPolicy(fail_max=1000),
+                                 rate_limit=RateLimit(per_second=10_000, burst=10_000))
     mail = MailConnector(sandbox.smtp_host, sandbox.smtp_port, "shop@example.com", timeout=5,
                          retry=FAST_RETRY)
     yield Services(shop=shop, mail=mail)

@@ -1,4 +1,4 @@
-"""Settings from the environment and `.env`: defaults, overrides, and one clear error per bad value."""
+"""Settings from the environment and `.env`: defaults, overrides, one clear error per bad value."""
 
 from __future__ import annotations
 
@@ -42,7 +42,9 @@ def test_defaults_point_at_the_local_sandbox() -> None:
     assert settings.sandbox_port == 8765
 
 
-def test_environment_overrides_each_default(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_environment_overrides_each_default(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+) -> None:
     monkeypatch.setenv("KEEL_HOME", str(tmp_path / "data"))
     monkeypatch.setenv("KEEL_USER", "maria")
     monkeypatch.setenv("KEEL_STORE_URL", "https://shop.example.com")

@@ -1,4 +1,4 @@
-"""policy.toml as typed rules: the shipped file, thresholds, approvers, and errors that name the line."""
+"""policy.toml as typed rules: the shipped file, thresholds, approvers, errors naming the line."""
 
 from __future__ import annotations
 
@@ -78,7 +78,9 @@ def test_the_shipped_policy_loads() -> None:
     ("100.01", True),   # one cent over
     ("5000.00", True),
 ])
-def test_approval_is_needed_only_above_the_threshold(rules: Policy, amount: str, needed: bool) -> None:
+def test_approval_is_needed_only_above_the_threshold(
+    rules: Policy, amount: str, needed: bool,
+) -> None:
     assert rules.needs_approval("refund", Decimal(amount)) is needed
 
 
@@ -200,12 +202,16 @@ def test_load_policy_names_the_file(tmp_path: Path) -> None:
     path = tmp_path / "policy.toml"
     path.write_text('[people]\nsam = ["ghost"]\n')
 
-    with pytest.raises(PolicyError, match=rf"^{re.escape(str(path))}: line 2, key people.sam: names role 'ghost'"):
+    with pytest.raises(PolicyError) as caught:
         load_policy(path)
+
+    assert str(caught.value) == (
+        f"{path}: line 2, key people.sam: names role 'ghost', which is not defined")
 
 
 def test_missing_policy_file(tmp_path: Path) -> None:
-    with pytest.raises(PolicyError, match=rf"^{re.escape(str(tmp_path / 'nope.toml'))}: policy file not found$"):
+    where = re.escape(str(tmp_path / "nope.toml"))
+    with pytest.raises(PolicyError, match=rf"^{where}: policy file not found$"):
         load_policy(tmp_path / "nope.toml")
 
 
