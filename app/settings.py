@@ -47,6 +47,7 @@ class Settings(BaseSettings):
     smtp_host: str = "127.0.0.1"
     """Outgoing mail server (the sandbox's SMTP sink by default)."""
     smtp_port: int = Field(default=8025, ge=1, le=65535)
+    """Its port."""
     mail_from: str = Field(default="Keel Shop <shop@example.com>", min_length=3)
     """The From: of customer email."""
     http_timeout: float = Field(default=10.0, gt=0, le=300)
@@ -58,9 +59,10 @@ class Settings(BaseSettings):
     demo: bool = True
     """On the embedded default, `keel up` plays a small shop's day of refund requests."""
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    """How much the server logs besides its live event log."""
 
     slack_bot_token: SecretStr | None = Field(default=None, validation_alias=AliasChoices("SLACK_BOT_TOKEN"))
-    """xoxb-… token of the Slack app (optional)."""
+    """xoxb-… token of the Slack app (optional; the Slack bot is not part of this build yet)."""
     slack_signing_secret: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("SLACK_SIGNING_SECRET"))
     """Verifies Slack's signed requests in HTTP mode (optional)."""
@@ -68,7 +70,7 @@ class Settings(BaseSettings):
     """xapp-… token; when set the bot uses Socket Mode (optional)."""
     anthropic_api_key: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("ANTHROPIC_API_KEY"))
-    """Claude for the assistant; without it the deterministic offline model is used."""
+    """Claude for the assistant (optional; the assistant is not part of this build yet)."""
 
     @property
     def uses_sandbox(self) -> bool:
