@@ -39,7 +39,9 @@ class Demo:
         return run.id
 
     def play(self, stop: threading.Event) -> None:
-        while not stop.wait(self.every):
+        wait = 2.0  # the first request comes at once, so a newcomer sees a run move
+        while not stop.wait(wait):
+            wait = self.every
             try:
                 if self.once() is None:
                     log.info("demo: every order is refunded; the demo rests")

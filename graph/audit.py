@@ -17,13 +17,16 @@ def canonical(data: Any) -> str:
 
 
 def link_hash(prev_hash: str, row: dict[str, Any]) -> str:
-    """sha256 over the previous link and every stored field of the event."""
+    """sha256 over the previous link and every stored field of the event.
+
+    The fields are hashed as one JSON array, so NULL and empty text differ.
+    """
     fields = [
-        prev_hash, row["run_id"] or "", str(row["seq"]), row["at"], row["kind"],
-        row["step"] or "", row["actor"] or "", row["data"], repr(float(row["cost_usd"])),
-        "" if row["duration_ms"] is None else repr(float(row["duration_ms"])),
+        prev_hash, row["run_id"], row["seq"], row["at"], row["kind"], row["step"], row["actor"],
+        row["data"], float(row["cost_usd"]),
+        None if row["duration_ms"] is None else float(row["duration_ms"]),
     ]
-    return hashlib.sha256("\x1f".join(fields).encode()).hexdigest()
+    return hashlib.sha256(canonical(fields).encode()).hexdigest()
 
 
 @dataclass(frozen=True)

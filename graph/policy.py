@@ -164,7 +164,12 @@ def _split(dotted: str) -> tuple[str, ...]:
 
 
 def key_line(text: str, loc: tuple[str, ...]) -> int | None:
-    """The 1-based line that best matches a key path: the key itself, else its table."""
+    """The 1-based line that best matches a key path: the key itself, else its table.
+
+    A line matches when its path and `loc` agree as far as the shorter goes (so
+    `[workflow.refund]` is where an unknown `workflow` table is written); the deepest
+    match wins, the first line among equals.
+    """
     best: tuple[int, int] | None = None  # (matched depth, line)
     table: tuple[str, ...] = ()
     for number, line in enumerate(text.splitlines(), start=1):
@@ -180,6 +185,6 @@ def key_line(text: str, loc: tuple[str, ...]) -> int | None:
             if a != b:
                 break
             depth += 1
-        if depth == len(path) and depth and (best is None or depth > best[0]):
+        if depth and depth in (len(path), len(loc)) and (best is None or depth > best[0]):
             best = (depth, number)
     return best[1] if best else None
