@@ -82,7 +82,7 @@ def run_server(
             threads.append(threading.Thread(target=_tail, args=(runtime, stop, since),
                                             name="keel-log", daemon=True))
         if demo:
-            threads.append(threading.Thread(target=Demo(runtime, settings).play, args=(stop,),
+            threads.append(threading.Thread(target=Demo(runtime).play, args=(stop,),
                                             name="keel-demo", daemon=True))
         for thread in threads:
             thread.start()
