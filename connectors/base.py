@@ -1,36 +1,44 @@
 """HttpConnector: one service's HTTP calls with timeouts, retries, a breaker and a rate limit.
 
 A call (``request``) is tried up to ``RetryPolicy.attempts`` times by tenacity. Each
-attempt goes through the connector's circuit breaker (pybreaker), which counts only
-retryable failures; inside the breaker the attempt waits for a rate-limit token and
-sends the request once. Backoff and the token bucket sleep with the injected
-``sleep``; the bucket and the breaker's reset timeout run on the injected ``clock``.
+attempt goes through its operation's circuit (``connectors.breaker``: one circuit per
+operation, so a failing endpoint does not stop calls to healthy ones), which counts
+only retryable failures; inside the circuit the attempt waits for a rate-limit token
+and sends the request once. Backoff and the token bucket sleep with the injected
+``sleep``; the bucket and the circuits' reset timeout run on the injected ``clock``.
 
 Only retryable failures are retried: transport errors, timeouts, 5xx and 429 (after
 its ``Retry-After``). A POST or PATCH is retried only when it carries an idempotency
 key — the same key on every attempt — or when the failure proves nothing was done
 (the connection never opened, or a 429).
 
-pybreaker holds its lock while a guarded attempt runs, so one connector sends one
-request at a time; give each worker thread its own connector for parallel calls.
+Nothing holds a lock while a request is in flight, so threads may share one connector
+and its calls run in parallel.
 """
 
 from __future__ import annotations
 
 import json as jsonlib
 import logging
+import math
 import time
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from types import TracebackType
 from typing import Any, Self
 
 import httpx
-import pybreaker
 import tenacity
 from pydantic import BaseModel, ConfigDict, Field
 
+from connectors.breaker import (
+    BreakerPolicy,
+    Circuit,
+    CircuitBreaker,
+    CircuitRefused,
+    CircuitState,
+)
 from connectors.errors import (
     BadRequest,
     CircuitOpen,
@@ -74,17 +82,6 @@ class RetryPolicy(BaseModel):
     """Up to this many random seconds added to each backoff, to spread retries out."""
     max_retry_after: float = Field(60.0, ge=0)
     """Ceiling on a server's ``Retry-After``."""
-
-
-class BreakerPolicy(BaseModel):
-    """When a connector's circuit breaker opens and how long it stays open."""
-
-    model_config = ConfigDict(frozen=True, use_attribute_docstrings=True)
-
-    fail_max: int = Field(5, ge=1)
-    """Consecutive retryable failures (attempts, not calls) that open the circuit."""
-    reset_timeout: float = Field(30.0, gt=0)
-    """Seconds the circuit stays open before one trial request is let through."""
 
 
 DEFAULT_RETRY = RetryPolicy()
@@ -176,21 +173,19 @@ class HttpConnector:
         self._timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
         self._sleep = sleep
         self._bucket = TokenBucket(rate_limit, clock=clock, sleep=sleep) if rate_limit else None
-        self._breaker = pybreaker.CircuitBreaker(
-            fail_max=breaker.fail_max,
-            reset_timeout=breaker.reset_timeout,
-            exclude=[lambda exc: not isinstance(exc, AttemptFailed)],
-            state_storage=_ClockedStorage(clock),
-            listeners=[_BreakerLog()],
-            name=name,
-            throw_new_error_on_trip=False,
+        self._breaker = CircuitBreaker(
+            name, breaker, clock=clock, is_failure=lambda exc: isinstance(exc, AttemptFailed)
         )
         self._owns_client = owns_client
 
+    def circuit(self, operation: str) -> CircuitState:
+        """The operation's circuit: ``"closed"``, ``"open"`` or ``"half-open"``."""
+        return self._breaker.state(operation)
+
     @property
-    def circuit(self) -> str:
-        """The breaker's state: ``"closed"``, ``"open"`` or ``"half-open"``."""
-        return self._breaker.current_state
+    def circuits(self) -> dict[str, CircuitState]:
+        """The circuit of every operation called so far, by operation."""
+        return self._breaker.states()
 
     def request(
         self,
@@ -235,7 +230,7 @@ class HttpConnector:
         )
         attempt = Attempts(self._attempt)
         try:
-            return loop(attempt, request, context)
+            return loop(attempt, self._breaker.circuit(operation), request, context)
         except CircuitOpen as exc:
             exc.unprocessed = not attempt.touched
             raise
@@ -266,15 +261,13 @@ class HttpConnector:
     ) -> None:
         self.close()
 
-    def _attempt(self, request: httpx.Request, context: dict[str, Any]) -> dict[str, Any]:
+    def _attempt(
+        self, circuit: Circuit, request: httpx.Request, context: dict[str, Any]
+    ) -> dict[str, Any]:
         try:
-            return self._breaker.call(self._exchange, request, context)
-        except pybreaker.CircuitBreakerError:
-            detail = (
-                f"circuit open after {self.breaker_policy.fail_max} failures in a row; "
-                f"nothing sent (retry after {self.breaker_policy.reset_timeout:g}s)"
-            )
-            raise CircuitOpen(detail, **context) from None
+            return circuit.call(self._exchange, request, context)
+        except CircuitRefused as refused:
+            raise CircuitOpen(_refusal(refused), **context) from None
 
     def _exchange(self, request: httpx.Request, context: dict[str, Any]) -> dict[str, Any]:
         if self._bucket is not None:
@@ -394,6 +387,15 @@ def _retry_after(response: httpx.Response) -> float | None:
     return max(0.0, (until - now).total_seconds())
 
 
+def _refusal(refused: CircuitRefused) -> str:
+    if refused.state is CircuitState.HALF_OPEN:
+        return "circuit half-open and its one trial request in flight; nothing sent"
+    return (
+        f"circuit open after {refused.fail_max} failures in a row; "
+        f"nothing sent (retry in {max(1, math.ceil(refused.retry_in))}s)"
+    )
+
+
 def _log_retry(state: tenacity.RetryCallState, context: dict[str, Any], attempts: int) -> None:
     failure = state.outcome.exception() if state.outcome else None
     delay = state.next_action.sleep if state.next_action else 0.0
@@ -409,43 +411,3 @@ def _log_retry(state: tenacity.RetryCallState, context: dict[str, Any], attempts
         delay,
         f" with Idempotency-Key {context['idempotency_key']}" if context["idempotency_key"] else "",
     )
-
-
-class _BreakerLog(pybreaker.CircuitBreakerListener):
-    """Logs each change of a connector's circuit, so an outage shows in the log once."""
-
-    def state_change(
-        self,
-        cb: pybreaker.CircuitBreaker,
-        old_state: pybreaker.CircuitBreakerState | None,
-        new_state: pybreaker.CircuitBreakerState,
-    ) -> None:
-        before = old_state.name if old_state else "none"
-        level = logging.WARNING if new_state.name == pybreaker.STATE_OPEN else logging.INFO
-        logger.log(level, "%s: circuit %s -> %s", cb.name, before, new_state.name)
-
-
-class _ClockedStorage(pybreaker.CircuitMemoryStorage):
-    """Breaker state whose open period runs on the injected clock.
-
-    pybreaker compares ``datetime.now()`` with ``opened_at + reset_timeout`` and offers
-    no clock of its own, so ``opened_at`` is reported as "now minus the time elapsed on
-    our clock since the circuit opened".
-    """
-
-    def __init__(self, clock: Callable[[], float]) -> None:
-        super().__init__(pybreaker.STATE_CLOSED)
-        self._clock = clock
-        self._opened_on_clock: float | None = None
-
-    @property
-    def opened_at(self) -> datetime | None:
-        if self._opened_on_clock is None:
-            return None
-        elapsed = self._clock() - self._opened_on_clock
-        return datetime.now(UTC) - timedelta(seconds=elapsed)
-
-    @opened_at.setter
-    def opened_at(self, _wall_time: datetime) -> None:
-        self._opened_on_clock = self._clock()
-

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import logging
 import pickle
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -372,24 +374,27 @@ def test_the_breaker_opens_fails_fast_then_half_opens(time: FakeTime) -> None:
     for _ in range(3):
         with pytest.raises(TransientError):
             store.request("GET", "/x", operation="x")
-    assert store.circuit == "open"
+    assert store.circuit("x") == "open"
 
     with pytest.raises(CircuitOpen) as raised:
         store.request("GET", "/x", operation="x", idempotency_key="k")
     assert len(recorder.requests) == 3
     assert raised.value.idempotency_key == "k"
-    assert "circuit open after 3 failures in a row" in str(raised.value)
+    assert "circuit open after 3 failures in a row; nothing sent (retry in 30s)" in str(
+        raised.value
+    )
 
     time.now += 29
-    with pytest.raises(CircuitOpen):
+    with pytest.raises(CircuitOpen, match="retry in 1s"):
         store.request("GET", "/x", operation="x")
     assert len(recorder.requests) == 3
 
     time.now += 1
+    assert store.circuit("x") == "half-open"
     recorder.answers = [ok()]
     assert store.request("GET", "/x", operation="x") == {"ok": True}
     assert len(recorder.requests) == 4
-    assert store.circuit == "closed"
+    assert store.circuit("x") == "closed"
 
 
 def test_a_failed_trial_call_reopens_the_breaker(time: FakeTime) -> None:
@@ -409,7 +414,7 @@ def test_a_failed_trial_call_reopens_the_breaker(time: FakeTime) -> None:
         store.request("GET", "/x", operation="x")
     assert type(raised.value) is TransientError
     assert len(recorder.requests) == 3
-    assert store.circuit == "open"
+    assert store.circuit("x") == "open"
     with pytest.raises(CircuitOpen):
         store.request("GET", "/x", operation="x")
     assert len(recorder.requests) == 3
@@ -433,7 +438,7 @@ def test_permanent_errors_do_not_count_towards_the_breaker(time: FakeTime) -> No
         with pytest.raises(NotFound):
             store.request("GET", "/orders/9.json", operation="get_order")
 
-    assert store.circuit == "closed"
+    assert store.circuit("get_order") == "closed"
     assert len(recorder.requests) == 5
 
 
@@ -491,18 +496,124 @@ def test_errors_survive_pickling() -> None:
     assert json.dumps(copy.context())  # plain data, ready for the event log
 
 
-def test_the_breaker_logs_when_it_opens(time: FakeTime, caplog: pytest.LogCaptureFixture) -> None:
+def test_the_breaker_logs_each_change_naming_the_operation(
+    time: FakeTime, caplog: pytest.LogCaptureFixture
+) -> None:
+    recorder = Recorder(httpx.Response(503))
     store = connector(
-        Recorder(httpx.Response(503)),
+        recorder,
         time,
         retry=RetryPolicy(attempts=2, jitter=0),
         breaker=BreakerPolicy(fail_max=2, reset_timeout=30),
     )
 
-    with caplog.at_level(logging.WARNING, logger="connectors.base"), pytest.raises(TransientError):
-        store.request("GET", "/x", operation="x")
+    with caplog.at_level(logging.INFO, logger="connectors.breaker"):
+        with pytest.raises(TransientError):
+            store.request("GET", "/x", operation="get_order")
+        time.now += 30
+        recorder.answers = [ok()]
+        store.request("GET", "/x", operation="get_order")
 
-    assert caplog.messages[-1] == "store: circuit closed -> open"
+    assert [(r.levelname, r.message) for r in caplog.records if r.name == "connectors.breaker"] == [
+        ("WARNING", "store: get_order circuit closed -> open"),
+        ("INFO", "store: get_order circuit open -> half-open"),
+        ("INFO", "store: get_order circuit half-open -> closed"),
+    ]
+
+
+def test_an_open_circuit_does_not_block_another_operation(time: FakeTime) -> None:
+    def store_api(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/inventory_levels/adjust.json":
+            return httpx.Response(503)
+        return ok({"refund": {"status": "voided"}})
+
+    recorder = Recorder(store_api)
+    store = connector(
+        recorder,
+        time,
+        retry=RetryPolicy(attempts=1, jitter=0),
+        breaker=BreakerPolicy(fail_max=2, reset_timeout=30),
+    )
+    for _ in range(2):
+        with pytest.raises(TransientError):
+            store.request("POST", "/inventory_levels/adjust.json", operation="adjust_inventory",
+                          json={}, idempotency_key="k-inv")
+    with pytest.raises(CircuitOpen):
+        store.request("POST", "/inventory_levels/adjust.json", operation="adjust_inventory",
+                      json={}, idempotency_key="k-inv")
+
+    voided = store.request("POST", "/orders/1/refunds/7/void.json", operation="void_refund",
+                           json={}, idempotency_key="k-void")
+
+    assert voided == {"refund": {"status": "voided"}}
+    assert [r.url.path for r in recorder.requests] == [
+        "/inventory_levels/adjust.json",
+        "/inventory_levels/adjust.json",
+        "/orders/1/refunds/7/void.json",
+    ]
+    assert store.circuits == {"adjust_inventory": "open", "void_refund": "closed"}
+    assert store.circuit("get_order") == "closed"  # never called
+
+
+def test_one_connector_sends_concurrent_calls_in_parallel(time: FakeTime) -> None:
+    second_arrived = threading.Event()
+    arrivals: list[str] = []
+    arrivals_lock = threading.Lock()
+
+    def store_api(request: httpx.Request) -> httpx.Response:
+        with arrivals_lock:
+            arrivals.append(request.url.path)
+            first = len(arrivals) == 1
+        if not first:
+            second_arrived.set()
+        elif not second_arrived.wait(timeout=5):
+            raise AssertionError("the second request waited for the first to finish")
+        return ok({"path": request.url.path})
+
+    store = connector(Recorder(store_api), time, retry=RetryPolicy(attempts=1, jitter=0))
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        calls = [pool.submit(store.request, "GET", f"/orders/{n}.json", operation="get_order")
+                 for n in (1, 2)]
+        bodies = [call.result(timeout=10) for call in calls]
+
+    assert bodies == [{"path": "/orders/1.json"}, {"path": "/orders/2.json"}]
+    assert store.circuit("get_order") == "closed"
+
+
+def test_a_half_open_circuit_lets_exactly_one_trial_through(time: FakeTime) -> None:
+    trial_arrived = threading.Event()
+    release_trial = threading.Event()
+
+    def store_api(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/down.json":
+            return httpx.Response(503)
+        trial_arrived.set()
+        if not release_trial.wait(timeout=5):
+            raise AssertionError("the trial request was never released")
+        return ok()
+
+    recorder = Recorder(store_api)
+    store = connector(
+        recorder,
+        time,
+        retry=RetryPolicy(attempts=1, jitter=0),
+        breaker=BreakerPolicy(fail_max=1, reset_timeout=30),
+    )
+    with pytest.raises(TransientError):
+        store.request("GET", "/down.json", operation="get_order")
+    time.now += 30
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        trial = pool.submit(store.request, "GET", "/orders/1.json", operation="get_order")
+        assert trial_arrived.wait(timeout=5)
+        with pytest.raises(CircuitOpen, match="its one trial request in flight") as raised:
+            store.request("GET", "/orders/2.json", operation="get_order")
+        release_trial.set()
+        assert trial.result(timeout=10) == {"ok": True}
+
+    assert raised.value.unprocessed is True
+    assert [r.url.path for r in recorder.requests] == ["/down.json", "/orders/1.json"]
+    assert store.circuit("get_order") == "closed"
 
 
 def test_a_redirect_is_a_permanent_error_not_an_empty_success(time: FakeTime) -> None:
