@@ -8,7 +8,7 @@ import threading
 from decimal import Decimal
 
 from connectors import ConnectorError
-from graph import KeelError, Runtime, RunStatus
+from graph import KeelError, RunStatus, Runtime
 
 log = logging.getLogger("keel.demo")
 
