@@ -42,6 +42,26 @@ def _dt(text: str | None) -> datetime | None:
     return None if text is None else parse_iso(text)
 
 
+def _where(*clauses: tuple[str, Any]) -> tuple[str, list[Any]]:
+    """AND the clauses whose value is given: `col` means `col = ?`, a list means IN (...),
+    a clause with its own `?` is used as written."""
+    parts: list[str] = []
+    args: list[Any] = []
+    for sql, value in clauses:
+        if value is None or (isinstance(value, list) and not value):
+            continue
+        if isinstance(value, list):
+            parts.append(f"{sql} IN ({','.join('?' * len(value))})")
+            args.extend(value)
+        else:
+            parts.append(sql if "?" in sql else f"{sql} = ?")
+            args.append(value)
+    return (" WHERE " + " AND ".join(parts)) if parts else "", args
+
+
+_COST = "(SELECT COALESCE(SUM(cost_usd), 0) FROM events e WHERE e.run_id = r.id)"
+
+
 class Store:
     """Connection in, lazy set-up once, parameterised SQL, typed records out."""
 
@@ -140,15 +160,8 @@ class Store:
         self, run_id: str | None = None, *, since: int = 0, kinds: list[str] | None = None,
         limit: int = 1000,
     ) -> list[Event]:
-        sql = "SELECT * FROM events WHERE id > ?"
-        args: list[Any] = [since]
-        if run_id is not None:
-            sql += " AND run_id = ?"
-            args.append(run_id)
-        if kinds:
-            sql += f" AND kind IN ({','.join('?' * len(kinds))})"
-            args.extend(kinds)
-        sql += " ORDER BY id LIMIT ?"
+        where, args = _where(("id > ?", since), ("run_id", run_id), ("kind", kinds))
+        sql = f"SELECT * FROM events{where} ORDER BY id LIMIT ?"
         args.append(limit)
         return [self._event(dict(r)) for r in self._all(sql, tuple(args))]
 
@@ -180,29 +193,16 @@ class Store:
         return self.run(run_id)  # type: ignore[return-value]
 
     def run(self, run_id: str) -> Run | None:
-        row = self._one(
-            "SELECT r.*, (SELECT COALESCE(SUM(cost_usd), 0) FROM events e WHERE e.run_id = r.id)"
-            " AS cost_usd FROM runs r WHERE id = ?", (run_id,)
-        )
+        row = self._one(f"SELECT r.*, {_COST} AS cost_usd FROM runs r WHERE id = ?", (run_id,))
         return self._run(row) if row else None
 
     def runs(
         self, *, status: list[RunStatus] | None = None, workflow: str | None = None,
         limit: int = 100, before: str | None = None,
     ) -> list[Run]:
-        sql = ("SELECT r.*, (SELECT COALESCE(SUM(cost_usd), 0) FROM events e WHERE e.run_id = r.id)"
-               " AS cost_usd FROM runs r WHERE 1 = 1")
-        args: list[Any] = []
-        if status:
-            sql += f" AND status IN ({','.join('?' * len(status))})"
-            args.extend(status)
-        if workflow:
-            sql += " AND workflow = ?"
-            args.append(workflow)
-        if before:
-            sql += " AND id < ?"
-            args.append(before)
-        sql += " ORDER BY id DESC LIMIT ?"
+        where, args = _where(("status", list(status or [])), ("workflow", workflow),
+                             ("id < ?", before))
+        sql = (f"SELECT r.*, {_COST} AS cost_usd FROM runs r{where} ORDER BY id DESC LIMIT ?")
         args.append(limit)
         return [self._run(r) for r in self._all(sql, tuple(args))]
 
@@ -304,16 +304,9 @@ class Store:
         self, *, status: ApprovalStatus | None = None, run_id: str | None = None,
         due_before: datetime | None = None,
     ) -> list[Approval]:
-        sql, args = "SELECT * FROM approvals WHERE 1 = 1", []
-        if status:
-            sql += " AND status = ?"
-            args.append(status)
-        if run_id:
-            sql += " AND run_id = ?"
-            args.append(run_id)
-        if due_before:
-            sql += " AND deadline IS NOT NULL AND deadline <= ?"
-            args.append(iso(due_before))
+        where, args = _where(("status", status), ("run_id", run_id),
+                             ("deadline <= ?", due_before and iso(due_before)))
+        sql = f"SELECT * FROM approvals{where}"
         return [self._approval(r) for r in self._all(sql + " ORDER BY id", tuple(args))]
 
     def settle_approval(
@@ -421,16 +414,8 @@ class Store:
     def reconciliations(
         self, *, run_id: str | None = None, status: str | None = None, ids: list[str] | None = None,
     ) -> list[Reconciliation]:
-        sql, args = "SELECT * FROM reconciliations WHERE 1 = 1", []
-        if run_id:
-            sql += " AND run_id = ?"
-            args.append(run_id)
-        if status:
-            sql += " AND status = ?"
-            args.append(status)
-        if ids:
-            sql += f" AND id IN ({','.join('?' * len(ids))})"
-            args.extend(ids)
+        where, args = _where(("run_id", run_id), ("status", status), ("id", list(ids or [])))
+        sql = f"SELECT * FROM reconciliations{where}"
         rows = self._all(sql + " ORDER BY id", tuple(args))
         return [
             Reconciliation(**{**(d := dict(r)), "detail": json.loads(d["detail"]),
