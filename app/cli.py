@@ -127,7 +127,7 @@ def start_refund(
     if restock is not None:
         data["restock"] = restock
     with _runtime(as_json) as (settings, runtime, served):
-        if False:
+        if served:
             run = runtime.start("refund", data, _who(settings, actor), origin="cli", execute=False)
             note = "queued; the running server will drive it"
         else:

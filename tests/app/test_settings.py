@@ -31,6 +31,7 @@ def test_defaults_point_at_the_local_sandbox() -> None:
     assert settings.user == "tester"
     assert str(settings.store_url).rstrip("/") == SANDBOX_STORE_URL
     assert settings.store_token.get_secret_value() == "sandbox"
+    assert settings.store_rate_limit == 2.0
     assert (settings.smtp_host, settings.smtp_port) == ("127.0.0.1", 8025)
     assert settings.mail_from == "Keel Shop <shop@example.com>"
     assert (settings.http_timeout, settings.retry_attempts, settings.workers) == (10.0, 5, 4)
@@ -49,6 +50,7 @@ def test_environment_overrides_each_default(
     monkeypatch.setenv("KEEL_USER", "maria")
     monkeypatch.setenv("KEEL_STORE_URL", "https://shop.example.com")
     monkeypatch.setenv("KEEL_STORE_TOKEN", "shpat_123")
+    monkeypatch.setenv("KEEL_STORE_RATE_LIMIT", "40")
     monkeypatch.setenv("KEEL_SMTP_PORT", "2525")
     monkeypatch.setenv("KEEL_HTTP_TIMEOUT", "2.5")
     monkeypatch.setenv("KEEL_RETRY_ATTEMPTS", "2")
@@ -63,6 +65,7 @@ def test_environment_overrides_each_default(
     assert settings.user == "maria"
     assert str(settings.store_url).rstrip("/") == "https://shop.example.com"
     assert settings.store_token.get_secret_value() == "shpat_123"
+    assert settings.store_rate_limit == 40.0
     assert settings.smtp_port == 2525
     assert settings.http_timeout == 2.5
     assert (settings.retry_attempts, settings.workers) == (2, 8)
@@ -111,6 +114,7 @@ def test_overrides_passed_in_win(monkeypatch: pytest.MonkeyPatch) -> None:
     ("KEEL_HTTP_TIMEOUT", "-1"),
     ("KEEL_LOG_LEVEL", "LOUD"),
     ("KEEL_WORKERS", "0"),
+    ("KEEL_STORE_RATE_LIMIT", "0"),
     ("KEEL_RETRY_ATTEMPTS", "0"),
     ("KEEL_USER", ""),
 ])

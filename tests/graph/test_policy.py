@@ -223,8 +223,6 @@ def test_policy_that_is_not_utf8(tmp_path: Path) -> None:
         load_policy(path)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: key_line finds no line for an unknown table that is"
-                   " only written as a dotted header ([workflow.refund]), so no line is named")
 def test_misspelt_dotted_table_names_its_header_line() -> None:
     text = 'currency = "USD"\n\n[workflow.refund]\napproval_threshold = "100.00"\n'
 
