@@ -31,7 +31,7 @@ from graph import (
 )
 
 from . import render
-from .lock import HomeLock, server_running
+from .lock import HomeLock
 from .settings import Settings, SettingsError, load_settings
 from .wiring import open_runtime
 
@@ -81,30 +81,27 @@ def _errors(as_json: bool) -> Iterator[None]:
 
 @contextmanager
 def _runtime(as_json: bool) -> Iterator[tuple[Settings, Runtime, bool]]:
-    """Settings, a runtime over the home folder, and whether a server is driving runs."""
+    """Settings, a runtime over the home folder, and whether a server is driving runs.
+
+    Unless a server holds the home folder, the command holds it shared while it runs, so
+    a server starting meanwhile waits for it rather than driving the same runs.
+    """
     with _errors(as_json):
         settings = load_settings()
         runtime = open_runtime(settings)
+    lock = HomeLock(settings.home, exclusive=False)
+    served = not lock.acquire(block=False)
     try:
         with _errors(as_json):
-            yield settings, runtime, server_running(settings.home)
+            yield settings, runtime, served
     finally:
+        lock.release()
         runtime.close()
+        runtime.services.close()
 
 
 def _who(settings: Settings, actor: str | None) -> str:
     return actor or settings.user
-
-
-@contextmanager
-def _driving(settings: Settings) -> Iterator[None]:
-    """Hold the home folder shared while this process drives runs itself."""
-    lock = HomeLock(settings.home, exclusive=False)
-    lock.acquire(block=True)
-    try:
-        yield
-    finally:
-        lock.release()
 
 
 # --- starting work ------------------------------------------------------------------------
@@ -131,8 +128,7 @@ def start_refund(
             run = runtime.start("refund", data, _who(settings, actor), origin="cli", execute=False)
             note = "queued; the running server will drive it"
         else:
-            with _driving(settings):
-                run = runtime.start("refund", data, _who(settings, actor), origin="cli")
+            run = runtime.start("refund", data, _who(settings, actor), origin="cli")
             note = str(run.status)
         detail = runtime.get(run.id)
         pending = detail.pending
@@ -200,8 +196,7 @@ def _decide(approval_id: str, verdict: str, actor: str | None, reason: str | Non
                                                         "decision": verdict, "actor": who,
                                                         "reason": reason}, who)
         else:
-            with _driving(settings):
-                approval = runtime.decide(approval_id, verdict, who, reason)  # type: ignore[arg-type]
+            approval = runtime.decide(approval_id, verdict, who, reason)  # type: ignore[arg-type]
             result = {"approval_id": approval.id, "status": str(approval.status),
                       "run_id": approval.run_id}
         run = runtime.get(result["run_id"]).run
@@ -271,8 +266,7 @@ def cancel(
             result = _through_inbox(runtime, "cancel", {"run_id": run_id, "actor": who,
                                                         "reason": reason}, who)
         else:
-            with _driving(settings):
-                run = runtime.cancel(run_id, who, reason)
+            run = runtime.cancel(run_id, who, reason)
             result = {"run_id": run.id, "status": str(run.status)}
         # A run driven elsewhere (the server) stops later; its status now is not the outcome.
         text = (f"{run_id} {result['status']}" if RunStatus(result["status"]).terminal

@@ -6,6 +6,7 @@ import logging
 import signal
 import sys
 import threading
+import time
 from types import FrameType
 
 import httpx
@@ -15,7 +16,7 @@ from graph import KeelError, Runtime, Worker
 
 from . import render
 from .demo import Demo
-from .lock import HomeLock
+from .lock import HomeLock, server_running
 from .settings import Settings
 from .wiring import open_runtime
 
@@ -32,6 +33,18 @@ def _sandbox_already_up(settings: Settings) -> bool:
         return httpx.get(url, timeout=1).status_code == 200
     except httpx.HTTPError:
         return False
+
+
+def _hold_home(settings: Settings, wait: float = 30.0) -> HomeLock:
+    """The home folder, held exclusively; waits for CLI commands, refuses a second server."""
+    lock = HomeLock(settings.home, exclusive=True)
+    deadline = time.monotonic() + wait
+    while not lock.acquire(block=False):
+        if server_running(settings.home) or time.monotonic() > deadline:
+            raise ServerBusy(f"another keel server already drives {settings.home} (see"
+                             f" {lock.path}); stop it first or use another KEEL_HOME")
+        time.sleep(0.1)  # only CLI commands hold it (shared): they finish in moments
+    return lock
 
 
 def _tail(runtime: Runtime, stop: threading.Event, since: int) -> None:
@@ -52,10 +65,7 @@ def run_server(
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for chatty in ("httpx", "mail.log"):  # one line per request drowns the event log
         logging.getLogger(chatty).setLevel(logging.WARNING)
-    lock = HomeLock(settings.home, exclusive=True)
-    if not lock.acquire(block=False):
-        raise ServerBusy(f"another keel server already drives {settings.home} (see"
-                         f" {lock.path}); stop it first or use another KEEL_HOME")
+    lock = _hold_home(settings)
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
@@ -98,6 +108,7 @@ def run_server(
         if runtime is not None:
             runtime.drain(timeout=30)
             runtime.close()
+            runtime.services.close()
         if store_service is not None:
             store_service.stop()
         lock.release()

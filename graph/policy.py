@@ -22,12 +22,15 @@ _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 def _duration(value: Any) -> Any:
-    if isinstance(value, str):
-        match = _DURATION.match(value)
-        if not match:
-            raise ValueError("expected a duration like '30m', '4h' or '2d'")
-        return timedelta(seconds=float(match[1]) * _UNITS[match[2]])
-    return value
+    if isinstance(value, timedelta):
+        return value
+    match = _DURATION.match(value) if isinstance(value, str) else None
+    if not match:
+        raise ValueError("expected a duration as text, like \"30m\", \"4h\" or \"2d\"")
+    seconds = float(match[1]) * _UNITS[match[2]]
+    if seconds <= 0:
+        raise ValueError("a duration must be longer than zero")
+    return timedelta(seconds=seconds)
 
 
 def _money(value: Any) -> Any:

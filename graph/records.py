@@ -157,3 +157,5 @@ class InboxItem(Record):
     created_at: datetime
     status: Literal["pending", "handling", "done", "failed"]
     result: dict[str, Any] | None
+    retaken: bool = False
+    """Claimed again after a crash left it half-handled."""

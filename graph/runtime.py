@@ -133,7 +133,8 @@ class Runtime:
         except ValidationError as exc:
             err = exc.errors()[0]
             field = ".".join(str(p) for p in err["loc"]) or kind
-            raise InvalidInput(f"{field}: {err['msg']}", field=field) from None
+            message = err["msg"].removeprefix("Value error, ")
+            raise InvalidInput(f"{field}: {message}", field=field) from None
         return workflow.prepare(self.services, self.policy, model)
 
     def start(

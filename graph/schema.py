@@ -111,11 +111,33 @@ MIGRATIONS: list[str] = [
 ]
 
 
+def _statements(script: str) -> list[str]:
+    """Split a script into whole statements (a trigger's body stays in one piece)."""
+    statements, buffer = [], ""
+    for line in script.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            statements.append(buffer.strip())
+            buffer = ""
+    return statements
+
+
 def migrate(conn: sqlite3.Connection) -> int:
-    """Apply every migration not yet applied; returns the schema version."""
-    conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-    row = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
-    current = row[0] or 0
-    for version, script in enumerate(MIGRATIONS[current:], start=current + 1):
-        conn.executescript(f"BEGIN IMMEDIATE;\n{script}\nINSERT INTO schema_version VALUES ({version});\nCOMMIT;")
+    """Apply every migration not yet applied, in one write transaction; the schema version.
+
+    The version is read under the write lock, so two processes opening a new file at
+    once cannot both apply the same migration.
+    """
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+        current = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] or 0
+        for version, script in enumerate(MIGRATIONS[current:], start=current + 1):
+            for statement in _statements(script):
+                conn.execute(statement)
+            conn.execute("INSERT INTO schema_version VALUES (?)", (version,))
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
     return len(MIGRATIONS)

@@ -11,3 +11,6 @@ from connectors import MailConnector, ShopConnector
 class Services:
     shop: ShopConnector
     mail: MailConnector
+
+    def close(self) -> None:
+        self.shop.close()

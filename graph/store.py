@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -59,6 +60,20 @@ def _where(*clauses: tuple[str, Any]) -> tuple[str, list[Any]]:
     return (" WHERE " + " AND ".join(parts)) if parts else "", args
 
 
+def _use_wal(conn: sqlite3.Connection, tries: int = 200) -> None:
+    """Switch the file to WAL once; a rival connection's lock makes SQLite refuse at once,
+    without its busy timeout, so wait and try again."""
+    for _ in range(tries):
+        try:
+            if conn.execute("PRAGMA journal_mode=WAL").fetchone()[0] == "wal":
+                return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc):
+                raise
+        time.sleep(0.05)
+    raise sqlite3.OperationalError("could not switch the run store to WAL: it stays locked")
+
+
 _COST = "(SELECT COALESCE(SUM(cost_usd), 0) FROM events e WHERE e.run_id = r.id)"
 
 
@@ -72,7 +87,7 @@ class Store:
         self._depth = 0
         conn.row_factory = sqlite3.Row
         conn.isolation_level = None  # we issue BEGIN/COMMIT ourselves
-        conn.execute("PRAGMA journal_mode=WAL")
+        _use_wal(conn)
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA foreign_keys=ON")
         with self._lock:
@@ -442,7 +457,8 @@ class Store:
             if row is None:
                 return None
             conn.execute("UPDATE inbox SET status = 'handling' WHERE id = ?", (row["id"],))
-        return self.inbox_item(row["id"])
+        item = self.inbox_item(row["id"])
+        return item.model_copy(update={"retaken": row["status"] == "handling"}) if item else None
 
     def finish_inbox(self, item_id: int, ok: bool, result: dict[str, Any]) -> None:
         with self.tx() as conn:

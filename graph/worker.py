@@ -37,7 +37,8 @@ class Worker:
                 return True, {"run_id": run.id, "status": str(run.status)}
         except AlreadyDecided as exc:
             approval = self.runtime.store.approval(p["approval_id"])
-            if approval is not None and approval.decided_by == p["actor"]:  # our own, re-taken
+            if item.retaken and approval is not None and approval.decided_by == p["actor"]:
+                # This very command was applied before a crash cut its bookkeeping short.
                 return True, {"approval_id": approval.id, "status": str(approval.status),
                               "run_id": approval.run_id}
             return False, {"error": type(exc).__name__, "message": str(exc)}

@@ -562,8 +562,6 @@ def test_start_is_queued_for_the_server_which_drives_it(keel: Keel, server: Runt
     assert keel.ledger(SMALL) == EVERY_EFFECT_ONCE
 
 
-@pytest.mark.xfail(strict=True, reason="bug: graph/worker.py takes any AlreadyDecided by the same"
-                   " person for its own re-taken command, so this reject reports 'approved'")
 def test_a_reversal_through_the_inbox_by_the_same_person_is_refused(
     keel: Keel, waiting: dict[str, Any], server: Runtime,
 ) -> None:

@@ -162,7 +162,13 @@ ERRORS = {
         5, "escalation.on_call", "names 'bob', who is not in [people]"),
     "bad duration": (
         '[escalation]\nchain = []\ndeadline = "4 hours"\n',
-        3, "escalation.deadline", "expected a duration like '30m', '4h' or '2d'"),
+        3, "escalation.deadline", 'expected a duration as text, like "30m", "4h" or "2d"'),
+    "duration as a bare number": (
+        '[escalation]\nchain = []\ndeadline = 4\n',
+        3, "escalation.deadline", "expected a duration as text"),
+    "zero duration": (
+        '[escalation]\nchain = []\ndeadline = "0h"\n',
+        3, "escalation.deadline", "longer than zero"),
     "bad expiry choice": (
         '[escalation]\non_expiry = "ignore"\n',
         2, "escalation.on_expiry", "'reject' or 'approve'"),
