@@ -12,7 +12,6 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from decimal import Decimal
 from typing import Annotated, Any, NoReturn
 
 import httpx
@@ -20,6 +19,7 @@ import typer
 
 from connectors import ConnectorError
 from graph import (
+    AlreadyDecided,
     DecisionRefused,
     InvalidInput,
     KeelError,
@@ -205,9 +205,6 @@ def _decide(approval_id: str, verdict: str, actor: str | None, reason: str | Non
                                f" {run.status}" + (" (the server is driving it)" if served else ""))
 
 
-_INBOX_ERRORS: dict[str, type[KeelError]] = {}
-
-
 def _through_inbox(runtime: Runtime, kind: str, payload: dict[str, Any], actor: str,
                    wait: float = 30.0) -> dict[str, Any]:
     """Hand a command to the running server; wait for its answer."""
@@ -225,13 +222,15 @@ def _through_inbox(runtime: Runtime, kind: str, payload: dict[str, Any], actor: 
 
 
 def _inbox_error(result: dict[str, Any]) -> KeelError:
-    from graph import errors
+    """The server's refusal as the error the direct path would have raised (same exit code)."""
+    import graph
 
-    cls = getattr(errors, str(result.get("error")), KeelError)
+    name = str(result.get("error"))
+    cls = getattr(graph, name, KeelError) if name in graph.__all__ else KeelError
     if not (isinstance(cls, type) and issubclass(cls, KeelError)):
         cls = KeelError
-    if cls is errors.AlreadyDecided:
-        return errors.DecisionRefused(result.get("message", ""))
+    if cls is AlreadyDecided:  # its constructor wants who decided; the message says it
+        return DecisionRefused(result.get("message", ""))
     return cls(result.get("message", "refused"))
 
 
@@ -364,10 +363,6 @@ def sandbox_ledger(
 
 def main(argv: list[str] | None = None) -> None:
     cli(args=argv, prog_name="keel")
-
-
-def _money(value: str) -> Decimal:  # pragma: no cover - kept for typer parity
-    return Decimal(value)
 
 
 if __name__ == "__main__":  # pragma: no cover

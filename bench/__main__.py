@@ -71,6 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         with tempfile.TemporaryDirectory(prefix="keel-bench-", dir=args.tmp) as scratch:
             tmp = Path(scratch)
             meta = _meta(args.quick, tmp)
+            meta["sections"] = sorted(sections)
             order = [s for s in BENCHMARKS[name].SECTIONS if s in sections]
             print(f"== bench {name}: {', '.join(order)}"
                   f" ({'quick' if args.quick else 'default'}; python {meta['python']},"

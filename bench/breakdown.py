@@ -118,9 +118,11 @@ def _print(step: dict[str, float], run_fixed: dict[str, float], sync: dict[str, 
     per_run = ", ".join(f"{k.split(': ', 1)[1]} {run_fixed[k]:.2f}" for k in counts
                         if abs(run_fixed[k]) > 0.005)
     store_us = sum(step[k] for k in timed_keel if k.startswith("keel store:"))
+    python_us = rest - bare_rest
     table.notes += [
         (f"keel over bare per step: store calls {us(store_us)} us + python outside the store"
-         f" (step wrapper, scope, key hashing, context) ~{us(rest - bare_rest)} us"),
+         " (step wrapper, scope, key hashing, context) "
+         + (f"~{us(python_us)} us" if python_us > 0 else "lost in the noise")),
         f"per step: {per_step}",
         f"per run on top: {per_run}",
         "sqlite settings (journal/synchronous): "

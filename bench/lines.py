@@ -16,6 +16,8 @@ from graph import Policy, RunStatus, Runtime, Services, Store, parse_policy
 from graph.steps import State, StepScope, step
 from graph.workflow import Workflow
 
+from .probes import TimedSaver, TimedStore
+
 POLICY: Policy = parse_policy('[escalation]\non_call = "bench"\n[people]\nbench = []\n')
 
 
@@ -145,8 +147,6 @@ class KeelLine:
         self.store: Store | None = None
         self.saver: SqliteSaver | None = None
         if timed:
-            from .probes import TimedSaver, TimedStore
-
             home.mkdir(parents=True, exist_ok=True)
             self.store = TimedStore(sqlite3.connect(str(home / "keel.db"), check_same_thread=False,
                                                     timeout=30))
@@ -170,8 +170,6 @@ class BareLine:
         home.mkdir(parents=True, exist_ok=True)
         conn = checkpoint_connection(home / "checkpoints.db")
         if timed:
-            from .probes import TimedSaver
-
             self.saver: SqliteSaver = TimedSaver(conn)
         else:
             self.saver = SqliteSaver(conn)
@@ -202,7 +200,11 @@ class DbosLine:
             conn.close()
         DBOS(config={"name": "keel-bench", "system_database_url": f"sqlite:///{path}",
                      "log_level": "WARNING"})
-        DBOS.launch()
+        try:
+            DBOS.launch()
+        except BaseException:
+            DBOS.destroy()
+            raise
         self.journal = _pragma(path, "journal_mode")
 
     def run(self, steps: int) -> None:

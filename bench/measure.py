@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import statistics
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -25,7 +26,7 @@ class Sizes:
     commit_reps: int
 
 
-DEFAULT = Sizes(refunds=60, refund_rounds=3, line_runs=20, line_reps=5, short=2, long=12,
+DEFAULT = Sizes(refunds=40, refund_rounds=3, line_runs=12, line_reps=5, short=2, long=12,
                 commit_window=0.3, commit_reps=5)
 QUICK = Sizes(refunds=20, refund_rounds=2, line_runs=8, line_reps=3, short=2, long=12,
               commit_window=0.2, commit_reps=3)
@@ -54,25 +55,36 @@ def timed_run(line: Line, steps: int) -> float:
     return elapsed()
 
 
-def measure(lines: list[Line], sizes: Sizes) -> dict[str, dict[str, Any]]:
-    """Every run timed on its own, short and long alternating; medians shrug off fsync stalls."""
+def measure(
+    lines: list[Line], sizes: Sizes, *, alongside: Callable[[], dict[str, float]] | None = None,
+) -> tuple[dict[str, dict[str, Any]], list[dict[str, float]]]:
+    """Every run timed on its own, the systems' runs interleaved one by one, so a stretch of slow
+    disk falls on all of them alike; medians shrug off single fsync stalls.
+
+    `alongside` is called once per repetition (to sample something else under the same
+    conditions); its answers come back as the second value.
+    """
     short, long, runs = sizes.short, sizes.long, sizes.line_runs
     for line in lines:
         for _ in range(2):
             line.run(short)
             line.run(long)
     taken: dict[str, list[tuple[list[float], list[float]]]] = {line.name: [] for line in lines}
+    sampled: list[dict[str, float]] = []
     for _ in range(sizes.line_reps):
+        before = {line.name: line.api.calls for line in lines}
+        reps = {line.name: ([], []) for line in lines}
+        for _ in range(runs):
+            for line in lines:
+                reps[line.name][0].append(timed_run(line, short))
+                reps[line.name][1].append(timed_run(line, long))
         for line in lines:
-            before = line.api.calls
-            rep: tuple[list[float], list[float]] = ([], [])
-            for _ in range(runs):
-                rep[0].append(timed_run(line, short))
-                rep[1].append(timed_run(line, long))
-            if (done := line.api.calls - before) != runs * (short + long):
+            if (done := line.api.calls - before[line.name]) != runs * (short + long):
                 raise RuntimeError(f"{line.name}: {done} calls, expected {runs * (short + long)}")
-            taken[line.name].append(rep)
-    return {name: line_stats(reps, sizes) for name, reps in taken.items()}
+            taken[line.name].append(reps[line.name])
+        if alongside is not None:
+            sampled.append(alongside())
+    return {name: line_stats(reps, sizes) for name, reps in taken.items()}, sampled
 
 
 def line_stats(reps: list[tuple[list[float], list[float]]], sizes: Sizes) -> dict[str, Any]:

@@ -7,59 +7,69 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from .lines import Api, DbosLine, dbos_line
+from .lines import Api, DbosLine, KeelLine, dbos_line
 from .measure import Sizes, batch, line_row, line_table, measure
 from .probes import Commits
-from .timing import Table, rate, stopwatch
+from .timing import Table, rate, stopwatch, times
 
 
-def dbos(sizes: Sizes, tmp: Path, earlier: dict[str, Any]) -> dict[str, Any]:
-    """The same line as a DBOS workflow, on DBOS's default SQLite file and on a WAL one."""
+def dbos_peer(sizes: Sizes, tmp: Path, _earlier: dict[str, Any]) -> dict[str, Any]:
+    """The same line as a DBOS workflow, on DBOS's default SQLite file and on a WAL one.
+
+    Keel runs the line again alongside each, repetitions interleaved, so the ratio compares
+    runs that met the same disk at the same time.
+    """
     try:
-        import dbos  # noqa: F401
         import sqlalchemy as sa
+        from dbos import DBOS  # noqa: F401
     except ImportError as exc:
         print(f"DBOS skipped: {exc} (make bench installs the 'bench' extra)\n")
         return {"skipped": str(exc)}
     tmp.mkdir(parents=True)
     api = Api()
     line_fn = dbos_line(api)
+    lengths = (sizes.short, sizes.long)
     out: dict[str, Any] = {}
     table = line_table(f"DBOS on SQLite, the same line ({sizes.short} vs {sizes.long} steps,"
                        f" {sizes.line_reps} x {sizes.line_runs} runs of each, medians)")
-    if "keel" in (steps := earlier.get("steps") or {}):
-        line_row(table, "keel (from above)", steps["keel"])
     counted = Commits()
 
     def count(*_args: Any) -> None:
         counted.counts["dbos"] += 1
 
-    for wal in (False, True):
-        line = DbosLine(tmp / f"dbos-{'wal' if wal else 'default'}.sqlite", line_fn, api, wal=wal)
+    for variant in ("default", "wal"):
+        line = DbosLine(tmp / f"dbos-{variant}.sqlite", line_fn, api, wal=variant == "wal")
+        keel = KeelLine(tmp / f"keel-{variant}", lengths)
         try:
-            row = measure([line], sizes)[line.name]
+            stats, _ = measure([keel, line], sizes)
+            row = stats[line.name]
             sa.event.listen(sa.engine.Engine, "commit", count)
             try:
                 per_length = {}
-                for n in (sizes.short, sizes.long):
+                for n in lengths:
                     counted.clear()
                     batch(line, n, sizes.line_runs)
                     per_length[n] = counted.counts["dbos"] / sizes.line_runs
             finally:
                 sa.event.remove(sa.engine.Engine, "commit", count)
-            row["commits_per_step"] = ((per_length[sizes.long] - per_length[sizes.short])
-                                       / (sizes.long - sizes.short))
-            row["commits_per_run_fixed"] = (per_length[sizes.short]
-                                            - sizes.short * row["commits_per_step"])
-            row["journal_mode"] = line.journal
         finally:
             line.close()
-        out["wal" if wal else "default"] = row
+            keel.close()
+        row["commits_per_step"] = ((per_length[sizes.long] - per_length[sizes.short])
+                                   / (sizes.long - sizes.short))
+        row["commits_per_run_fixed"] = (per_length[sizes.short]
+                                        - sizes.short * row["commits_per_step"])
+        row["journal_mode"] = line.journal
+        row["keel_alongside"] = stats["keel"]
+        out[variant] = row
         line_row(table, line.name, row)
+        line_row(table, "  keel, alongside", stats["keel"])
+        table.add("  keel/dbos", times(stats["keel"]["us_per_step"] / row["us_per_step"]),
+                  *[""] * 5)
     table.notes.append(
         "commits per step: " + ", ".join(f"{k} {v['commits_per_step']:.2f}" for k, v in out.items())
         + "; DBOS leaves synchronous at SQLite's default (FULL) and, unless the file already is"
-        " WAL, the rollback journal")
+        " WAL, the rollback journal (the wal variant's file is made WAL before DBOS opens it)")
     print(table.render() + "\n")
     return out
 
@@ -87,7 +97,7 @@ def commit_rate(path: Path, journal: str, sync: str, window: float) -> float:
         conn.close()
 
 
-def sqlite(sizes: Sizes, tmp: Path, _earlier: dict[str, Any]) -> dict[str, Any]:
+def sqlite_ceiling(sizes: Sizes, tmp: Path, _earlier: dict[str, Any]) -> dict[str, Any]:
     """Single-row INSERT + COMMIT as fast as it goes, per journal mode and synchronous level."""
     tmp.mkdir(parents=True)
     table = Table(f"SQLite's own commit rate on the same disk (single-row INSERT + COMMIT,"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import statistics
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ from typing import Any
 from .breakdown import breakdown
 from .lines import BareLine, KeelLine
 from .measure import DEFAULT, QUICK, Line, Sizes, line_row, line_table, measure
-from .peers import dbos, sqlite
+from .peers import MODES, commit_rate, dbos_peer, sqlite_ceiling
 from .refunds import ExactlyOnceViolated, RefundBench, summarise
 from .timing import Table, rate, stopwatch, times
 
@@ -28,8 +29,8 @@ def run(*, quick: bool, tmp: Path, sections: set[str]) -> tuple[dict[str, Any], 
     sizes = QUICK if quick else DEFAULT
     results: dict[str, Any] = {"sizes": sizes.__dict__}
     clean = True
-    chosen: dict[str, Section] = {"refunds": _refunds, "steps": _steps, "dbos": dbos,
-                                  "sqlite": sqlite}
+    chosen: dict[str, Section] = {"refunds": _refunds, "steps": _steps, "dbos": dbos_peer,
+                                  "sqlite": sqlite_ceiling}
     for name, section in chosen.items():
         if name not in sections:
             continue
@@ -96,8 +97,14 @@ def _refunds(sizes: Sizes, tmp: Path, _earlier: dict[str, Any]) -> dict[str, Any
 def _steps(sizes: Sizes, tmp: Path, _earlier: dict[str, Any]) -> dict[str, Any]:
     lengths = (sizes.short, sizes.long)
     lines: list[Line] = [KeelLine(tmp / "keel", lengths), BareLine(tmp / "bare", lengths)]
+
+    def commit_costs() -> dict[str, float]:
+        """SQLite's commit latency per mode, sampled between the repetitions on the same disk."""
+        return {f"{j}_{s}": 1e6 / commit_rate(tmp / f"commits-{j}-{s}.db", j, s,
+                                              sizes.commit_window / 3) for j, s in MODES}
+
     try:
-        stats = measure(lines, sizes)
+        stats, commits = measure(lines, sizes, alongside=commit_costs)
     finally:
         for line in lines:
             line.close()
@@ -114,9 +121,13 @@ def _steps(sizes: Sizes, tmp: Path, _earlier: dict[str, Any]) -> dict[str, Any]:
          f" per {sizes.long}-step run (mean, fsync stalls included):"
          f" {times(keel['us_per_run_long_mean'] / bare['us_per_run_long_mean'])}"),
     ]
+    commit_us = {mode: statistics.median(c[mode] for c in commits) for mode in commits[0]}
+    table.notes.append("sqlite commits sampled between the repetitions: " + ", ".join(
+        f"{m.replace('_', '/')} {v:,.0f} us" for m, v in commit_us.items()))
     print(table.render() + "\n")
     parts = breakdown(sizes, tmp)
-    return {"keel": keel, "bare_langgraph": bare, "breakdown": parts}
+    return {"keel": keel, "bare_langgraph": bare, "breakdown": parts,
+            "commit_us_alongside": commit_us, "commit_us_samples": commits}
 
 
 # --- the ratios ----------------------------------------------------------------------------------
@@ -130,29 +141,32 @@ def _ratios(results: dict[str, Any]) -> dict[str, Any]:
             ratios[f"refunds_workers4_vs_inline_sandbox_{placement}"] = (
                 refunds[f"{placement}_workers_4"]["runs_per_s"]
                 / refunds[f"{placement}_workers_0"]["runs_per_s"])
+    for variant in ("default", "wal"):
+        if variant in dbos_:  # against the keel runs interleaved with this DBOS's
+            ratios[f"keel_vs_dbos_{variant}_per_step"] = (
+                dbos_[variant]["keel_alongside"]["us_per_step"] / dbos_[variant]["us_per_step"])
     if "keel" not in steps:
         return ratios
     keel = steps["keel"]["us_per_step"]
     ratios["keel_vs_bare_per_step"] = keel / steps["bare_langgraph"]["us_per_step"]
     ratios["keel_minus_bare_us_per_step"] = keel - steps["bare_langgraph"]["us_per_step"]
-    for variant in ("default", "wal"):
-        if variant in dbos_:
-            ratios[f"keel_vs_dbos_{variant}_per_step"] = keel / dbos_[variant]["us_per_step"]
-    if "wal_normal" in sqlite:
+    # Commit costs sampled between the step repetitions, else the standalone section's.
+    commit_us = steps.get("commit_us_alongside") or {
+        mode: row["us_per_commit"] for mode, row in sqlite.items()}
+    if "wal_normal" in commit_us:
         per_step = steps["breakdown"]["per_step"]
         store_c = per_step.get("commits: keel store", 0.0)
         ckpt_c = per_step.get("commits: keel checkpoints", 0.0)
-        floor_us = (store_c * sqlite["wal_normal"]["us_per_commit"]
-                    + ckpt_c * sqlite["wal_full"]["us_per_commit"])
+        floor_us = store_c * commit_us["wal_normal"] + ckpt_c * commit_us["wal_full"]
         ratios.update({
             "keel_steps_per_s": 1e6 / keel,
             "keel_commits_per_step": {"store (wal/normal)": store_c,
                                       "checkpoints (wal/full)": ckpt_c},
+            "commit_us_used": commit_us,
             "commit_floor_us_per_step": floor_us,
             "commit_ceiling_steps_per_s": 1e6 / floor_us if floor_us else None,
-            "keel_share_of_ceiling": floor_us / keel if keel else None,
-            "keel_steps_vs_sqlite_commits": {
-                mode: (1e6 / keel) / sqlite[mode]["commits_per_s"] for mode in sqlite},
+            "keel_vs_commit_ceiling": floor_us / keel if keel else None,
+            "keel_steps_vs_sqlite_commits": {mode: us_ / keel for mode, us_ in commit_us.items()},
         })
     return ratios
 
@@ -162,12 +176,14 @@ def _print_ratios(r: dict[str, Any]) -> None:
     for placement, where in (("thread", "in this process"), ("process", "in a child process")):
         if (x := r.get(f"refunds_workers4_vs_inline_sandbox_{placement}")) is not None:
             lines.append(f"refunds, sandbox {where}: 4 workers run {times(x)} the inline rate")
-    if "keel_vs_bare_per_step" in r:
-        peers = [f"{times(r['keel_vs_bare_per_step'])} bare LangGraph"]
-        peers += [f"{times(r[f'keel_vs_dbos_{v}_per_step'])} DBOS ({name})"
-                  for v, name in (("default", "sqlite default journal"), ("wal", "sqlite wal"))
-                  if f"keel_vs_dbos_{v}_per_step" in r]
+    peers = ([f"{times(r['keel_vs_bare_per_step'])} bare LangGraph"]
+             if "keel_vs_bare_per_step" in r else [])
+    peers += [f"{times(r[f'keel_vs_dbos_{v}_per_step'])} DBOS ({name})"
+              for v, name in (("default", "sqlite default journal"), ("wal", "sqlite wal"))
+              if f"keel_vs_dbos_{v}_per_step" in r]
+    if peers:
         lines.append("keel per-step cost: " + "; ".join(peers))
+    if "keel_minus_bare_us_per_step" in r:
         lines.append(f"keel overhead over bare LangGraph: +{r['keel_minus_bare_us_per_step']:,.0f}"
                      " us per step")
     if "commit_floor_us_per_step" in r:
@@ -177,8 +193,10 @@ def _print_ratios(r: dict[str, Any]) -> None:
             f" {c['checkpoints (wal/full)']:.1f} to the checkpoints (wal/full) ="
             f" {r['commit_floor_us_per_step']:,.0f} us of bare commits per step;"
             f" ceiling {r['commit_ceiling_steps_per_s']:,.0f} steps/s")
+        lines.append("  (commit costs sampled between the step repetitions: " + ", ".join(
+            f"{m.replace('_', '/')} {v:,.0f} us" for m, v in r["commit_us_used"].items()) + ")")
         lines.append(f"keel runs {r['keel_steps_per_s']:,.0f} steps/s:"
-                     f" {r['keel_share_of_ceiling']:.0%} of that ceiling (the rest of a step's"
+                     f" {r['keel_vs_commit_ceiling']:.0%} of that ceiling (the rest of a step's"
                      " time is not committing)")
         lines.append("keel steps/s / SQLite commits/s: " + ", ".join(
             f"{v:.3g} ({m.replace('_', '/')})"

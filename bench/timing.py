@@ -31,8 +31,8 @@ class Table:
 
         def line(cells: Sequence[str]) -> str:
             first, *rest = cells
-            return "  ".join([first.ljust(widths[0]),
-                              *(c.rjust(w) for c, w in zip(rest, widths[1:], strict=True))])
+            padded = [c.rjust(w) for c, w in zip(rest, widths[1:], strict=True)]
+            return "  ".join([first.ljust(widths[0]), *padded]).rstrip()
 
         out = [self.title, "-" * len(self.title), line(self.columns),
                "  ".join("-" * w for w in widths)]
