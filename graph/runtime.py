@@ -106,6 +106,7 @@ class Runtime:
         clock = clock or SystemClock()
         store = Store.open(home / "keel.db", clock)
         conn = sqlite3.connect(str(home / "checkpoints.db"), check_same_thread=False, timeout=30)
+        conn.execute("PRAGMA synchronous=FULL")  # explicit: a checkpoint is on disk before effects
         saver = SqliteSaver(conn)
         saver.setup()
         return cls(store=store, checkpointer=saver, services=services, policy=policy, clock=clock,

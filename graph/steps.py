@@ -238,8 +238,7 @@ def step(
         def node(state: State, runtime: GraphRuntime[RunContext]) -> State:
             ctx = runtime.context
             crashpoint(f"step.before:{name}")
-            run = ctx.store.run(ctx.run_id)
-            if cancellable and run is not None and run.cancel_requested:
+            if cancellable and ctx.store.cancel_requested(ctx.run_id):
                 return {"failure": {"step": name, "message": "cancelled", "cancelled": True}}
             ctx.store.set_run(ctx.run_id, step=name, status=RunStatus.RUNNING)
             scope = StepScope(ctx, name, get_config()["configurable"]["checkpoint_ns"])

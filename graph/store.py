@@ -88,7 +88,9 @@ class Store:
         conn.row_factory = sqlite3.Row
         conn.isolation_level = None  # we issue BEGIN/COMMIT ourselves
         _use_wal(conn)
-        conn.execute("PRAGMA synchronous=NORMAL")
+        # FULL: a commit is on disk before we act on it, power loss included (the same
+        # setting as the checkpoints), so the log never trails a step that happened.
+        conn.execute("PRAGMA synchronous=FULL")
         conn.execute("PRAGMA foreign_keys=ON")
         with self._lock:
             migrate(conn)
@@ -210,6 +212,10 @@ class Store:
     def run(self, run_id: str) -> Run | None:
         row = self._one(f"SELECT r.*, {_COST} AS cost_usd FROM runs r WHERE id = ?", (run_id,))
         return self._run(row) if row else None
+
+    def cancel_requested(self, run_id: str) -> bool:
+        row = self._one("SELECT cancel_requested FROM runs WHERE id = ?", (run_id,))
+        return bool(row and row[0])
 
     def runs(
         self, *, status: list[RunStatus] | None = None, workflow: str | None = None,
