@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from decimal import Decimal
 
-from graph import TERMINAL, EffectStatus, Runtime, RunStatus
+from graph import TERMINAL, EffectStatus, RunStatus, Runtime
 
 from ..support import orders
 
