@@ -153,15 +153,18 @@ def _ratios(results: dict[str, Any]) -> dict[str, Any]:
     # Commit costs sampled between the step repetitions, else the standalone section's.
     commit_us = steps.get("commit_us_alongside") or {
         mode: row["us_per_commit"] for mode, row in sqlite.items()}
-    if "wal_normal" in commit_us:
+    sync = steps["breakdown"].get("synchronous", {})
+    modes = {part: sync.get(f"keel {part}", "wal/FULL").lower() for part in ("store", "checkpoints")}
+    if all(m.replace("/", "_") in commit_us for m in modes.values()):
         per_step = steps["breakdown"]["per_step"]
         store_c = per_step.get("commits: keel store", 0.0)
         ckpt_c = per_step.get("commits: keel checkpoints", 0.0)
-        floor_us = store_c * commit_us["wal_normal"] + ckpt_c * commit_us["wal_full"]
+        floor_us = (store_c * commit_us[modes["store"].replace("/", "_")]
+                    + ckpt_c * commit_us[modes["checkpoints"].replace("/", "_")])
         ratios.update({
             "keel_steps_per_s": 1e6 / keel,
-            "keel_commits_per_step": {"store (wal/normal)": store_c,
-                                      "checkpoints (wal/full)": ckpt_c},
+            "keel_commits_per_step": {f"the run store ({modes['store']})": store_c,
+                                      f"the checkpoints ({modes['checkpoints']})": ckpt_c},
             "commit_us_used": commit_us,
             "commit_floor_us_per_step": floor_us,
             "commit_ceiling_steps_per_s": 1e6 / floor_us if floor_us else None,
@@ -187,10 +190,9 @@ def _print_ratios(r: dict[str, Any]) -> None:
         lines.append(f"keel overhead over bare LangGraph: +{r['keel_minus_bare_us_per_step']:,.0f}"
                      " us per step")
     if "commit_floor_us_per_step" in r:
-        c = r["keel_commits_per_step"]
+        parts = " + ".join(f"{n:.1f} to {where}" for where, n in r["keel_commits_per_step"].items())
         lines.append(
-            f"keel commits per step: {c['store (wal/normal)']:.1f} to the run store (wal/normal) +"
-            f" {c['checkpoints (wal/full)']:.1f} to the checkpoints (wal/full) ="
+            f"keel commits per step: {parts} ="
             f" {r['commit_floor_us_per_step']:,.0f} us of bare commits per step;"
             f" ceiling {r['commit_ceiling_steps_per_s']:,.0f} steps/s")
         lines.append("  (commit costs sampled between the step repetitions: " + ", ".join(
