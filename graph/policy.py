@@ -41,6 +41,7 @@ def _money(value: Any) -> Any:
 
 Duration = Annotated[timedelta, BeforeValidator(_duration)]
 Money = Annotated[Decimal, BeforeValidator(_money), Field(ge=0, decimal_places=2)]
+Rate = Annotated[Decimal, BeforeValidator(_money), Field(ge=0, decimal_places=6)]
 
 
 class Strict(BaseModel):
@@ -80,6 +81,35 @@ class Escalation(Strict):
     on_call: str | None = None
 
 
+class ModelPrice(Strict):
+    """USD per million tokens, each kind of token at its own price."""
+
+    input: Rate
+    output: Rate
+    cache_write: Rate
+    cache_read: Rate
+
+
+class Models(Strict):
+    strong: str = "claude-sonnet-5-5"
+    """The model used while a budget is under its soft limit."""
+    cheap: str = "claude-haiku-5-5"
+    """The model used past the soft limit, and when the strong one is overloaded."""
+    prices: dict[str, ModelPrice] = Field(default_factory=lambda: {
+        "claude-sonnet-5-5": ModelPrice(input=Decimal("2.00"), output=Decimal("10.00"),
+                                        cache_write=Decimal("2.50"), cache_read=Decimal("0.10")),
+        "claude-haiku-5-5": ModelPrice(input=Decimal("0.10"), output=Decimal("0.50"),
+                                       cache_write=Decimal("0.125"), cache_read=Decimal("0.01")),
+    })
+
+
+class AssistantPolicy(Strict):
+    budget: Budget = Budget(max_tokens=400_000, max_cost_usd=Decimal("2.00"))
+    """Per conversation."""
+    recent_turns: int = Field(default=8, ge=2, le=200)
+    """Messages sent verbatim; older ones are compressed into the conversation's summary."""
+
+
 class Policy(Strict):
     currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
     workflows: dict[str, WorkflowPolicy] = Field(default_factory=dict)
@@ -87,6 +117,8 @@ class Policy(Strict):
     people: dict[str, list[str]] = Field(default_factory=dict)
     """Person → roles. A person with no entry may start work but approve nothing."""
     escalation: Escalation = Escalation()
+    models: Models = Models()
+    assistant: AssistantPolicy = AssistantPolicy()
 
     def dangling(self) -> list[tuple[tuple[str, ...], str]]:
         """References to roles or people that are not defined, as (key path, message)."""
@@ -96,6 +128,10 @@ class Policy(Strict):
                          for role in roles if role not in self.roles]
         problems += [(("escalation", "chain"), f"names role {role!r}, which is not defined")
                      for role in self.escalation.chain if role not in self.roles]
+        problems += [(("models", which), f"has no entry in [models.prices] for {name!r}")
+                     for which, name in (("strong", self.models.strong),
+                                         ("cheap", self.models.cheap))
+                     if name not in self.models.prices]
         if self.escalation.on_call and self.escalation.on_call not in self.people:
             problems.append((("escalation", "on_call"),
                              f"names {self.escalation.on_call!r}, who is not in [people]"))

@@ -112,6 +112,10 @@ class Runtime:
         return cls(store=store, checkpointer=saver, services=services, policy=policy, clock=clock,
                    workers=workers, workflows=workflows)
 
+    @property
+    def checkpointer(self) -> BaseCheckpointSaver:
+        return self._checkpointer
+
     def close(self) -> None:
         if self._pool:
             self._pool.shutdown(wait=True)

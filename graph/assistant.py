@@ -1,0 +1,183 @@
+"""The conversational assistant: one checkpointed LangGraph thread per conversation.
+
+A turn: the asker's message → the model (chosen by the Router within the conversation's
+budget) → tools over the Runtime, as often as the model asks (bounded) → a reply. Older
+messages are compressed into a summary kept in state, so the prompt stays bounded however
+long the conversation runs.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, TypedDict
+
+from langgraph.graph import END, START, StateGraph
+from langgraph.runtime import Runtime as GraphRuntime
+
+from connectors.llm import Message, TextBlock, ToolResultBlock
+
+from .prompts import SYSTEM, budget_stop, empty_message, summary_block, too_many_rounds, truncated
+from .router import BudgetExceeded, Router
+from .runtime import Runtime
+from .tools import SPECS, Tools
+
+MAX_MESSAGE_CHARS = 20_000
+MAX_TOOL_ROUNDS = 4
+MAX_FACTS = 40
+_FACT = re.compile(
+    r"(my name is|i am|i'm|call me|remember|our shop|we sell|order\s*#?\d+|run_[0-9a-z]{26}"
+    r"|apv_[0-9a-z]{26})", re.IGNORECASE)
+
+
+class ChatState(TypedDict, total=False):
+    messages: list[dict[str, Any]]
+    summary: list[str]
+    compressed: int
+    rounds: int
+    reply: str
+    offline: bool
+
+
+@dataclass(frozen=True)
+class ChatContext:
+    runtime: Runtime
+    router: Router
+    asker: str
+    origin: str
+    conversation: str
+    said: str
+
+
+@dataclass(frozen=True)
+class TurnResult:
+    conversation: str
+    text: str
+    offline: bool
+    tools_called: list[str]
+
+
+def _messages(state: ChatState) -> list[Message]:
+    return [Message.model_validate(m) for m in state.get("messages", [])]
+
+
+def clean(text: str | bytes) -> str:
+    """The asker's text as we keep it: valid UTF-8, trimmed, at most MAX_MESSAGE_CHARS."""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", errors="replace")
+    text = text.encode("utf-8", errors="replace").decode("utf-8").strip()
+    if len(text) > MAX_MESSAGE_CHARS:
+        text = text[:MAX_MESSAGE_CHARS] + truncated(len(text) - MAX_MESSAGE_CHARS)
+    return text
+
+
+def think(state: ChatState, runtime: GraphRuntime[ChatContext]) -> ChatState:
+    ctx = runtime.context
+    messages = _messages(state)
+    system = SYSTEM + summary_block(state.get("summary", []), state.get("compressed", 0))
+    budget = ctx.runtime.policy.assistant.budget
+    try:
+        reply = ctx.router.complete(ctx.conversation, budget, system=system, messages=messages,
+                                    tools=SPECS)
+    except BudgetExceeded as exc:
+        return {"reply": budget_stop(str(exc)), "offline": False}
+    messages.append(reply.as_message())
+    update: ChatState = {"messages": [m.model_dump() for m in messages], "offline": reply.offline}
+    if not reply.tool_calls:
+        update["reply"] = reply.text
+    return update
+
+
+def act(state: ChatState, runtime: GraphRuntime[ChatContext]) -> ChatState:
+    ctx = runtime.context
+    messages = _messages(state)
+    tools = Tools(ctx.runtime, ctx.asker, ctx.origin, ctx.said)
+    results = []
+    for block in messages[-1].content:
+        if block.type == "tool_use":
+            content, is_error = tools.call(block.name, block.input)
+            results.append(ToolResultBlock(tool_use_id=block.id, content=content,
+                                           is_error=is_error))
+            ctx.runtime.store.append_event(
+                ctx.conversation, "tool.called", actor=ctx.asker,
+                data={"tool": block.name, "arguments": block.input, "error": is_error,
+                      "result": content[:2000]})
+    messages.append(Message(role="user", content=results))
+    return {"messages": [m.model_dump() for m in messages], "rounds": state.get("rounds", 0) + 1}
+
+
+def after_think(state: ChatState) -> str:
+    if state.get("reply") is not None:
+        return "compress"
+    return "act" if state.get("rounds", 0) < MAX_TOOL_ROUNDS else "give_up"
+
+
+def give_up(state: ChatState) -> ChatState:
+    return {"reply": too_many_rounds()}
+
+
+def compress(state: ChatState, runtime: GraphRuntime[ChatContext]) -> ChatState:
+    """Keep the recent messages verbatim; fold older ones into the summary's facts."""
+    keep = runtime.context.runtime.policy.assistant.recent_turns
+    messages = _messages(state)
+    if len(messages) <= keep:
+        return {}
+    cut = len(messages) - keep
+    while cut < len(messages) and not _starts_turn(messages[cut]):
+        cut += 1  # never split a tool call from its result
+    older, recent = messages[:cut], messages[cut:]
+    facts = list(state.get("summary", []))
+    for message in older:
+        if message.role == "user":
+            for sentence in re.split(r"(?<=[.!?])\s+|\n", message.text):
+                if _FACT.search(sentence) and sentence.strip() not in facts:
+                    facts.append(sentence.strip()[:200])
+    return {"messages": [m.model_dump() for m in recent], "summary": facts[-MAX_FACTS:],
+            "compressed": state.get("compressed", 0) + len(older)}
+
+
+def _starts_turn(message: Message) -> bool:
+    return message.role == "user" and any(isinstance(b, TextBlock) for b in message.content)
+
+
+def build() -> StateGraph:
+    graph = StateGraph(ChatState, context_schema=ChatContext)
+    graph.add_node("think", think)
+    graph.add_node("act", act)
+    graph.add_node("give_up", give_up)
+    graph.add_node("compress", compress)
+    graph.add_edge(START, "think")
+    graph.add_conditional_edges("think", after_think)
+    graph.add_edge("act", "think")
+    graph.add_edge("give_up", "compress")
+    graph.add_edge("compress", END)
+    return graph
+
+
+class Assistant:
+    """One door for every surface: `turn(conversation, asker, text)`."""
+
+    def __init__(self, runtime: Runtime, router: Router) -> None:
+        self.runtime = runtime
+        self.router = router
+        self.graph = build().compile(checkpointer=runtime.checkpointer)
+
+    def turn(self, conversation: str, asker: str, text: str | bytes, origin: str = "chat") -> TurnResult:
+        said = clean(text)
+        if not said:
+            return TurnResult(conversation, empty_message(), offline=False, tools_called=[])
+        config: dict[str, Any] = {"configurable": {"thread_id": conversation}}
+        state = self.graph.get_state(config).values or {}
+        messages = [*state.get("messages", []), Message.user(said).model_dump()]
+        context = ChatContext(self.runtime, self.router, asker, origin, conversation, said)
+        before = len(self.runtime.store.events(conversation, limit=1_000_000))
+        self.runtime.store.append_event(conversation, "chat.message", actor=asker,
+                                        data={"text": said[:2000], "origin": origin})
+        result = self.graph.invoke({"messages": messages, "rounds": 0, "reply": None}, config,
+                                   context=context, durability="sync")
+        tools = [e.data["tool"] for e in self.runtime.store.events(conversation, limit=1_000_000)[before:]
+                 if e.kind == "tool.called"]
+        reply = result.get("reply") or ""
+        self.runtime.store.append_event(conversation, "chat.reply", data={
+            "text": reply[:2000], "offline": bool(result.get("offline"))})
+        return TurnResult(conversation, reply, bool(result.get("offline")), tools)

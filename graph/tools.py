@@ -1,0 +1,165 @@
+"""What the assistant may do, as typed tools over the Runtime: the same doors, the same policy.
+
+A tool never moves money itself: starting a workflow goes through the workflow's input
+model and policy (so an approval policy requires is always asked for), and deciding an
+approval needs the asker's own explicit words naming it, on top of the usual
+authorisation.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, ValidationError
+
+from connectors import ConnectorError
+from connectors.llm import ToolSpec, tool_spec
+
+from .errors import KeelError
+from .records import Approval, Run, RunStatus
+from .runtime import Runtime
+
+
+class StartWorkflow(BaseModel):
+    workflow: str = Field(description="The workflow's name, e.g. 'refund'.")
+    input: dict[str, Any] = Field(description="The workflow's input, e.g. {order_id, reason, amount?}.")
+
+
+class ShowRun(BaseModel):
+    run_id: str
+
+
+class ListPending(BaseModel):
+    pass
+
+
+class Decide(BaseModel):
+    approval_id: str
+    decision: Literal["approve", "reject"]
+    reason: str | None = None
+
+
+class SummariseMetrics(BaseModel):
+    period: Literal["today", "yesterday", "last week", "last 30 days", "all"] = "last week"
+
+
+class ToolError(Exception):
+    """Told to the model as an is_error tool result; the conversation goes on."""
+
+
+_PERIODS = {"today": timedelta(days=1), "yesterday": timedelta(days=2),
+            "last week": timedelta(days=7), "last 30 days": timedelta(days=30)}
+
+
+def _run_view(run: Run) -> dict[str, Any]:
+    return {"run_id": run.id, "workflow": run.workflow, "status": str(run.status),
+            "step": run.step, "input": run.input, "error": run.error,
+            "cost_usd": round(run.cost_usd, 6)}
+
+
+def _approval_view(a: Approval) -> dict[str, Any]:
+    return {"approval_id": a.id, "run_id": a.run_id, "what": a.request.what, "why": a.request.why,
+            "amount": str(a.request.amount) if a.request.amount is not None else None,
+            "requested_by": a.requested_by, "status": str(a.status),
+            "deadline": a.deadline.isoformat() if a.deadline else None}
+
+
+SPECS: list[ToolSpec] = [
+    tool_spec("start_workflow", "Start a business process (e.g. a refund). Policy decides"
+              " whether it needs a person's approval.", StartWorkflow),
+    tool_spec("show_run", "Show a run's status, step, input and cost.", ShowRun),
+    tool_spec("list_pending", "List the approvals waiting on the person asking.", ListPending),
+    tool_spec("decide", "Approve or reject an approval, only when the person asking has"
+              " explicitly said so for that approval id.", Decide),
+    tool_spec("summarise_metrics", "Runs, success rate, cost and latency over a period.",
+              SummariseMetrics),
+]
+
+
+class Tools:
+    """The assistant's tools for one asker in one conversation."""
+
+    def __init__(self, runtime: Runtime, asker: str, origin: str, said: str) -> None:
+        self.runtime = runtime
+        self.asker = asker
+        self.origin = origin
+        self.said = said
+        """The asker's own latest message: the only licence for a decision."""
+        self._handlers: dict[str, tuple[type[BaseModel], Callable[[Any], dict[str, Any]]]] = {
+            "start_workflow": (StartWorkflow, self.start_workflow),
+            "show_run": (ShowRun, self.show_run),
+            "list_pending": (ListPending, self.list_pending),
+            "decide": (Decide, self.decide),
+            "summarise_metrics": (SummariseMetrics, self.summarise_metrics),
+        }
+
+    def call(self, name: str, arguments: Any) -> tuple[str, bool]:
+        """Run a tool; (JSON result or error text, is_error). Never raises for bad calls."""
+        if name not in self._handlers:
+            return f"unknown tool {name!r}; tools: {', '.join(self._handlers)}", True
+        model, handler = self._handlers[name]
+        try:
+            args = model.model_validate(arguments if isinstance(arguments, dict) else {})
+            if not isinstance(arguments, dict):
+                raise ToolError(f"arguments to {name} must be an object")
+            return json.dumps(handler(args), default=str), False
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            where = ".".join(str(p) for p in err["loc"]) or name
+            return f"invalid arguments to {name}: {where}: {err['msg']}", True
+        except (ToolError, KeelError, ConnectorError) as exc:
+            return str(exc), True
+
+    def start_workflow(self, args: StartWorkflow) -> dict[str, Any]:
+        run = self.runtime.start(args.workflow, args.input, requested_by=self.asker,
+                                 origin=self.origin)
+        detail = self.runtime.get(run.id)
+        view = _run_view(detail.run)
+        if detail.pending:
+            view["waiting_for_approval"] = _approval_view(detail.pending)
+        return view
+
+    def show_run(self, args: ShowRun) -> dict[str, Any]:
+        detail = self.runtime.get(args.run_id)
+        view = _run_view(detail.run)
+        if detail.pending:
+            view["waiting_for_approval"] = _approval_view(detail.pending)
+        return view
+
+    def list_pending(self, _args: ListPending) -> dict[str, Any]:
+        waiting = self.runtime.pending_approvals(self.asker)
+        return {"asker": self.asker, "pending": [_approval_view(a) for a in waiting]}
+
+    def decide(self, args: Decide) -> dict[str, Any]:
+        verb = r"approv" if args.decision == "approve" else r"reject|declin|deny"
+        if args.approval_id not in self.said or not re.search(verb, self.said, re.IGNORECASE):
+            raise ToolError(f"not decided: {self.asker} has not said to {args.decision}"
+                            f" {args.approval_id} in their own words; ask them to")
+        approval = self.runtime.decide(args.approval_id, args.decision, self.asker, args.reason)
+        run = self.runtime.get(approval.run_id).run
+        return {"approval": _approval_view(approval), "run": _run_view(run)}
+
+    def summarise_metrics(self, args: SummariseMetrics) -> dict[str, Any]:
+        runs = self.runtime.runs(limit=100_000)
+        if args.period != "all":
+            since = self.runtime.clock.now() - _PERIODS[args.period]
+            runs = [r for r in runs if r.created_at >= since]
+        ended = [r for r in runs if r.status.terminal]
+        ok = [r for r in ended if r.status is RunStatus.SUCCEEDED]
+        took = sorted((r.finished_at - r.created_at).total_seconds()
+                      for r in ended if r.finished_at)
+        by_status: dict[str, int] = {}
+        for r in runs:
+            by_status[str(r.status)] = by_status.get(str(r.status), 0) + 1
+        return {
+            "period": args.period, "runs": len(runs), "by_status": by_status,
+            "success_rate": round(len(ok) / len(ended), 3) if ended else None,
+            "cost_usd": round(sum(r.cost_usd for r in runs), 6),
+            "cost_per_completed_usd": round(sum(r.cost_usd for r in ok) / len(ok), 6) if ok else None,
+            "mean_seconds": round(sum(took) / len(took), 3) if took else None,
+            "p95_seconds": took[min(len(took) - 1, int(0.95 * len(took)))] if took else None,
+        }
