@@ -273,6 +273,31 @@ def cancel(
         _emit(as_json, result, text)
 
 
+# --- the assistant ------------------------------------------------------------------------
+
+
+@cli.command()
+def chat(
+    message: Annotated[str, typer.Argument(help="What you want, in your own words.")],
+    conversation: Annotated[str | None, typer.Option(
+        help="Continue this conversation (default: your own, per user).")] = None,
+    actor: As = None,
+    as_json: Json = False,
+) -> None:
+    """One turn of the assistant (the same one Slack and the terminal app use)."""
+    from .wiring import build_assistant
+
+    with _runtime(as_json) as (settings, runtime, served):
+        who = _who(settings, actor)
+        conversation_id = conversation or f"conv_cli_{who}"
+        # With a server running, what the assistant starts or decides is left for it to drive.
+        assistant = build_assistant(settings, runtime, execute=not served)
+        result = assistant.turn(conversation_id, who, message, origin="cli")
+        _emit(as_json, {"conversation": result.conversation, "reply": result.text,
+                        "offline": result.offline, "tools_called": result.tools_called},
+              result.text)
+
+
 # --- audit --------------------------------------------------------------------------------
 
 

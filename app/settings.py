@@ -70,7 +70,13 @@ class Settings(BaseSettings):
     """xapp-… token; when set the bot uses Socket Mode (optional)."""
     anthropic_api_key: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("ANTHROPIC_API_KEY"))
-    """Claude for the assistant (optional; the assistant is not part of this build yet)."""
+    """Claude for the assistant (optional); without it the deterministic offline model answers,
+    and says so."""
+    anthropic_base_url: HttpUrl | None = Field(
+        default=None, validation_alias=AliasChoices("ANTHROPIC_BASE_URL"))
+    """Another Messages API endpoint (the SDK's own variable; default: Anthropic's)."""
+    model_retries: int = Field(default=2, ge=0, le=10)
+    """The Anthropic SDK's retries for 429/529/5xx before the router falls back."""
 
     @property
     def uses_sandbox(self) -> bool:
@@ -103,3 +109,19 @@ def load_settings(**overrides: object) -> Settings:
             shown = "" if got is None or isinstance(got, dict) else f" (got {str(got)[:60]!r})"
             lines.append(f"{name}: {err['msg']}{shown}")
         raise SettingsError("invalid setting " + "; ".join(lines)) from None
+
+
+def env_example() -> str:
+    """The text of `.env.example`: every variable with its description and default."""
+    lines = ["# Keel's settings. Copy to .env and change what you need; every line is optional.",
+             "# Environment variables win over this file. Invalid values stop start-up with a",
+             "# message naming the variable.", ""]
+    for name, info in Settings.model_fields.items():
+        default = info.get_default(call_default_factory=False) if info.default_factory is None else None
+        shown = "" if default is None else getattr(default, "get_secret_value", lambda d=default: d)()
+        shown = str(shown).lower() if isinstance(shown, bool) else str(shown).rstrip("/")
+        lines += [f"# {line}" for line in (info.description or "").strip().splitlines()]
+        if info.default_factory is not None:
+            lines.append("# Default: your login name.")
+        lines += [f"# {env_name(name)}={shown}", ""]
+    return "\n".join(lines)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from connectors import MailConnector, RateLimit, RetryPolicy, ShopConnector
 from graph import Clock, Policy, Runtime, Services, load_policy
+from graph.assistant import Assistant
+from graph.router import Router
 
 from .settings import Settings
 
@@ -29,3 +31,28 @@ def open_runtime(
     policy = policy or load_policy(settings.policy)
     return Runtime.open(settings.home, services=services or build_services(settings),
                         policy=policy, clock=clock, workers=workers)
+
+
+def build_router(settings: Settings, runtime: Runtime) -> Router:
+    """Claude (strong and cheap) when an API key is set; the offline model always behind them.
+
+    The endpoint follows the SDK's own ANTHROPIC_BASE_URL.
+    """
+    from connectors.offline import OfflineModel
+
+    models = runtime.policy.models
+    strong = cheap = None
+    if settings.anthropic_api_key is not None:
+        from connectors.anthropic import AnthropicModel
+
+        key = settings.anthropic_api_key.get_secret_value()
+        url = str(settings.anthropic_base_url).rstrip("/") if settings.anthropic_base_url else None
+        strong, cheap = (AnthropicModel(name, api_key=key, base_url=url,
+                                        max_retries=settings.model_retries)
+                         for name in (models.strong, models.cheap))
+    return Router(store=runtime.store, clock=runtime.clock, models=models,
+                  offline=OfflineModel(), strong=strong, cheap=cheap)
+
+
+def build_assistant(settings: Settings, runtime: Runtime, *, execute: bool = True) -> Assistant:
+    return Assistant(runtime, build_router(settings, runtime), execute=execute)

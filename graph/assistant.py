@@ -47,6 +47,7 @@ class ChatContext:
     origin: str
     conversation: str
     said: str
+    execute: bool = True
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,7 @@ def think(state: ChatState, runtime: GraphRuntime[ChatContext]) -> ChatState:
 def act(state: ChatState, runtime: GraphRuntime[ChatContext]) -> ChatState:
     ctx = runtime.context
     messages = _messages(state)
-    tools = Tools(ctx.runtime, ctx.asker, ctx.origin, ctx.said)
+    tools = Tools(ctx.runtime, ctx.asker, ctx.origin, ctx.said, execute=ctx.execute)
     results = []
     for block in messages[-1].content:
         if block.type == "tool_use":
@@ -157,9 +158,11 @@ def build() -> StateGraph:
 class Assistant:
     """One door for every surface: `turn(conversation, asker, text)`."""
 
-    def __init__(self, runtime: Runtime, router: Router) -> None:
+    def __init__(self, runtime: Runtime, router: Router, *, execute: bool = True) -> None:
         self.runtime = runtime
         self.router = router
+        self.execute = execute
+        """Drive the runs it starts or resumes here; False leaves them queued for a server."""
         self.graph = build().compile(checkpointer=runtime.checkpointer)
 
     def turn(self, conversation: str, asker: str, text: str | bytes, origin: str = "chat") -> TurnResult:
@@ -169,7 +172,8 @@ class Assistant:
         config: dict[str, Any] = {"configurable": {"thread_id": conversation}}
         state = self.graph.get_state(config).values or {}
         messages = [*state.get("messages", []), Message.user(said).model_dump()]
-        context = ChatContext(self.runtime, self.router, asker, origin, conversation, said)
+        context = ChatContext(self.runtime, self.router, asker, origin, conversation, said,
+                              self.execute)
         before = len(self.runtime.store.events(conversation, limit=1_000_000))
         self.runtime.store.append_event(conversation, "chat.message", actor=asker,
                                         data={"text": said[:2000], "origin": origin})

@@ -46,6 +46,7 @@ from .records import (
     Run,
     RunStatus,
 )
+from .router import Router
 from .services import Services
 from .steps import RunContext
 from .store import Store
@@ -80,8 +81,11 @@ class Runtime:
         clock: Clock | None = None,
         workflows: Mapping[str, Workflow] = REGISTRY,
         workers: int = 0,
+        router: Router | None = None,
     ) -> None:
         self.store = store
+        self.router = router
+        """Model calls from steps (`scope.model`); set by the composition root."""
         self.services = services
         self.policy = policy
         self.clock = clock or store.clock
@@ -381,7 +385,8 @@ class Runtime:
             self.store.set_run(run_id, status=RunStatus.RUNNING)
             context = RunContext(run_id=run_id, requested_by=run.requested_by,
                                  workflow=self.workflows[run.workflow], store=self.store,
-                                 services=self.services, policy=self.policy, clock=self.clock)
+                                 services=self.services, policy=self.policy, clock=self.clock,
+                                 router=self.router)
             try:
                 graph.invoke(payload, config, context=context, durability="sync")
             except Exception as exc:  # a defect, not a business failure: stop and tell a person

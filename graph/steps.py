@@ -24,6 +24,7 @@ from langgraph.runtime import Runtime as GraphRuntime
 from langgraph.types import interrupt
 
 from connectors import ConnectorError
+from connectors.llm import Message, Reply, ToolSpec
 
 from .errors import Cancelled, EffectFailed, KeelError, OutcomeUnknown, StepFailed
 from .records import ApprovalRequest, ApprovalStatus, Decision, EffectStatus, RunStatus
@@ -31,6 +32,7 @@ from .records import ApprovalRequest, ApprovalStatus, Decision, EffectStatus, Ru
 if TYPE_CHECKING:
     from .clock import Clock
     from .policy import Policy
+    from .router import Router
     from .services import Services
     from .store import Store
     from .workflow import Workflow
@@ -77,6 +79,7 @@ class RunContext:
     services: Services
     policy: Policy
     clock: Clock
+    router: Router | None = None
 
 
 class StepScope:
@@ -216,6 +219,23 @@ class StepScope:
                                       {"effect": kind, "request": request}, effect_key=key)
             self.event("escalation.raised", reason=message, to=self.policy.escalation.on_call)
         raise OutcomeUnknown(message, step=self.step, key=key)
+
+    def model(self, *, system: str, messages: list[Message], tools: list[ToolSpec] | None = None,
+              max_tokens: int = 1024) -> Reply:
+        """A model call within the run's budget (policy.toml); past it the run escalates."""
+        from .router import BudgetExceeded
+
+        if self.ctx.router is None:
+            raise StepFailed("no model router is configured for this runtime", step=self.step)
+        budget = self.policy.workflow(self.ctx.workflow.name).budget
+        try:
+            return self.ctx.router.complete(self.ctx.run_id, budget, system=system,
+                                            messages=messages, tools=tools or [],
+                                            max_tokens=max_tokens)
+        except BudgetExceeded as exc:
+            self.event("escalation.raised", reason=f"model budget: {exc}",
+                       to=self.policy.escalation.on_call)
+            raise StepFailed(f"stopped by its model budget: {exc}", step=self.step) from exc
 
     def approval(self, request: ApprovalRequest, deadline: datetime | None) -> Decision:
         """Pause the run until a person decides; re-running the node finds the same approval."""

@@ -83,8 +83,10 @@ SPECS: list[ToolSpec] = [
 class Tools:
     """The assistant's tools for one asker in one conversation."""
 
-    def __init__(self, runtime: Runtime, asker: str, origin: str, said: str) -> None:
+    def __init__(self, runtime: Runtime, asker: str, origin: str, said: str, *,
+                 execute: bool = True) -> None:
         self.runtime = runtime
+        self.execute = execute
         self.asker = asker
         self.origin = origin
         self.said = said
@@ -116,7 +118,7 @@ class Tools:
 
     def start_workflow(self, args: StartWorkflow) -> dict[str, Any]:
         run = self.runtime.start(args.workflow, args.input, requested_by=self.asker,
-                                 origin=self.origin)
+                                 origin=self.origin, execute=self.execute)
         detail = self.runtime.get(run.id)
         view = _run_view(detail.run)
         if detail.pending:
@@ -139,7 +141,8 @@ class Tools:
         if args.approval_id not in self.said or not re.search(verb, self.said, re.IGNORECASE):
             raise ToolError(f"not decided: {self.asker} has not said to {args.decision}"
                             f" {args.approval_id} in their own words; ask them to")
-        approval = self.runtime.decide(args.approval_id, args.decision, self.asker, args.reason)
+        approval = self.runtime.decide(args.approval_id, args.decision, self.asker, args.reason,
+                                       execute=self.execute)
         run = self.runtime.get(approval.run_id).run
         return {"approval": _approval_view(approval), "run": _run_view(run)}
 

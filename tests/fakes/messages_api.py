@@ -1,0 +1,300 @@
+"""A loopback fake of Anthropic's Messages API, so tests drive the real SDK over real HTTP.
+
+Each test scripts what the API answers, in order: an `Answer` (text and tool calls) or a
+`Failure` (an HTTP error with the API's error body). A `responder` may answer instead,
+after the script runs out, from the request itself. Every request is recorded.
+
+Token counts are deterministic: about one token per four characters of compact JSON.
+The stable prefix (tools, then system) is the cached part: the first request with a given
+prefix reports it as ``cache_creation_input_tokens``, later ones as
+``cache_read_input_tokens`` (the real API also has a minimum cacheable length; this fake
+does not), and only when the request marks it with ``cache_control``.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Literal, Self
+
+__all__ = [
+    "Answer",
+    "Failure",
+    "MessagesAPI",
+    "RecordedRequest",
+    "ToolUse",
+    "bad_request",
+    "overloaded",
+    "rate_limited",
+    "server_error",
+    "tokens",
+]
+
+Json = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ToolUse:
+    """A tool call the fake model makes; ``id`` defaults to a numbered ``toolu_fake_…``."""
+
+    name: str
+    input: Json = field(default_factory=dict)
+    id: str | None = None
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A 200 reply. ``stop_reason`` defaults to ``tool_use`` when there are tool calls.
+
+    ``usage`` overrides the computed numbers; give any of ``input_tokens``,
+    ``output_tokens``, ``cache_creation_input_tokens``, ``cache_read_input_tokens``.
+    """
+
+    text: str = ""
+    tool_uses: tuple[ToolUse, ...] = ()
+    stop_reason: Literal["end_turn", "tool_use", "max_tokens", "stop_sequence", "refusal"] | None = None
+    usage: Json | None = None
+
+
+@dataclass(frozen=True)
+class Failure:
+    """An error reply: status, the API's error type and message, and extra headers."""
+
+    status: int
+    type: str
+    message: str
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def rate_limited(*, retry_after_ms: int = 1) -> Failure:
+    return Failure(429, "rate_limit_error", "Number of request tokens has exceeded your rate limit",
+                   {"retry-after": str(max(1, retry_after_ms // 1000)),
+                    "retry-after-ms": str(retry_after_ms)})
+
+
+def overloaded() -> Failure:
+    return Failure(529, "overloaded_error", "Overloaded")
+
+
+def server_error() -> Failure:
+    return Failure(500, "api_error", "Internal server error")
+
+
+def bad_request(message: str) -> Failure:
+    return Failure(400, "invalid_request_error", message)
+
+
+Responder = Callable[[Json], Answer | Failure]
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    path: str
+    headers: dict[str, str]
+    """Header names in lower case."""
+    body: Json
+
+
+def tokens(value: Any) -> int:
+    """The fake's token count of any JSON value: compact JSON length over four, at least 1."""
+    return max(1, len(json.dumps(value, separators=(",", ":"), sort_keys=True)) // 4)
+
+
+def _uncached(value: Any) -> Any:
+    """The value without ``cache_control`` markers, which change neither meaning nor size."""
+    if isinstance(value, dict):
+        return {k: _uncached(v) for k, v in value.items() if k != "cache_control"}
+    if isinstance(value, list):
+        return [_uncached(v) for v in value]
+    return value
+
+
+def _marks_cache(value: Any) -> bool:
+    if isinstance(value, dict):
+        return "cache_control" in value or any(_marks_cache(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_marks_cache(v) for v in value)
+    return False
+
+
+class MessagesAPI:
+    """``POST /v1/messages`` and ``/v1/messages/count_tokens`` on 127.0.0.1, in a thread.
+
+    Use as a context manager (or `start` / `stop`); point the SDK at `url`.
+    """
+
+    def __init__(self, *script: Answer | Failure, responder: Responder | None = None,
+                 api_key: str | None = None) -> None:
+        self.script: deque[Answer | Failure] = deque(script)
+        self.responder = responder
+        self.api_key = api_key
+        """When set, any other key is refused with 401; when None, any key will do."""
+        self.requests: list[RecordedRequest] = []
+        self._cached_prefixes: set[str] = set()
+        self._ids = 0
+        self._lock = threading.Lock()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    def start(self) -> Self:
+        api = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("content-length") or 0)
+                raw = self.rfile.read(length) if length else b""
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                status, body, extra = api._handle(self.path, headers, raw)
+                payload = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(payload)))
+                self.send_header("request-id", f"req_fake_{api._next_id():04d}")
+                for name, value in extra.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        # A short poll keeps stop() quick; serve_forever checks for shutdown at that pace.
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.01,),
+                                        name="fake-messages-api", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None, "start the fake first"
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    # -- scripting and assertions ------------------------------------------------------
+
+    def add(self, *replies: Answer | Failure) -> None:
+        """Queue more replies behind the ones already scripted."""
+        with self._lock:
+            self.script.extend(replies)
+
+    def calls(self, path: str = "/v1/messages") -> list[RecordedRequest]:
+        """The recorded requests to one path, in order."""
+        return [r for r in self.requests if r.path == path]
+
+    @property
+    def last(self) -> RecordedRequest:
+        return self.requests[-1]
+
+    # -- serving -----------------------------------------------------------------------
+
+    def _next_id(self) -> int:
+        with self._lock:
+            self._ids += 1
+            return self._ids
+
+    def _handle(self, path: str, headers: dict[str, str], raw: bytes) -> tuple[int, Json, dict[str, str]]:
+        try:
+            body = json.loads(raw or b"{}")
+        except ValueError:
+            body = {}
+        with self._lock:
+            self.requests.append(RecordedRequest(path=path, headers=headers, body=body))
+        refusal = self._authenticate(headers)
+        if refusal is not None:
+            return self._error(refusal)
+        if path == "/v1/messages/count_tokens":
+            prefix, rest = self._split(body)
+            return 200, {"input_tokens": prefix + rest}, {}
+        if path != "/v1/messages":
+            return self._error(Failure(404, "not_found_error", f"no route for POST {path}"))
+        if not isinstance(body.get("messages"), list) or not body.get("model"):
+            return self._error(bad_request("messages and model are required"))
+        with self._lock:
+            reply = self.script.popleft() if self.script else None
+        if reply is None and self.responder is not None:
+            reply = self.responder(body)
+        if reply is None:
+            return self._error(Failure(500, "api_error", "fake Messages API: nothing scripted",
+                                       {"x-should-retry": "false"}))
+        if isinstance(reply, Failure):
+            return self._error(reply)
+        return 200, self._message(body, reply), {}
+
+    def _authenticate(self, headers: dict[str, str]) -> Failure | None:
+        # The SDK (2.12) sends its API key as ``Authorization: Bearer``; the API also
+        # accepts ``x-api-key``, so either will do here.
+        bearer = headers.get("authorization", "")
+        key = headers.get("x-api-key") or (bearer[7:] if bearer.lower().startswith("bearer ") else "")
+        if not key:
+            return Failure(401, "authentication_error", "x-api-key header is required")
+        if self.api_key is not None and key != self.api_key:
+            return Failure(401, "authentication_error", "invalid x-api-key")
+        return None
+
+    @staticmethod
+    def _error(failure: Failure) -> tuple[int, Json, dict[str, str]]:
+        body = {"type": "error", "error": {"type": failure.type, "message": failure.message}}
+        return failure.status, body, dict(failure.headers)
+
+    @staticmethod
+    def _split(body: Json) -> tuple[int, int]:
+        """Tokens in the stable prefix (tools, system) and in the messages."""
+        prefix = [_uncached(body.get("tools", [])), _uncached(body.get("system", ""))]
+        return tokens(prefix), tokens(_uncached(body.get("messages", [])))
+
+    def _message(self, request: Json, answer: Answer) -> Json:
+        content: list[Json] = [{"type": "text", "text": answer.text}] if answer.text else []
+        for use in answer.tool_uses:
+            content.append({"type": "tool_use", "id": use.id or f"toolu_fake_{self._next_id():04d}",
+                            "name": use.name, "input": use.input})
+        stop_reason = answer.stop_reason or ("tool_use" if answer.tool_uses else "end_turn")
+        return {
+            "id": f"msg_fake_{self._next_id():04d}",
+            "type": "message",
+            "role": "assistant",
+            "model": request["model"],
+            "content": content,
+            "stop_reason": stop_reason,
+            "stop_sequence": None,
+            "usage": {**self._usage(request, content), **(answer.usage or {})},
+        }
+
+    def _usage(self, request: Json, content: list[Json]) -> Json:
+        prefix, rest = self._split(request)
+        written = read = 0
+        if _marks_cache([request.get("tools", []), request.get("system", "")]):
+            key = json.dumps([_uncached(request.get("tools", [])), _uncached(request.get("system", "")),
+                              request["model"]], sort_keys=True)
+            with self._lock:
+                seen = key in self._cached_prefixes
+                self._cached_prefixes.add(key)
+            read, written = (prefix, 0) if seen else (0, prefix)
+        else:
+            rest += prefix
+        return {"input_tokens": rest, "output_tokens": tokens(content) if content else 1,
+                "cache_creation_input_tokens": written, "cache_read_input_tokens": read}
