@@ -291,7 +291,7 @@ def chat(
         who = _who(settings, actor)
         conversation_id = conversation or f"conv_cli_{who}"
         # With a server running, what the assistant starts or decides is left for it to drive.
-        assistant = build_assistant(settings, runtime, execute=not served)
+        assistant = build_assistant(runtime, execute=not served)
         result = assistant.turn(conversation_id, who, message, origin="cli")
         _emit(as_json, {"conversation": result.conversation, "reply": result.text,
                         "offline": result.offline, "tools_called": result.tools_called},

@@ -29,8 +29,10 @@ def open_runtime(
 ) -> Runtime:
     """The runtime over `settings.home`; a broken policy raises PolicyError before anything runs."""
     policy = policy or load_policy(settings.policy)
-    return Runtime.open(settings.home, services=services or build_services(settings),
-                        policy=policy, clock=clock, workers=workers)
+    runtime = Runtime.open(settings.home, services=services or build_services(settings),
+                           policy=policy, clock=clock, workers=workers)
+    runtime.router = build_router(settings, runtime)
+    return runtime
 
 
 def build_router(settings: Settings, runtime: Runtime) -> Router:
@@ -54,5 +56,6 @@ def build_router(settings: Settings, runtime: Runtime) -> Router:
                   offline=OfflineModel(), strong=strong, cheap=cheap)
 
 
-def build_assistant(settings: Settings, runtime: Runtime, *, execute: bool = True) -> Assistant:
-    return Assistant(runtime, build_router(settings, runtime), execute=execute)
+def build_assistant(runtime: Runtime, *, execute: bool = True) -> Assistant:
+    assert runtime.router is not None, "open the runtime with open_runtime()"
+    return Assistant(runtime, runtime.router, execute=execute)

@@ -174,13 +174,13 @@ class Assistant:
         messages = [*state.get("messages", []), Message.user(said).model_dump()]
         context = ChatContext(self.runtime, self.router, asker, origin, conversation, said,
                               self.execute)
-        before = len(self.runtime.store.events(conversation, limit=1_000_000))
+        before = self.runtime.store.last_event_id()
         self.runtime.store.append_event(conversation, "chat.message", actor=asker,
                                         data={"text": said[:2000], "origin": origin})
         result = self.graph.invoke({"messages": messages, "rounds": 0, "reply": None}, config,
                                    context=context, durability="sync")
-        tools = [e.data["tool"] for e in self.runtime.store.events(conversation, limit=1_000_000)[before:]
-                 if e.kind == "tool.called"]
+        tools = [e.data["tool"] for e in self.runtime.store.events(
+            conversation, since=before, kinds=["tool.called"])]
         reply = result.get("reply") or ""
         self.runtime.store.append_event(conversation, "chat.reply", data={
             "text": reply[:2000], "offline": bool(result.get("offline"))})

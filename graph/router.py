@@ -44,11 +44,8 @@ class Router:
 
     def spend(self, scope: str) -> Spend:
         """Tokens and cost of the model calls recorded for a run or conversation."""
-        tokens = cost = 0
-        for event in self.store.events(scope, kinds=["model.called"], limit=1_000_000):
-            tokens += int(event.data.get("total_tokens", 0))
-            cost += Decimal(str(event.cost_usd))
-        return Spend(tokens, Decimal(cost))
+        tokens, cost = self.store.model_spend(scope)
+        return Spend(tokens, Decimal(str(cost)))
 
     def route(self, scope: str, budget: Budget) -> list[tuple[Model, str]]:
         """The models to try, in order, each with the reason it is on the list."""

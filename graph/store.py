@@ -182,6 +182,17 @@ class Store:
         args.append(limit)
         return [self._event(dict(r)) for r in self._all(sql, tuple(args))]
 
+    def last_event_id(self) -> int:
+        row = self._one("SELECT COALESCE(MAX(id), 0) FROM events")
+        return int(row[0]) if row else 0
+
+    def model_spend(self, scope: str) -> tuple[int, float]:
+        """Tokens and cost of the model calls recorded for a run or conversation."""
+        row = self._one(
+            "SELECT COALESCE(SUM(json_extract(data, '$.total_tokens')), 0), COALESCE(SUM(cost_usd), 0)"
+            " FROM events WHERE run_id = ? AND kind = 'model.called'", (scope,))
+        return (int(row[0]), float(row[1])) if row else (0, 0.0)
+
     def verify(self) -> AuditReport:
         with self._lock:
             return verify_chain(self.conn)

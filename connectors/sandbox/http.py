@@ -130,6 +130,7 @@ class RequestHandler(BaseHTTPRequestHandler):
     """Turns HTTP/1.1 exchanges into Requests and Responses; all decisions are in `handle`."""
 
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body are two writes; do not let them wait
     server_version = "KeelSandbox/0.1"
     timeout = 30  # an idle keep-alive connection is closed after this long
     wbufsize = -1  # buffer so status, headers and body leave in one write (no Nagle stall)
