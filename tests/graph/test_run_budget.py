@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from connectors.anthropic import AnthropicModel
 from connectors.llm import Message
 from connectors.offline import OfflineModel
-from graph import Runtime, RunStatus, Services, parse_policy
+from graph import RunStatus, Runtime, Services, parse_policy
 from graph.router import Router
 from graph.steps import State, StepScope, after, recover, step
 from graph.workflow import Workflow
