@@ -70,6 +70,7 @@ DECIDED = "Approval {approval_id}: {status}."
 METRICS = "Metrics for {period}:"
 METRIC_LINE = "- {key}: {value}"
 TOOL_REPLIED = "The {tool} tool replied: {text}"
+TOOL_SILENT = "The {tool} tool returned nothing."
 FAILED = "That didn't work: {error}"
 FAILED_NO_DETAIL = "the tool reported an error without details"
 
@@ -214,9 +215,8 @@ _FILLER = frozenset({
 })
 """Words that say nothing about why: a clause made only of these is not a reason."""
 _WORDS = re.compile(r"[^\W_]+")
-_NAME_CUE = re.compile(
-    r"\b(?:customer|client|for|from|named|give|to)\s+((?:[^\W\d_][\w'’-]*\s*){1,3})")
-_POSSESSIVE = re.compile(r"((?:[^\W\d_][\w-]*\s+){0,2}[^\W\d_][\w-]*)['’]s\b")
+_NAME_TOKEN = re.compile(r"[^\W\d_][\w'’-]*")
+_NAME_CUES = frozenset({"customer", "client", "for", "from", "named", "give", "to"})
 _NOT_NAMES = frozenset({"order", "refund", "please", "customer", "client", "the", "i", "approve",
                         "reject", "run", "keel"})
 _APPROVE_WORDS = frozenset({"approve", "approved", "approving", "accept", "accepted", "lgtm"})
@@ -322,15 +322,27 @@ def _reason(text: str, anchor: re.Match[str] | None) -> str | None:
 
 
 def _name(text: str) -> str | None:
-    for found in [*_POSSESSIVE.finditer(text), *_NAME_CUE.finditer(text)]:
-        words = []
-        for word in found.group(1).split():
-            if not word[0].isupper() or word.lower() in _NOT_NAMES:
-                break
-            words.append(word)
+    """Up to three capitalised words after "customer", "for", "give"…, or before "'s"."""
+    tokens = _NAME_TOKEN.findall(text)
+    for at, token in enumerate(tokens):
+        if token.lower() in _NAME_CUES:
+            words = _capitalised(tokens[at + 1:at + 4])
+        elif token.endswith(("'s", "’s")) and len(token) > 2:
+            words = _capitalised([token[:-2], *reversed(tokens[max(0, at - 2):at])])[::-1]
+        else:
+            continue
         if words:
             return " ".join(words)
     return None
+
+
+def _capitalised(tokens: list[str]) -> list[str]:
+    words = []
+    for token in tokens:
+        if not token[0].isupper() or token.lower() in _NOT_NAMES:
+            break
+        words.append(token)
+    return words
 
 
 def extract_slots(text: str) -> Slots:
@@ -531,9 +543,14 @@ def _respond(intent: str, slots: Slots) -> str | tuple[str, dict[str, Any]]:
 
 
 def _described(slots: Slots) -> dict[str, Any]:
-    amount = f" ({slots['amount']}{' ' + slots['currency'] if 'currency' in slots else ''})"
-    return {**slots, "amount_part": amount if "amount" in slots else "",
-            "period": slots.get("period", DEFAULT_PERIOD)}
+    amount = " ".join(v for v in (slots.get("amount"), slots.get("currency")) if v)
+    return {**slots, "amount_part": f" ({amount})" if amount else "",
+            "period": _spoken(slots.get("period", DEFAULT_PERIOD))}
+
+
+def _spoken(period: str) -> str:
+    """"last_7_days" as "last 7 days", "2026-03-01..2026-03-07" as "2026-03-01 to 2026-03-07"."""
+    return period.replace("..", " to ").replace("_", " ")
 
 
 # --- Summaries of tool results. -------------------------------------------------------------
@@ -557,7 +574,9 @@ def _summarise(messages: list[Message]) -> str:
             parts.append(FAILED.format(error=_clip(detail) or FAILED_NO_DETAIL))
             continue
         summary = _SUMMARIES.get(tool or "", _nothing)(data)
-        parts.append(summary or TOOL_REPLIED.format(tool=tool or "", text=_clip(block.content)))
+        shown = _clip(block.content)
+        parts.append(summary or (TOOL_REPLIED if shown else TOOL_SILENT).format(
+            tool=tool or "called", text=shown))
     return "\n".join(parts)
 
 

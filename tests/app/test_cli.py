@@ -568,3 +568,41 @@ def test_a_reversal_through_the_inbox_by_the_same_person_is_refused(
     keel.ok("approve", waiting["approval_id"], "--as", "maria")
 
     keel.fails(4, "reject", waiting["approval_id"], "--as", "maria", "--reason", "changed my mind")
+
+
+# --- the assistant --------------------------------------------------------------------------
+
+
+def chat(keel: Keel, *args: str, **env: str | None) -> dict[str, Any]:
+    result = keel("chat", *args, "--json", **{"ANTHROPIC_API_KEY": None, **env})
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_chat_offline_starts_a_refund_and_says_it_is_the_offline_model(keel: Keel) -> None:
+    reply = chat(keel, f"refund order {SMALL}, it arrived broken", "--as", "sam")
+    assert reply["offline"] is True and reply["reply"].startswith("[offline model]")
+    assert reply["tools_called"] == ["start_workflow"]
+    [run] = keel.runs()
+    assert (run["status"], run["requested_by"], run["origin"]) == ("succeeded", "sam", "cli")
+
+    again = chat(keel, "what is waiting on me?", "--as", "maria",
+                 "--conversation", reply["conversation"])
+    assert again["reply"].startswith("[offline model]") and again["tools_called"] == ["list_pending"]
+
+
+def test_chat_with_a_key_talks_to_the_messages_api_at_anthropic_base_url(keel: Keel) -> None:
+    from tests.fakes import Answer, MessagesAPI, ToolUse
+
+    with MessagesAPI(Answer(tool_uses=(ToolUse("list_pending", {}),)),
+                     Answer(text="Nothing waits on you, Maria.")) as fake:
+        reply = chat(keel, "anything for me?", "--as", "maria", ANTHROPIC_API_KEY="sk-test",
+                     ANTHROPIC_BASE_URL=fake.url, KEEL_MODEL_RETRIES="0")
+    assert reply == {"conversation": "conv_cli_maria", "reply": "Nothing waits on you, Maria.",
+                     "offline": False, "tools_called": ["list_pending"]}
+    assert fake.calls()[0].headers["authorization"] == "Bearer sk-test"
+
+
+def test_chat_with_an_empty_message_says_so(keel: Keel) -> None:
+    reply = chat(keel, "   ")
+    assert "empty" in reply["reply"] and keel.runs() == []
