@@ -1,4 +1,5 @@
-"""Run the benchmarks: `python -m bench [--quick] [--only runtime[.refunds|.steps|.dbos|.sqlite]]`.
+"""Run the benchmarks: `python -m bench [--quick] [--only runtime[.refunds|.steps|.dbos|.sqlite]]`
+or `--only assistant[.prompt|.intents]`.
 
 Each benchmark prints its tables and writes its numbers to bench/results/<name>.json.
 """
@@ -16,9 +17,9 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from . import runtime
+from . import assistant, runtime
 
-BENCHMARKS = {"runtime": runtime}
+BENCHMARKS = {"runtime": runtime, "assistant": assistant}
 RESULTS = Path(__file__).resolve().parent / "results"
 PACKAGES = ("langgraph", "langgraph-checkpoint-sqlite", "dbos", "sqlalchemy")
 

@@ -16,7 +16,7 @@ from memory import HashingEmbedder, cosine
 
 from .llm import Message, Reply, TextBlock, ToolCall, ToolResultBlock, ToolSpec, ToolUseBlock, Usage
 
-__all__ = ["Intent", "OfflineModel", "Slots"]
+__all__ = ["EXAMPLES", "PREFIX", "Intent", "OfflineModel", "Slots"]
 
 Intent = Literal["start_refund", "pending", "show_run", "approve", "reject", "metrics", "help",
                  "greeting", "unknown"]
@@ -42,10 +42,12 @@ ASK_ORDER = "Which order should I refund? Give me its number, e.g. \"refund orde
 ASK_REASON = ("Why should order {order_id} be refunded? A short reason is enough, "
               "e.g. \"it arrived broken\".")
 ASK_RUN = "Which run do you mean? Give me its id (it starts with run_)."
-ASK_APPROVAL = "Which approval do you mean? Give me its id (it starts with apv_)."
+ASK_APPROVAL = ("Which approval do you mean? Say it in one message with its id, e.g. "
+                "\"approve apv_…\" or \"reject apv_… because …\".")
 ASK_DECISION = ("Do you want to approve or reject {approval_id}? Say \"approve {approval_id}\" "
                 "or \"reject {approval_id} because …\".")
-ASK_REJECT_REASON = "Why reject {approval_id}? The requester will see the reason."
+ASK_REJECT_REASON = ("Why reject {approval_id}? Say \"reject {approval_id} because …\"; "
+                     "the requester will see the reason.")
 
 UNDERSTOOD = {
     "start_refund": "refund order {order_id}{amount_part} because {reason}",
@@ -59,8 +61,12 @@ NO_TOOL = "I understood: {understood}. I can't do that here, though: no {tool} t
 
 STARTED = "Started the {workflow} run {run_id}; it is {status}."
 WAITING_FOR = " It waits for approval {approval_id}."
+AT_STEP = " Now at: {step}."
+RUN_ERROR = " Error: {error}."
+RUN_NOW = " Run {run_id} is now {status}."
 PENDING_NONE = "Nothing is waiting on you."
-PENDING_SOME = "{count} waiting on you:"
+PENDING_ONE = "1 approval waiting on you:"
+PENDING_SOME = "{count} approvals waiting on you:"
 PENDING_ITEM = "- {id}: {what}"
 MORE = "…and {count} more."
 RUN = "Run {run_id} ({workflow}) is {status}."
@@ -73,6 +79,9 @@ TOOL_REPLIED = "The {tool} tool replied: {text}"
 TOOL_SILENT = "The {tool} tool returned nothing."
 FAILED = "That didn't work: {error}"
 FAILED_NO_DETAIL = "the tool reported an error without details"
+# Words that stand in for what a tool result left out.
+UNNAMED_TOOL, NO_ID, SOME_WORKFLOW, NEW_WORKFLOW, JUST_STARTED, SOME_PERIOD = (
+    "called", "?", "workflow", "new", "started", "the period")
 
 # --- Labelled examples (a held-out set lives in tests/data/intents.jsonl). ---------------
 
@@ -189,6 +198,9 @@ _ORDER = re.compile(r"\b(?:order|ordr|oder|ordre)\s*(?:no\.?|num(?:ber)?|id)?\s*
                     r"|#\s?(\d{1,12})\b", re.IGNORECASE)
 _NUM = r"(\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?|\d{1,9}(?:[.,]\d{1,2})?)"
 _CURRENCY_WORD = r"usd|eur|gbp|dollars?|bucks|euros?|pounds?"
+_CURRENCIES = {"$": "USD", "usd": "USD", "dollar": "USD", "dollars": "USD", "bucks": "USD",
+               "€": "EUR", "eur": "EUR", "euro": "EUR", "euros": "EUR",
+               "£": "GBP", "gbp": "GBP", "pound": "GBP", "pounds": "GBP"}
 _MONEY = re.compile(rf"([$€£])\s?{_NUM}(?!\d)|\b{_NUM}\s?(?:([$€£])|({_CURRENCY_WORD})\b)",
                     re.IGNORECASE)
 _REFUND_NUMBER = re.compile(rf"\brefund(?:\s+of)?\s+{_NUM}(?![\d%])(?!\s*(?:days?|items?)\b)",
@@ -197,10 +209,13 @@ _ISO_RANGE = re.compile(
     r"\b(\d{4}-\d{2}-\d{2})\s*(?:to|until|through|and|-|–|\.\.)\s*(\d{4}-\d{2}-\d{2})\b")
 _ISO_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
 _LAST_DAYS = re.compile(r"\b(?:last|past)\s+(\d{1,3})\s+days?\b", re.IGNORECASE)
-_PERIODS = (("today", "today"), ("yesterday", "yesterday"), ("this week", "this_week"),
-            ("last week", "last_week"), ("past week", "last_7_days"), ("this month", "this_month"),
-            ("last month", "last_month"), ("past month", "last_30_days"))
-DEFAULT_PERIOD = "last_7_days"
+_PERIODS = (("today", "today"), ("yesterday", "yesterday"), ("this week", "this week"),
+            ("last week", "last week"), ("past week", "last 7 days"), ("this month", "this month"),
+            ("last month", "last month"), ("past month", "last 30 days"))
+DEFAULT_PERIOD = "last week"
+_NEAREST_PERIODS = {"this week": ("last week",), "last 7 days": ("last week",),
+                    "this month": ("last 30 days",), "last month": ("last 30 days",)}
+"""What to ask for instead when a tool's schema does not offer the period said."""
 _MARKER = re.compile(r"\b(?:because(?:\s+of)?|since|due\s+to|reason(?:\s+is|\s+was|\s*[:=])"
                      r"|as\s+(?=(?:it|they|the|we|he|she)\b))\s*(.+)", re.IGNORECASE | re.DOTALL)
 _CLAUSE_BREAK = re.compile(r"[,;:?!\n—–]+|\.\s+|\s-\s")
@@ -211,7 +226,8 @@ _FILLER = frozenset({
     "give", "do", "make", "money", "back", "for", "of", "on", "it", "this", "that", "them", "him",
     "her", "me", "order", "hi", "hey", "hello", "asap", "now", "today", "usd", "eur", "gbp",
     "dollars", "in", "amount", "yes", "no", "ok", "okay", "approve", "reject", "deny", "decline",
-    "so", "and", "just",
+    "so", "and", "just", "yet", "again", "too", "also", "right", "away", "one", "these",
+    "those", "my", "our", "their", "his", "customer", "client", "request", "requests",
 })
 """Words that say nothing about why: a clause made only of these is not a reason."""
 _WORDS = re.compile(r"[^\W_]+")
@@ -219,20 +235,25 @@ _NAME_TOKEN = re.compile(r"[^\W\d_][\w'’-]*")
 _NAME_CUES = frozenset({"customer", "client", "for", "from", "named", "give", "to"})
 _NOT_NAMES = frozenset({"order", "refund", "please", "customer", "client", "the", "i", "approve",
                         "reject", "run", "keel"})
-_APPROVE_WORDS = frozenset({"approve", "approved", "approving", "accept", "accepted", "lgtm"})
+_APPROVE_WORDS = frozenset({"approve", "approved", "approving"})
 _REJECT_WORDS = frozenset({"reject", "rejected", "rejecting", "deny", "denied", "decline",
-                           "declined", "refuse", "refused"})
+                           "declined"})
 _NEGATED_APPROVE = re.compile(r"\b(?:don'?t|do\s+not|not|never|won'?t)\s+(?:\w+\s+)?approve\b",
                               re.IGNORECASE)
-_APPROVE_PHRASE = re.compile(r"\b(?:green[\s-]?light|sign\s+off)\b", re.IGNORECASE)
-_REJECT_PHRASE = re.compile(r"\bturn(?:ed)?\s+down\b", re.IGNORECASE)
+_ASKS_ABOUT = re.compile(
+    r"^\W*(?:did|has|have|was|were|who|why|when|whether|is|are)\b"
+    r"|\b(?:has|have|was|were|been|is|got)\s(?:\w+\s)?(?:approved|rejected|denied|declined)\b",
+    re.IGNORECASE)
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_SPACES = re.compile(r"\s+")
 
 
-def clean(text: str) -> str:
-    """At most MAX_READ characters, lone surrogates replaced, control characters dropped."""
+def _clean(text: str) -> str:
+    """At most MAX_READ characters, lone surrogates replaced, control characters dropped,
+    each run of white space one character (so no pattern below ever backtracks far)."""
     text = _SURROGATE.sub("\ufffd", text[:MAX_READ])
-    return "".join(c for c in text if c.isprintable() or c in "\n\t")
+    text = "".join(c for c in text if c.isprintable() or c.isspace())
+    return _SPACES.sub(lambda run: "\n" if "\n" in run.group() else " ", text)
 
 
 def _amount(text: str) -> Decimal | None:
@@ -257,14 +278,16 @@ def _near(word: str, target: str) -> bool:
     return any(long[:i] + long[i + 1:] == short for i in range(len(long)))
 
 
-def decision_of(text: str) -> Literal["approve", "reject"] | None:
-    """The decision the text states in so many words, or None when it states none or both."""
-    approve = bool(_APPROVE_PHRASE.search(text))
-    reject = bool(_REJECT_PHRASE.search(text) or _NEGATED_APPROVE.search(text))
-    text = _NEGATED_APPROVE.sub(" ", text)
-    for word in _WORDS.findall(text.lower()):
-        approve |= word in _APPROVE_WORDS or _near(word, "approve")
-        reject |= word in _REJECT_WORDS or _near(word, "reject")
+def _decision_of(text: str) -> Literal["approve", "reject"] | None:
+    """The decision the text states in so many words ("approve", "reject", "deny",
+    "decline"), or None when it states none or both, negates it ("don't approve") or only
+    asks about it ("was apv_… approved?"). No synonyms, no typos: a decision is never
+    guessed."""
+    if _ASKS_ABOUT.search(text):
+        return None
+    words = _WORDS.findall(_NEGATED_APPROVE.sub(" ", text).lower())
+    approve = any(word in _APPROVE_WORDS for word in words)
+    reject = any(word in _REJECT_WORDS for word in words)
     if approve == reject:
         return None
     return "approve" if approve else "reject"
@@ -274,12 +297,12 @@ def _period(text: str) -> str | None:
     if found := _ISO_RANGE.search(text):
         first, last = found.groups()
         if _is_date(first) and _is_date(last):
-            return f"{first}..{last}"
+            return f"{first} to {last}"
     for found in _ISO_DATE.finditer(text):
         if _is_date(found.group()):
             return found.group()
     if found := _LAST_DAYS.search(text):
-        return f"last_{int(found.group(1))}_days"
+        return f"last {int(found.group(1))} days"
     lowered = text.lower()
     return next((period for phrase, period in _PERIODS if phrase in lowered), None)
 
@@ -297,10 +320,16 @@ def _is_filler(clause: str) -> bool:
                for w in _WORDS.findall(_MONEY.sub(" ", clause).lower()))
 
 
-def _tidy_reason(text: str) -> str | None:
-    text = re.sub(r"^(?:it|it's|its|they)\s+(?=\w)", "", text.strip(), flags=re.IGNORECASE)
-    text = re.sub(r"[\s.!?,;]+$", "", text)
-    text = re.sub(r"[\s,;]+(?:please|pls|thanks|thank you|thx)$", "", text, flags=re.IGNORECASE)
+def _tidy_reason(text: str, *, subject: bool = False) -> str | None:
+    """Trimmed of punctuation and politeness, and of a leading "it" unless `subject`;
+    None when nothing but filler is left."""
+    text = text.strip()
+    if not subject:  # "order 1042, it arrived broken": the order is the "it"
+        text = re.sub(r"^(?:it|it's|its|they)\s(?=\w)", "", text, flags=re.IGNORECASE)
+    text = text.rstrip(" \n.!?,;")
+    for polite in (" please", " pls", " thanks", " thank you", " thx"):
+        if text.lower().endswith(polite):
+            text = text[:-len(polite)].rstrip(" \n,;")
     if not text or _is_filler(text):
         return None
     return text[:MAX_REASON]
@@ -311,12 +340,14 @@ def _reason(text: str, anchor: re.Match[str] | None) -> str | None:
     approval the text names."""
     start = anchor.end() if anchor else 0
     if marked := _MARKER.search(text, start) or _MARKER.search(text):
-        return _tidy_reason(marked.group(1))
+        return _tidy_reason(marked.group(1), subject=True)
     if anchor is None:
         return None
-    for piece in (text[start:], text[:anchor.start()]):
-        clauses = [c for c in _CLAUSE_BREAK.split(piece) if c.strip() and not _is_filler(c)]
-        if clauses and (reason := _tidy_reason(", ".join(c.strip() for c in clauses))):
+    after = _CLAUSE_BREAK.split(text[start:])
+    before = _CLAUSE_BREAK.split(text[:anchor.start()])[:-1]  # not the clause naming the anchor
+    for clauses in (after, before):
+        kept = [c.strip() for c in clauses if c.strip() and not _is_filler(c)]
+        if kept and (reason := _tidy_reason(", ".join(kept))):
             return reason
     return None
 
@@ -345,15 +376,15 @@ def _capitalised(tokens: list[str]) -> list[str]:
     return words
 
 
-def extract_slots(text: str) -> Slots:
+def _extract_slots(text: str) -> Slots:
     """Order, amount, reason, run and approval ids, decision, period and name, where present."""
-    text = clean(text)
+    text = _clean(text)
     slots: Slots = {}
     order = _ORDER.search(text)
     refund_number = _REFUND_NUMBER.search(text)
-    if order:
+    if order and int(order.group(1) or order.group(2)) > 0:
         slots["order_id"] = int(order.group(1) or order.group(2))
-    elif refund_number and refund_number.group(1).isdigit():
+    elif refund_number and refund_number.group(1).isdigit() and int(refund_number.group(1)) > 0:
         # "refund 1042" with no order named elsewhere: 1042 is the order.
         slots["order_id"] = int(refund_number.group(1))
         order, refund_number = refund_number, None
@@ -361,12 +392,7 @@ def extract_slots(text: str) -> Slots:
         symbol, number, number2, symbol2, word = money.groups()
         if (value := _amount(number or number2)) is not None:
             slots["amount"] = str(value)
-        code = {"$": "USD", "€": "EUR", "£": "GBP"}.get(symbol or symbol2 or "")
-        word = (word or "").lower()
-        code = code or {"usd": "USD", "eur": "EUR", "gbp": "GBP"}.get(word) or (
-            "USD" if word.startswith(("dollar", "buck")) else
-            "EUR" if word.startswith("euro") else "GBP" if word.startswith("pound") else None)
-        if code:
+        if code := _CURRENCIES.get((symbol or symbol2 or word or "").lower()):
             slots["currency"] = code
     elif refund_number and (value := _amount(refund_number.group(1))) is not None:
         slots["amount"] = str(value)
@@ -375,7 +401,7 @@ def extract_slots(text: str) -> Slots:
     approval = _APPROVAL_ID.search(text)
     if approval:
         slots["approval_id"] = approval.group().lower()
-    if decision := decision_of(text):
+    if decision := _decision_of(text):
         slots["decision"] = decision
     if period := _period(text):
         slots["period"] = period
@@ -407,13 +433,13 @@ def _masked(text: str) -> str:
 
 _QUESTIONS: tuple[tuple[str, Intent, str], ...] = (
     (ASK_ORDER, "start_refund", "order_id"), (ASK_REASON, "start_refund", "reason"),
-    (ASK_RUN, "show_run", "run_id"), (ASK_APPROVAL, "approve", "approval_id"),
-    (ASK_DECISION, "approve", "decision"), (ASK_REJECT_REASON, "reject", "reason"),
+    (ASK_RUN, "show_run", "run_id"),
 )
+"""Not the approval questions: a decision is taken only from one message that says it."""
 _SUBJECTS: tuple[Literal["order_id", "run_id", "approval_id"], ...] = (
     "order_id", "run_id", "approval_id")
 _NOT_A_REASON = frozenset({"pending", "show_run", "metrics", "help"})
-_BARE_ORDER = re.compile(r"\s*(?:it'?s\s+|order\s+)?#?\s*(\d{1,12})\s*[.!]?\s*", re.IGNORECASE)
+_BARE_ORDER = re.compile(r"(?:it'?s |order )?#? ?(\d{1,12})[.!]?", re.IGNORECASE)
 
 
 class OfflineModel:
@@ -432,12 +458,12 @@ class OfflineModel:
                  examples: Sequence[tuple[str, Intent]] = EXAMPLES) -> None:
         self.embedder = embedder or HashingEmbedder()
         self.floor = floor
-        self._examples = [(intent, self.embedder.embed(_masked(clean(text))))
+        self._examples = [(intent, self.embedder.embed(_masked(_clean(text))))
                           for text, intent in examples]
 
     def classify(self, text: str) -> tuple[Intent, float]:
         """The intent of the nearest example and its cosine similarity to `text`."""
-        vector = self.embedder.embed(_masked(clean(text)))
+        vector = self.embedder.embed(_masked(_clean(text)))
         best: tuple[Intent, float] = ("unknown", 0.0)
         for intent, example in self._examples:
             if (score := cosine(vector, example)) > best[1]:
@@ -445,7 +471,9 @@ class OfflineModel:
         return best if best[1] >= self.floor else ("unknown", best[1])
 
     def slots(self, text: str) -> Slots:
-        return extract_slots(text)
+        """What the text names: order, amount, reason, run and approval ids, an explicit
+        decision, a period and a person's name, each only where present."""
+        return _extract_slots(text)
 
     def complete(self, *, system: str, messages: list[Message], tools: list[ToolSpec],
                  max_tokens: int = 1024) -> Reply:
@@ -463,10 +491,12 @@ class OfflineModel:
             return _text_reply(answer, usage_in, max_tokens)
         intent, arguments = answer
         tool = TOOLS[intent]
-        if tool not in {t.name for t in tools}:
+        spec = next((t for t in tools if t.name == tool), None)
+        if spec is None:
             understood = UNDERSTOOD[intent].format(**_described(slots))
             return _text_reply(NO_TOOL.format(understood=understood, tool=tool), usage_in,
                                max_tokens)
+        arguments = _fitted(arguments, spec)
         key = json.dumps([len(messages), tool, arguments], sort_keys=True)
         call = ToolCall(id="toolu_offline_" + blake2b(key.encode(), digest_size=12).hexdigest(),
                         name=tool, arguments=arguments)
@@ -474,16 +504,16 @@ class OfflineModel:
                      usage=Usage(input_tokens=usage_in, output_tokens=_tokens(len(key))))
 
     def _understand(self, messages: list[Message]) -> tuple[Intent | Literal["empty"], Slots]:
-        text = clean(messages[-1].text)
+        text = _clean(messages[-1].text)
         if not _WORDS.search(text):
             return "empty", {}
         intent, _ = self.classify(text)
-        slots = extract_slots(text)
+        slots = _extract_slots(text)
         if asked := _asked(messages):
             family, need, before = asked
-            if need == "order_id" and (bare := _BARE_ORDER.fullmatch(text)):
+            if need == "order_id" and (bare := _BARE_ORDER.fullmatch(text.strip())):
                 text, slots = f"order {bare.group(1)}", {"order_id": int(bare.group(1))}
-            earlier = extract_slots(before)
+            earlier = _extract_slots(before)
             if need == "reason":
                 answers = intent not in _NOT_A_REASON and _tidy_reason(text) is not None
             else:
@@ -491,7 +521,10 @@ class OfflineModel:
             conflict = any(slots.get(k) not in (None, earlier.get(k)) and k in earlier
                            for k in _SUBJECTS)
             if answers and not conflict:
-                intent, slots = family, extract_slots(before + "\n" + text)
+                said_here = slots
+                intent, slots = family, _extract_slots(before + "\n" + text)
+                if not ("approval_id" in said_here and "decision" in said_here):
+                    slots.pop("decision", None)  # never a decision pieced together from turns
         if "approval_id" in slots and "decision" in slots:
             intent = slots["decision"]  # an id and a decision in so many words: a decision
         return intent, slots
@@ -501,7 +534,7 @@ def _asked(messages: list[Message]) -> tuple[Intent, str, str] | None:
     """The question the model asked last turn, if any, and the message it asked about."""
     if len(messages) < 3 or messages[-2].role != "assistant" or messages[-3].role != "user":
         return None
-    said, before = messages[-2].text, clean(messages[-3].text)
+    said, before = messages[-2].text, _clean(messages[-3].text)
     for question, family, need in _QUESTIONS:
         if before and said.startswith(PREFIX + question.split("{")[0]):
             return family, need, before
@@ -545,12 +578,30 @@ def _respond(intent: str, slots: Slots) -> str | tuple[str, dict[str, Any]]:
 def _described(slots: Slots) -> dict[str, Any]:
     amount = " ".join(v for v in (slots.get("amount"), slots.get("currency")) if v)
     return {**slots, "amount_part": f" ({amount})" if amount else "",
-            "period": _spoken(slots.get("period", DEFAULT_PERIOD))}
+            "period": slots.get("period", DEFAULT_PERIOD)}
 
 
-def _spoken(period: str) -> str:
-    """"last_7_days" as "last 7 days", "2026-03-01..2026-03-07" as "2026-03-01 to 2026-03-07"."""
-    return period.replace("..", " to ").replace("_", " ")
+def _fitted(arguments: dict[str, Any], spec: ToolSpec) -> dict[str, Any]:
+    """Arguments the tool's schema accepts: a period it does not offer becomes the nearest
+    one it does, or is left to the tool's default."""
+    properties = spec.input_schema.get("properties", {})
+    required = spec.input_schema.get("required", [])
+    fitted = dict(arguments)
+    for key, value in arguments.items():
+        allowed = properties.get(key, {}).get("enum") if isinstance(properties, dict) else None
+        if not isinstance(allowed, list) or value in allowed:
+            continue
+        nearest = _NEAREST_PERIODS.get(str(value), ())
+        if days := re.fullmatch(r"last (\d+) days", str(value)):
+            count = int(days.group(1))
+            nearest = ("last week",) if count <= 7 else ("last 30 days",) if count <= 30 else ("all",)
+        if choice := next((p for p in nearest if p in allowed), None):
+            fitted[key] = choice
+        elif key in required:
+            fitted[key] = allowed[0]
+        else:
+            del fitted[key]
+    return fitted
 
 
 # --- Summaries of tool results. -------------------------------------------------------------
@@ -576,7 +627,7 @@ def _summarise(messages: list[Message]) -> str:
         summary = _SUMMARIES.get(tool or "", _nothing)(data)
         shown = _clip(block.content)
         parts.append(summary or (TOOL_REPLIED if shown else TOOL_SILENT).format(
-            tool=tool or "called", text=shown))
+            tool=tool or UNNAMED_TOOL, text=shown))
     return "\n".join(parts)
 
 
@@ -589,7 +640,7 @@ def _load(content: str) -> Any:
 
 def _clip(value: Any, limit: int = MAX_SHOWN) -> str:
     text = value if isinstance(value, str) else json.dumps(value, default=str)
-    text = " ".join(clean(text).split())
+    text = " ".join(_clean(text).split())
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
@@ -608,10 +659,23 @@ def _nothing(data: Any) -> str | None:
 def _started(data: Any) -> str | None:
     if not (run_id := _field(data, "run_id", "id")):
         return None
-    text = STARTED.format(workflow=_field(data, "workflow", "kind") or "new", run_id=run_id,
-                          status=_field(data, "status") or "started")
-    approval = _field(data, "approval_id") or _field(data.get("approval"), "approval_id", "id")
-    return text + (WAITING_FOR.format(approval_id=approval) if approval else "")
+    text = STARTED.format(workflow=_field(data, "workflow", "kind") or NEW_WORKFLOW,
+                          run_id=run_id, status=_field(data, "status") or JUST_STARTED)
+    return text + _run_details(data)
+
+
+def _run_details(data: dict[str, Any]) -> str:
+    """Where a run is: its step, its error, the approval it waits for."""
+    text = ""
+    if step := _field(data, "step"):
+        text += AT_STEP.format(step=step)
+    if error := _field(data, "error"):
+        text += RUN_ERROR.format(error=error)
+    waiting = next((data[k] for k in ("waiting_for_approval", "pending", "approval")
+                    if isinstance(data.get(k), dict)), None)
+    if approval := _field(data, "approval_id") or _field(waiting, "approval_id", "id"):
+        text += WAITING_FOR.format(approval_id=approval)
+    return text
 
 
 def _pending(data: Any) -> str | None:
@@ -622,11 +686,10 @@ def _pending(data: Any) -> str | None:
         return None
     if not items:
         return PENDING_NONE
-    count = f"{len(items)} approval{'' if len(items) == 1 else 's'}"
-    lines = [PENDING_SOME.format(count=count)]
+    lines = [PENDING_ONE if len(items) == 1 else PENDING_SOME.format(count=len(items))]
     for item in items[:MAX_LINES]:
         lines.append(PENDING_ITEM.format(
-            id=_field(item, "approval_id", "id") or "?",
+            id=_field(item, "approval_id", "id") or NO_ID,
             what=_field(item, "what", "summary", "title", "workflow") or _clip(item, 120)))
     if len(items) > MAX_LINES:
         lines.append(MORE.format(count=len(items) - MAX_LINES))
@@ -636,25 +699,30 @@ def _pending(data: Any) -> str | None:
 def _run(data: Any) -> str | None:
     if not (run_id := _field(data, "run_id", "id")) or not (status := _field(data, "status")):
         return None
-    text = RUN.format(run_id=run_id, workflow=_field(data, "workflow", "kind") or "workflow",
+    text = RUN.format(run_id=run_id, workflow=_field(data, "workflow", "kind") or SOME_WORKFLOW,
                       status=status)
     if outcome := _field(data, "outcome"):
         text += RUN_OUTCOME.format(outcome=outcome)
-    approval = _field(data, "approval_id") or _field(data.get("pending"), "approval_id", "id")
-    if approval:
-        text += WAITING_FOR.format(approval_id=approval)
+    text += _run_details(data)
     steps = data.get("steps") or data.get("events")
     if isinstance(steps, list) and steps:
-        names = [s if isinstance(s, str) else _field(s, "step", "kind", "name") or "?"
+        names = [s if isinstance(s, str) else _field(s, "step", "kind", "name") or NO_ID
                  for s in steps[-3:]]
         text += RUN_STEPS.format(steps=", ".join(_clip(n, 60) for n in names))
     return text
 
 
 def _decided(data: Any) -> str | None:
-    approval = _field(data, "approval_id", "id")
-    status = _field(data, "status", "decision", "outcome")
-    return DECIDED.format(approval_id=approval, status=status) if approval and status else None
+    settled = data.get("approval") if isinstance(data, dict) and "approval" in data else data
+    approval = _field(settled, "approval_id", "id")
+    status = _field(settled, "status", "decision", "outcome")
+    if not (approval and status):
+        return None
+    text = DECIDED.format(approval_id=approval, status=status)
+    run = data.get("run")
+    if (run_id := _field(run, "run_id", "id")) and (run_status := _field(run, "status")):
+        text += RUN_NOW.format(run_id=run_id, status=run_status)
+    return text
 
 
 def _metrics(data: Any) -> str | None:
@@ -664,10 +732,12 @@ def _metrics(data: Any) -> str | None:
     flat: list[tuple[str, Any]] = []
     for key, value in values.items():
         if isinstance(value, dict):
-            flat += [(f"{key}.{k}", v) for k, v in value.items() if not isinstance(v, dict | list)]
-        elif not isinstance(value, list) and key != "period":
+            flat += [(f"{key}.{k}", v) for k, v in value.items()
+                     if v is not None and not isinstance(v, dict | list)]
+        elif value is not None and not isinstance(value, list) and key != "period":
             flat.append((key, value))
-    lines = [METRICS.format(period=_field(data, "period") or "the period")]
+    period = _field(data, "period")
+    lines = [METRICS.format(period=period or SOME_PERIOD)]
     lines += [METRIC_LINE.format(key=_clip(k, 60), value=_clip(v, 60)) for k, v in flat[:15]]
     return "\n".join(lines)
 
