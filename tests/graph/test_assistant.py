@@ -116,12 +116,16 @@ def test_prompt_caching_marks_the_stable_prefix_and_costs_count_cache_tokens(cha
     assert body["tools"][-1]["cache_control"] == {"type": "ephemeral"}
     called = [e for e in chat_runtime.events("conv_c") if e.kind == "model.called"]
     assert called[0].data["cache_write_tokens"] > 0 and called[1].data["cache_read_tokens"] > 0
-    price = chat_runtime.policy.models.prices[called[1].data["model"]]
-    d = called[1].data
-    expected = (d["input_tokens"] * price.input + d["output_tokens"] * price.output
-                + d["cache_read_tokens"] * price.cache_read
-                + d["cache_write_tokens"] * price.cache_write) / 10**6
-    assert Decimal(d["cost_usd"]) == expected
+    for event in called:  # every call: tokens x prices, each kind of token at its own price
+        d = event.data
+        price = chat_runtime.policy.models.prices[d["model"]]
+        expected = (d["input_tokens"] * price.input + d["output_tokens"] * price.output
+                    + d["cache_read_tokens"] * price.cache_read
+                    + d["cache_write_tokens"] * price.cache_write) / 10**6
+        assert Decimal(d["cost_usd"]) == expected and expected > 0
+        assert event.cost_usd == pytest.approx(float(expected))
+    assert assistant.router.spend("conv_c").cost_usd == pytest.approx(
+        sum(Decimal(e.data["cost_usd"]) for e in called), abs=Decimal("1e-9"))
 
 
 def test_injected_customer_text_cannot_skip_the_approval(chat_runtime, fake):
