@@ -1,6 +1,6 @@
 """Models behind one small protocol: messages and tool schemas in; text, tool calls,
 stop reason and usage out. Implementations: `AnthropicModel` (connectors/anthropic.py)
-and `OfflineModel` (connectors/offline.py); prices turn usage into cost."""
+and `OfflineModel` (connectors/offline/); prices turn usage into cost."""
 
 from __future__ import annotations
 
