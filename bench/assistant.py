@@ -5,8 +5,6 @@ model's intent accuracy and speed on the held-out labelled set."""
 from __future__ import annotations
 
 import json
-import logging
-import shutil
 import statistics
 from collections import Counter
 from collections.abc import Callable
@@ -24,10 +22,10 @@ from graph.assistant import MAX_FACTS, Assistant
 from graph.router import Router
 from tests.fakes import Answer, MessagesAPI, tokens
 
+from .sections import run_sections
 from .timing import Table, rate, stopwatch, times
 
 SECTIONS = ("prompt", "intents")
-log = logging.getLogger("keel.bench")
 
 ROOT = Path(__file__).resolve().parents[1]
 POLICY_FILE = ROOT / "policy.toml"
@@ -65,22 +63,9 @@ def run(*, quick: bool, tmp: Path, sections: set[str]) -> tuple[dict[str, Any], 
     """Run the chosen sections, print their tables, and return (results, every section clean)."""
     sizes = QUICK if quick else DEFAULT
     results: dict[str, Any] = {"sizes": sizes.__dict__}
-    clean = True
     chosen: dict[str, Section] = {"prompt": _prompt, "intents": _intents}
-    for name, section in chosen.items():
-        if name not in sections:
-            continue
-        elapsed = stopwatch()
-        try:
-            results[name] = section(sizes, tmp / name)
-        except Exception as exc:  # one broken section must not hide the others' numbers
-            log.exception("section %s failed", name)
-            print(f"section {name} failed: {type(exc).__name__}: {exc}\n")
-            results[name] = {"error": f"{type(exc).__name__}: {exc}"}
-            clean = False
-        finally:
-            shutil.rmtree(tmp / name, ignore_errors=True)
-        results.setdefault("section_seconds", {})[name] = round(elapsed(), 1)
+    clean = run_sections({name: (lambda scratch, s=section: s(sizes, scratch))
+                          for name, section in chosen.items()}, sections, tmp, results)
     results["ratios"] = _ratios(results)
     _print_ratios(results["ratios"])
     return results, clean

@@ -3,8 +3,6 @@ LangGraph and DBOS, and SQLite's own commit rate as the ceiling, in one run."""
 
 from __future__ import annotations
 
-import logging
-import shutil
 import statistics
 from collections.abc import Callable
 from pathlib import Path
@@ -15,10 +13,10 @@ from .lines import BareLine, KeelLine
 from .measure import DEFAULT, QUICK, Line, Sizes, line_row, line_table, measure
 from .peers import MODES, commit_rate, dbos_peer, sqlite_ceiling
 from .refunds import ExactlyOnceViolated, RefundBench, summarise
-from .timing import Table, rate, stopwatch, times
+from .sections import run_sections
+from .timing import Table, rate, times
 
 SECTIONS = ("refunds", "steps", "dbos", "sqlite")
-log = logging.getLogger("keel.bench")
 
 Section = Callable[[Sizes, Path, dict[str, Any]], dict[str, Any]]
 """(sizes, scratch directory, the results of the sections before) -> this section's results."""
@@ -28,27 +26,18 @@ def run(*, quick: bool, tmp: Path, sections: set[str]) -> tuple[dict[str, Any], 
     """Run the chosen sections, print their tables, and return (results, every section clean)."""
     sizes = QUICK if quick else DEFAULT
     results: dict[str, Any] = {"sizes": sizes.__dict__}
-    clean = True
     chosen: dict[str, Section] = {"refunds": _refunds, "steps": _steps, "dbos": dbos_peer,
                                   "sqlite": sqlite_ceiling}
-    for name, section in chosen.items():
-        if name not in sections:
-            continue
-        elapsed = stopwatch()
-        try:
-            results[name] = section(sizes, tmp / name, results)
-        except ExactlyOnceViolated as exc:
-            print(f"REFUSED: no refund numbers, exactly-once was violated: {exc}\n")
-            results[name] = {"error": f"exactly-once violated: {exc}", "problems": exc.problems}
-            clean = False
-        except Exception as exc:  # one broken section must not hide the others' numbers
-            log.exception("section %s failed", name)
-            print(f"section {name} failed: {type(exc).__name__}: {exc}\n")
-            results[name] = {"error": f"{type(exc).__name__}: {exc}"}
-            clean = False
-        finally:
-            shutil.rmtree(tmp / name, ignore_errors=True)
-        results.setdefault("section_seconds", {})[name] = round(elapsed(), 1)
+
+    def refuse(exc: Exception) -> dict[str, Any] | None:
+        if not isinstance(exc, ExactlyOnceViolated):
+            return None
+        print(f"REFUSED: no refund numbers, exactly-once was violated: {exc}\n")
+        return {"error": f"exactly-once violated: {exc}", "problems": exc.problems}
+
+    clean = run_sections(
+        {name: (lambda scratch, s=section: s(sizes, scratch, results))
+         for name, section in chosen.items()}, sections, tmp, results, refuse)
     results["ratios"] = _ratios(results)
     _print_ratios(results["ratios"])
     return results, clean

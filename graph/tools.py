@@ -119,11 +119,7 @@ class Tools:
     def start_workflow(self, args: StartWorkflow) -> dict[str, Any]:
         run = self.runtime.start(args.workflow, args.input, requested_by=self.asker,
                                  origin=self.origin, execute=self.execute)
-        detail = self.runtime.get(run.id)
-        view = _run_view(detail.run)
-        if detail.pending:
-            view["waiting_for_approval"] = _approval_view(detail.pending)
-        return view
+        return self.show_run(ShowRun(run_id=run.id))
 
     def show_run(self, args: ShowRun) -> dict[str, Any]:
         detail = self.runtime.get(args.run_id)
