@@ -48,7 +48,7 @@ UNDERSTOOD = {
 }
 NO_TOOL = "I understood: {understood}. I can't do that here, though: no {tool} tool is available."
 
-STARTED = "Started the {workflow} run {run_id}; it is {status}."
+STARTED = "Started the {workflow} run {run_id}; status: {status}."
 WAITING_FOR = " It waits for approval {approval_id}."
 AT_STEP = " Now at: {step}."
 RUN_ERROR = " Error: {error}."

@@ -249,7 +249,7 @@ def test_a_new_request_instead_of_an_answer_is_taken_as_new(model):
 @pytest.mark.parametrize(("tool", "result", "text"), [
     ("start_workflow", {"run_id": RUN, "workflow": "refund", "status": "waiting",
                         "approval_id": APV},
-     f"Started the refund run {RUN}; it is waiting. It waits for approval {APV}."),
+     f"Started the refund run {RUN}; status: waiting. It waits for approval {APV}."),
     ("list_pending", [{"approval_id": APV, "what": "Refund 40.00 USD on order #1042"}],
      f"1 approval waiting on you:\n- {APV}: Refund 40.00 USD on order #1042"),
     ("list_pending", {"approvals": []}, "Nothing is waiting on you."),
