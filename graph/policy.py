@@ -110,6 +110,19 @@ class AssistantPolicy(Strict):
     """Messages sent verbatim; older ones are compressed into the conversation's summary."""
 
 
+class SlackPolicy(Strict):
+    users: dict[str, str] = Field(default_factory=dict)
+    """Slack user id (U…/W…) → the person in [people] whose roles it carries."""
+    channel: str | None = None
+    """Where runs get their thread when the workflow names no channel."""
+
+    def person(self, user_id: str) -> str | None:
+        return self.users.get(user_id)
+
+    def user_id(self, person: str) -> str | None:
+        return next((uid for uid, name in self.users.items() if name == person), None)
+
+
 class Policy(Strict):
     currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
     workflows: dict[str, WorkflowPolicy] = Field(default_factory=dict)
@@ -119,6 +132,7 @@ class Policy(Strict):
     escalation: Escalation = Escalation()
     models: Models = Models()
     assistant: AssistantPolicy = AssistantPolicy()
+    slack: SlackPolicy = SlackPolicy()
 
     def dangling(self) -> list[tuple[tuple[str, ...], str]]:
         """References to roles or people that are not defined, as (key path, message)."""
@@ -132,6 +146,12 @@ class Policy(Strict):
                      for which, name in (("strong", self.models.strong),
                                          ("cheap", self.models.cheap))
                      if name not in self.models.prices]
+        for user_id, person in self.slack.users.items():
+            if not re.fullmatch(r"[UW][A-Z0-9]{2,20}", user_id):
+                problems.append((("slack", "users", user_id), "is not a Slack user id (U… or W…)"))
+            elif person not in self.people:
+                problems.append((("slack", "users", user_id),
+                                 f"maps to {person!r}, who is not in [people]"))
         if self.escalation.on_call and self.escalation.on_call not in self.people:
             problems.append((("escalation", "on_call"),
                              f"names {self.escalation.on_call!r}, who is not in [people]"))

@@ -234,3 +234,14 @@ def test_misspelt_dotted_table_names_its_header_line() -> None:
 
     with pytest.raises(PolicyError, match=r"line 3, key workflow: Extra inputs"):
         parse_policy(text)
+
+
+def test_slack_users_map_to_people_and_are_checked():
+    text = '[people]\nmaria = []\n\n[slack.users]\nU0123ABCD = "maria"\n'
+    policy = parse_policy(text)
+    assert policy.slack.person("U0123ABCD") == "maria"
+    assert policy.slack.user_id("maria") == "U0123ABCD"
+    with pytest.raises(PolicyError, match=r"line 5, key slack.users.U0123ABCD: maps to 'bob'"):
+        parse_policy(text.replace('"maria"\n', '"bob"\n'))
+    with pytest.raises(PolicyError, match="is not a Slack user id"):
+        parse_policy('[people]\nmaria = []\n[slack.users]\nmaria = "maria"\n')
