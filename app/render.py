@@ -100,6 +100,9 @@ def event_line(event: Event, *, with_run: bool = True) -> str:
 
 def _event_note(event: Event) -> str:
     d = event.data
+    if event.kind == "approval.requested":
+        return (f"⏸ {d.get('what')} waits for a person: keel approve {d.get('approval_id')}"
+                " --as USER (or keel reject … --reason …)")
     for key in ("status", "decision", "reason", "error", "operation", "kind", "role", "summary"):
         if d.get(key):
             return f"{key}={d[key]}"
