@@ -46,6 +46,10 @@ cli.add_typer(audit_cli, name="audit")
 
 Json = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 As = Annotated[str | None, typer.Option("--as", help="Who you are (default: KEEL_USER).")]
+HttpPort = Annotated[int | None, typer.Option(
+    "--http", min=1, max=65535, metavar="PORT",
+    help="Slack HTTP mode: serve /slack/events on PORT (default 3000; ignored in Socket Mode).")]
+HttpHost = Annotated[str, typer.Option("--http-host", help="Address for Slack HTTP mode.")]
 
 EXIT_CODES: list[tuple[type[BaseException], int]] = [
     (SettingsError, 2), (PolicyError, 2), (InvalidInput, 2), (NotFound, 3),
@@ -324,27 +328,35 @@ def audit_verify(as_json: Json = False) -> None:
 def serve(
     workers: Annotated[int | None, typer.Option(min=1, max=64)] = None,
     quiet: Annotated[bool, typer.Option(help="Do not print events as they happen.")] = False,
+    http: HttpPort = None,
+    http_host: HttpHost = "127.0.0.1",
 ) -> None:
-    """The headless worker: drives runs, applies inbox commands, escalates deadlines."""
+    """The headless worker: drives runs, applies inbox commands, escalates deadlines, and
+    runs the Slack bot when SLACK_BOT_TOKEN is set."""
     from .server import run_server
 
     with _errors(False):
         settings = load_settings()
-        run_server(settings, workers=workers, sandbox=False, demo=False, live_log=not quiet)
+        run_server(settings, workers=workers, sandbox=False, demo=False, live_log=not quiet,
+                   http_port=http, http_host=http_host)
 
 
 @cli.command()
 def up(
     demo: Annotated[bool | None, typer.Option("--demo/--no-demo",
                                               help="Play a small shop's day (default: KEEL_DEMO).")] = None,
+    http: HttpPort = None,
+    http_host: HttpHost = "127.0.0.1",
 ) -> None:
-    """The main job: sandbox (on the default store URL), worker, and a live view."""
+    """The main job: sandbox (on the default store URL), worker, a live view, and the Slack
+    bot when SLACK_BOT_TOKEN is set."""
     from .server import run_server
 
     with _errors(False):
         settings = load_settings()
         run_server(settings, sandbox=settings.uses_sandbox,
-                   demo=settings.demo if demo is None else demo, live_log=True)
+                   demo=settings.demo if demo is None else demo, live_log=True,
+                   http_port=http, http_host=http_host)
 
 
 @sandbox_cli.callback()

@@ -18,6 +18,7 @@ from . import render
 from .demo import Demo
 from .lock import HomeLock, server_running
 from .settings import Settings
+from .slack import RunningSlack, slack_enabled, start_slack
 from .wiring import open_runtime
 
 log = logging.getLogger("keel.server")
@@ -60,6 +61,7 @@ def _tail(runtime: Runtime, stop: threading.Event, since: int) -> None:
 
 def run_server(
     settings: Settings, *, workers: int | None = None, sandbox: bool, demo: bool, live_log: bool,
+    http_port: int | None = None, http_host: str = "127.0.0.1",
 ) -> None:
     logging.basicConfig(level=settings.log_level, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -77,6 +79,7 @@ def run_server(
     store_service: Sandbox | None = None
     threads: list[threading.Thread] = []
     runtime: Runtime | None = None
+    slack: RunningSlack | None = None
     try:
         if sandbox and not _sandbox_already_up(settings):
             store_service = Sandbox(settings.home / "sandbox.db", port=settings.sandbox_port,
@@ -96,6 +99,10 @@ def run_server(
                                             name="keel-demo", daemon=True))
         for thread in threads:
             thread.start()
+        if slack_enabled(settings):
+            slack = start_slack(settings, runtime, stop, http_port=http_port, http_host=http_host)
+            where = f"HTTP mode at {slack.url}" if slack.url else "Socket Mode"
+            print(f"slack: bot connected in {where}", flush=True)
         print(f"keel: serving {settings.home} with {workers or settings.workers} workers"
               f"{' and the demo shop' if demo else ''}; Ctrl-C stops. (Running headless: the"
               " terminal app is not part of this build.)", flush=True)
@@ -105,6 +112,8 @@ def run_server(
         stop.set()
         for thread in threads:
             thread.join(timeout=10)
+        if slack is not None:
+            slack.stop()
         if runtime is not None:
             runtime.drain(timeout=30)
             runtime.close()

@@ -12,6 +12,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SANDBOX_STORE_URL = "http://127.0.0.1:8765"
 SANDBOX_TOKEN = "sandbox"
+SLACK_API_URL = "https://slack.com/api/"
 
 
 def _default_user() -> str:
@@ -62,12 +63,15 @@ class Settings(BaseSettings):
     """How much the server logs besides its live event log."""
 
     slack_bot_token: SecretStr | None = Field(default=None, validation_alias=AliasChoices("SLACK_BOT_TOKEN"))
-    """xoxb-… token of the Slack app (optional; the Slack bot is not part of this build yet)."""
+    """xoxb-… token of the Slack app; when set, `keel up` / `keel serve` run the Slack bot."""
     slack_signing_secret: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("SLACK_SIGNING_SECRET"))
     """Verifies Slack's signed requests in HTTP mode (optional)."""
     slack_app_token: SecretStr | None = Field(default=None, validation_alias=AliasChoices("SLACK_APP_TOKEN"))
-    """xapp-… token; when set the bot uses Socket Mode (optional)."""
+    """xapp-… token; when set the bot uses Socket Mode, else HTTP mode (`keel serve --http PORT`)."""
+    slack_api_url: HttpUrl = Field(default=HttpUrl(SLACK_API_URL),
+                                   validation_alias=AliasChoices("SLACK_API_URL"))
+    """Slack's Web API; point it at a Slack-compatible gateway or a test double."""
     anthropic_api_key: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("ANTHROPIC_API_KEY"))
     """Claude for the assistant (optional); without it the deterministic offline model answers,

@@ -17,6 +17,8 @@ Mention = Callable[[str], str]
 APPROVE = "approve"
 REJECT = "reject"
 REJECT_REASON = "reject_reason"
+FEEDBACK_UP = "feedback_up"
+FEEDBACK_DOWN = "feedback_down"
 REASON = "reason"
 
 SECTION_TEXT_LIMIT = 3000
@@ -144,6 +146,23 @@ def step_line(event: Event, mention: Mention = plain_name) -> str | None:
             to = mention(str(d["to"])) if d.get("to") else "on-call"
             reason = clip(escape(str(d.get("reason", ""))), REASON_SHOWN_LIMIT)
             return m.ESCALATION_RAISED.format(to=to, reason=reason)
+        case "approval.decided" | "approval.expired":
+            status = str(d.get("decision") or d.get("outcome") or "?")
+            by = mention(event.actor) if event.actor not in (None, "policy") else "policy"
+            reason = d.get("reason") or (m.EXPIRED_REASON if event.kind == "approval.expired"
+                                         else None)
+            shown = clip(escape(str(reason)), REASON_SHOWN_LIMIT) if reason else None
+            return m.decided_line(status, by, event.at, shown)
+        case "approval.voted":
+            return m.VOTED.format(by=mention(event.actor or "?"), votes=d.get("votes", "?"),
+                                  quorum=d.get("quorum", "?"))
+        case "approval.escalated":
+            return m.ESCALATED.format(role=escape(str(d.get("role", "?"))),
+                                      level=d.get("level", "?"),
+                                      who=m.people([mention(p) for p in d.get("notify") or []]))
+        case "approval.reminded":
+            return m.REMINDED.format(who=m.people([mention(p) for p in d.get("notify") or []]),
+                                     deadline=escape(str(d.get("deadline") or "-")))
         case "run.finished":
             status = str(d.get("status", "?"))
             try:
@@ -208,12 +227,13 @@ def decided_fallback(approval: Approval, mention: Mention = plain_name) -> str:
     return m.decided_fallback(approval.status, approval.request.what, by)
 
 
-def reject_reason_modal(approval_id: str) -> dict[str, Any]:
-    """The `views.open` modal that asks why; the approval id rides in private_metadata."""
+def reject_reason_modal(approval_id: str, channel: str | None = None) -> dict[str, Any]:
+    """The `views.open` modal that asks why; the approval id (and the channel the click came
+    from, to answer there) ride in private_metadata."""
     return {
         "type": "modal",
         "callback_id": REJECT_REASON,
-        "private_metadata": json.dumps({"approval_id": approval_id}),
+        "private_metadata": json.dumps({"approval_id": approval_id, "channel": channel}),
         "title": _plain(m.REJECT_MODAL_TITLE, 24),
         "submit": _plain(m.REJECT_MODAL_SUBMIT, 24),
         "close": _plain(m.REJECT_MODAL_CLOSE, 24),
@@ -230,6 +250,12 @@ def reject_reason_modal(approval_id: str) -> dict[str, Any]:
 def approval_id_from(view: dict[str, Any]) -> str:
     """The approval id a submitted reject-reason modal carries in its private_metadata."""
     return str(json.loads(view["private_metadata"])["approval_id"])
+
+
+def channel_from(view: dict[str, Any]) -> str | None:
+    """The channel the Reject click came from, if it came from one."""
+    channel = json.loads(view["private_metadata"]).get("channel")
+    return str(channel) if channel else None
 
 
 def reason_from(view: dict[str, Any]) -> str:
@@ -275,3 +301,35 @@ def escalation_dm(approval: Approval, level: int, role: str,
 
 def escalation_fallback(approval: Approval, level: int) -> str:
     return m.escalation_fallback(approval.request.what, level)
+
+
+def reminder_dm(approval: Approval, mention: Mention = plain_name) -> list[Block]:
+    """The direct message reminding someone that an approval's deadline is near."""
+    intro = m.reminder_text(escape(approval.request.what), approval.deadline)
+    return _cap([_section(intro, block_id=f"{approval_key(approval)}-reminder"),
+                 *approval_request(approval, mention)])
+
+
+def failure_dm(run: Run, reason: str, thread_channel: str | None,
+               mention: Mention = plain_name) -> list[Block]:
+    """The direct message to the on-call person when a run needs a human to step in."""
+    where = f"<#{thread_channel}>" if thread_channel else None
+    return [_section(m.failure_text(m.workflow_title(run.workflow), escape(run.id),
+                                    clip(escape(reason), REASON_SHOWN_LIMIT), where),
+                     block_id=f"failure-{run.id}"),
+            _context(m.requested_by(mention(run.requested_by)), block_id=f"failure-{run.id}-by")]
+
+
+def assistant_reply(text: str, conversation: str, offline: bool) -> list[Block]:
+    """The assistant's answer in a thread, with feedback buttons under it."""
+    value = clip(conversation, VALUE_LIMIT)
+    blocks: list[Block] = [_section(text or m.EMPTY_REPLY, block_id="reply")]
+    if offline:
+        blocks.append(_context(m.OFFLINE_NOTE, block_id="reply-offline"))
+    blocks.append({"type": "actions", "block_id": "reply-feedback", "elements": [
+        {"type": "button", "action_id": FEEDBACK_UP, "value": value,
+         "text": _plain(m.FEEDBACK_UP, BUTTON_TEXT_LIMIT)},
+        {"type": "button", "action_id": FEEDBACK_DOWN, "value": value,
+         "text": _plain(m.FEEDBACK_DOWN, BUTTON_TEXT_LIMIT)},
+    ]})
+    return blocks

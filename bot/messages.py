@@ -36,6 +36,7 @@ REJECT_MODAL_CLOSE = "Cancel"
 REJECT_REASON_LABEL = "Why are you rejecting this?"
 REJECT_REASON_PLACEHOLDER = "A short reason the requester will see"
 REASON_TOO_SHORT = "Please give a reason of at least 3 characters."
+FORM_BROKEN = "This form could not be read; please click Reject again."
 
 HOME_PENDING = "Waiting on a decision"
 HOME_NO_PENDING = "Nothing is waiting for approval. 🎉"
@@ -72,7 +73,7 @@ def run_status(status: RunStatus) -> str:
     return RUN_STATUS.get(status, f"❔ {status}")
 
 
-def approval_status(status: ApprovalStatus) -> str:
+def approval_status(status: ApprovalStatus | str) -> str:
     return APPROVAL_STATUS.get(status, f"❔ {status}")
 
 
@@ -100,7 +101,7 @@ def approval_heading(what: str) -> str:
     return f"⏸️ Approval needed: {what}"
 
 
-def decided_line(status: ApprovalStatus, by: str, at: datetime | None,
+def decided_line(status: ApprovalStatus | str, by: str, at: datetime | None,
                  reason: str | None = None) -> str:
     line = f"{approval_status(status)} by {by} at {when(at)}"
     return f"{line} — {reason}" if reason else line
@@ -123,6 +124,32 @@ def already_decided(status: ApprovalStatus | str, by: str, at: datetime | None) 
     return f"Already {word} by {by} at {when(at)}"
 
 
+def pending_summary(count: int) -> str:
+    if not count:
+        return "Nothing is waiting on you. 🎉"
+    return f"{count} approval{'s' if count != 1 else ''} waiting on you" + (
+        " (the first 10 below)" if count > 10 else "")
+
+
+def start_refused(why: str) -> str:
+    return f"Not started: {why}"
+
+
+def home_metrics(summary: dict[str, object]) -> dict[str, str]:
+    """Today's numbers for the App Home, from `graph.metrics.summarise`."""
+    rate = summary.get("success_rate")
+    p95 = summary.get("p95_seconds")
+    by_status = summary.get("by_status") or {}
+    return {
+        "Runs today": str(summary.get("runs", 0)),
+        "Success rate": f"{float(rate):.0%}" if isinstance(rate, int | float) else "-",
+        "Waiting for approval": str(by_status.get("waiting", 0)) if isinstance(by_status, dict)
+        else "0",
+        "Cost today": cost(float(summary.get("cost_usd") or 0)),  # type: ignore[arg-type]
+        "p95 time to finish": f"{float(p95):.1f}s" if isinstance(p95, int | float) else "-",
+    }
+
+
 def unknown_command(text: str) -> str:
     return f"I don't know `{text}`.\n{HELP}"
 
@@ -136,6 +163,35 @@ def escalation_text(what: str, level: int, role: str, deadline: datetime | None)
             f"{what} has waited past its deadline ({when(deadline)}) for a decision.")
 
 
+def people(mentions: list[str]) -> str:
+    return ", ".join(mentions) if mentions else "no one (nobody in policy can be reached)"
+
+
+def reminder_text(what: str, deadline: datetime | None) -> str:
+    return f"⏳ *Reminder* — {what} needs a decision before {when(deadline)}."
+
+
+def failure_text(workflow: str, run_id: str, reason: str, where: str | None) -> str:
+    thread = f"\nIts thread is in {where}." if where else ""
+    return f"🚨 *{workflow} run `{run_id}` needs you* (on call).\n{reason}{thread}"
+
+
+def failure_fallback(run_id: str) -> str:
+    return f"Run {run_id} needs the on-call person"
+
+
+def reminder_fallback(what: str) -> str:
+    return f"Reminder: {what} is waiting for a decision"
+
+
+def requested_by(who: str) -> str:
+    return f"Requested by {who}"
+
+
+def started(run_id: str, where: str | None) -> str:
+    return f"Started run `{run_id}`" + (f"; follow it in <#{where}>." if where else ".")
+
+
 # One line per meaningful step event, keyed by the event's kind.
 STEP_FINISHED = "✔️ Step *{step}* finished{took}"
 STEP_FAILED = "⚠️ Step *{step}* failed: {error}"
@@ -145,3 +201,18 @@ COMPENSATION_PERFORMED = "↩️ Undid {effect}{name}"
 COMPENSATION_FAILED = "🔥 Could not undo {effect}: {error}"
 ESCALATION_RAISED = "🚨 Escalated to {to}: {reason}"
 RUN_FINISHED = "🏁 Run finished: {status}"
+VOTED = "👍 {by} approved ({votes} of {quorum} needed)"
+ESCALATED = "⏰ Escalated to {role} (level {level}); asked: {who}"
+REMINDED = "⏳ Reminder sent to {who}; deadline {deadline}"
+EXPIRED_REASON = "no decision before the deadline"
+
+THINKING = "💭 Thinking…"
+EMPTY_REPLY = "(no answer)"
+OFFLINE_NOTE = ("Offline model: no ANTHROPIC_API_KEY is set, so a deterministic offline model"
+                " answered.")
+FEEDBACK_UP = "👍 Helpful"
+FEEDBACK_DOWN = "👎 Not helpful"
+FEEDBACK_THANKS = "Thanks — noted."
+ASSISTANT_FAILED = "⚠️ I could not answer that: {error}"
+STARTING = "Starting…"
+NOT_SLACK_CHANNEL = "No Slack channel is configured for this run's thread."

@@ -20,7 +20,8 @@ from connectors import ConnectorError
 from connectors.llm import ToolSpec, tool_spec
 
 from .errors import KeelError
-from .records import Approval, Run, RunStatus
+from .metrics import summarise
+from .records import Approval, Run
 from .runtime import Runtime
 
 
@@ -143,22 +144,5 @@ class Tools:
         return {"approval": _approval_view(approval), "run": _run_view(run)}
 
     def summarise_metrics(self, args: SummariseMetrics) -> dict[str, Any]:
-        runs = self.runtime.runs(limit=100_000)
-        if args.period != "all":
-            since = self.runtime.clock.now() - _PERIODS[args.period]
-            runs = [r for r in runs if r.created_at >= since]
-        ended = [r for r in runs if r.status.terminal]
-        ok = [r for r in ended if r.status is RunStatus.SUCCEEDED]
-        took = sorted((r.finished_at - r.created_at).total_seconds()
-                      for r in ended if r.finished_at)
-        by_status: dict[str, int] = {}
-        for r in runs:
-            by_status[str(r.status)] = by_status.get(str(r.status), 0) + 1
-        return {
-            "period": args.period, "runs": len(runs), "by_status": by_status,
-            "success_rate": round(len(ok) / len(ended), 3) if ended else None,
-            "cost_usd": round(sum(r.cost_usd for r in runs), 6),
-            "cost_per_completed_usd": round(sum(r.cost_usd for r in ok) / len(ok), 6) if ok else None,
-            "mean_seconds": round(sum(took) / len(took), 3) if took else None,
-            "p95_seconds": took[min(len(took) - 1, int(0.95 * len(took)))] if took else None,
-        }
+        since = None if args.period == "all" else self.runtime.clock.now() - _PERIODS[args.period]
+        return {"period": args.period, **summarise(self.runtime.runs(limit=100_000), since)}

@@ -9,6 +9,8 @@ bot's own events).
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import time
 import uuid
@@ -16,7 +18,6 @@ from typing import Any, NamedTuple
 from urllib.parse import urlencode
 
 from slack_bolt.request import BoltRequest
-from slack_sdk.signature import SignatureVerifier
 
 from .slack_api import BOT_ID, BOT_USER_ID, TEAM_ID
 
@@ -24,6 +25,7 @@ __all__ = [
     "API_APP_ID",
     "SIGNING_SECRET",
     "SignedRequest",
+    "app_home_opened",
     "app_mention",
     "block_actions",
     "message_im",
@@ -53,8 +55,8 @@ class SignedRequest(NamedTuple):
 
 def sign(secret: str, body: bytes, timestamp: int) -> dict[str, str]:
     """Slack's v0 signature headers: HMAC-SHA256 of ``v0:{timestamp}:{body}``."""
-    signature = SignatureVerifier(secret).generate_signature(timestamp=str(timestamp), body=body)
-    assert signature is not None
+    base = f"v0:{timestamp}:".encode() + body  # the raw bytes, whatever they are
+    signature = "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
     return {"X-Slack-Request-Timestamp": str(timestamp), "X-Slack-Signature": signature}
 
 
@@ -114,6 +116,16 @@ def message_im(text: str = "hello", *, user: str = USER_ID, channel: str = "D000
         event["thread_ts"] = thread_ts
     return _event_callback(event, event_id, secret=secret, timestamp=timestamp,
                            retry_num=retry_num, retry_reason=retry_reason)
+
+
+def app_home_opened(*, user: str = USER_ID, channel: str = "D0000ALICE",
+                    event_id: str | None = None, secret: str = SIGNING_SECRET,
+                    timestamp: int | None = None) -> SignedRequest:
+    """The user opened the app's Home tab."""
+    event: Json = {"type": "app_home_opened", "user": user, "channel": channel, "tab": "home",
+                   "event_ts": f"{int(time.time())}.000100"}
+    return _event_callback(event, event_id, secret=secret, timestamp=timestamp, retry_num=None,
+                           retry_reason="")
 
 
 def block_actions(action_id: str, value: str = "", *, user: str = USER_ID,
