@@ -67,16 +67,33 @@ def start_slack(settings: Settings, runtime: Runtime, stop: threading.Event, *,
     """Socket Mode when SLACK_APP_TOKEN is set, else HTTP mode on `http_port`; plus the
     thread keeper that mirrors every run into its Slack thread."""
     bot = build_bot(settings, runtime)
+    try:
+        running = _connect(settings, bot, http_port, http_host)
+    except BaseException:
+        bot.close()
+        raise
     keeper = threading.Thread(target=bot.keeper.serve, args=(stop,), name="keel-slack-threads",
                               daemon=True)
     keeper.start()
+    return running
+
+
+def _connect(settings: Settings, bot: Any, http_port: int | None, http_host: str) -> RunningSlack:
     if settings.slack_app_token is not None:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
+        from slack_sdk.errors import SlackApiError
+
+        from bot.people import SlackSetupError
 
         handler = SocketModeHandler(bot.app, settings.slack_app_token.get_secret_value())
-        handler.connect()
+        try:
+            handler.connect()
+        except SlackApiError as exc:
+            raise SlackSetupError(f"SLACK_APP_TOKEN was not accepted by Slack for Socket Mode:"
+                                  f" {exc.response.get('error')}") from None
         return RunningSlack(bot, "socket", None, [bot.close, handler.close])
     from bot.http import SlackHTTPServer
 
-    server = SlackHTTPServer(bot, http_host, http_port or DEFAULT_HTTP_PORT).start()
+    server = SlackHTTPServer(bot, http_host, DEFAULT_HTTP_PORT if http_port is None else http_port)
+    server.start()
     return RunningSlack(bot, "http", server.url, [bot.close, server.stop])

@@ -441,17 +441,6 @@ def test_feedback_on_an_answer_is_recorded(bot: SlackBot, slack: SlackAPI,
     assert answer.thread_ts == slack_requests.MESSAGE_TS
 
 
-def test_unknown_slack_users_in_policy_stop_the_bot_at_start(bot: SlackBot,
-                                                             slack: SlackAPI) -> None:
-    from bot.people import SlackSetupError
-
-    slack.fail_next("users.info", "user_not_found")
-
-    with pytest.raises(SlackSetupError, match=r"\[slack.users\] U0000SAM = 'sam': .*user_not_found"):
-        bot.check()
-    bot.check()  # every id is known now
-
-
 def test_amounts_and_decimal_values_show_in_the_root(bot: SlackBot, slack: SlackAPI) -> None:
     run = waiting_refund(bot.runtime)
     bot.keeper.sync()
