@@ -11,6 +11,7 @@ from langgraph.graph import END, START, StateGraph
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from connectors import NotFound as OrderNotFound
+from connectors import Order
 
 from ..errors import InvalidInput
 from ..messages import refund_email
@@ -33,6 +34,8 @@ class RefundInput(BaseModel):
     reason: str = Field(min_length=1, max_length=2000)
     restock: bool | None = None
     """Put the items back in stock; absent means yes for a full refund, no for a partial one."""
+    customer: str | None = Field(default=None, max_length=300)
+    """Who the order belongs to, as surfaces show it; filled in from the order at start."""
 
     @field_validator("reason")
     @classmethod
@@ -68,7 +71,17 @@ def prepare(services: Services, policy: Policy, data: RefundInput) -> RefundInpu
             f"amount {data.amount:.2f} is more than what is still refundable on order "
             f"{order.name} ({refundable:.2f} {order.currency})", field="amount",
         )
-    return data.model_copy(update={"amount": data.amount or refundable})
+    return data.model_copy(update={"amount": data.amount or refundable,
+                                   "customer": _customer(order) or data.customer})
+
+
+def _customer(order: Order) -> str | None:
+    person = order.customer
+    name = " ".join(p for p in (person.first_name, person.last_name) if p) if person else ""
+    email = order.email or (person.email if person else None)
+    if name and email:
+        return f"{name} <{email}>"
+    return name or email or None
 
 
 def _input(state: State) -> RefundInput:

@@ -441,9 +441,14 @@ def test_feedback_on_an_answer_is_recorded(bot: SlackBot, slack: SlackAPI,
     assert answer.thread_ts == slack_requests.MESSAGE_TS
 
 
-def test_amounts_and_decimal_values_show_in_the_root(bot: SlackBot, slack: SlackAPI) -> None:
+def test_the_root_shows_amount_customer_and_cost_so_far(bot: SlackBot, slack: SlackAPI) -> None:
     run = waiting_refund(bot.runtime)
     bot.keeper.sync()
+
     root, _ = thread(slack, run.id)
-    amount = Decimal(bot.runtime.get(run.id).run.input["amount"])
-    assert f"{amount:.2f} USD" in texts(root.blocks)
+
+    shown = texts(root.blocks)
+    customer = bot.runtime.get(run.id).run.input["customer"]
+    assert customer and customer.replace("<", "&lt;").replace(">", "&gt;") in shown
+    assert f"{Decimal(run.input['amount']):.2f} USD" in shown
+    assert "Cost so far" in shown and "$0.0000" in shown
