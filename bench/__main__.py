@@ -1,5 +1,5 @@
 """Run the benchmarks: `python -m bench [--quick] [--only runtime[.refunds|.steps|.dbos|.sqlite]]`
-or `--only assistant[.prompt|.intents]`.
+or `--only assistant[.prompt|.intents]` or `--only slack[.approvals]`.
 
 Each benchmark prints its tables and writes its numbers to bench/results/<name>.json.
 """
@@ -17,9 +17,9 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from . import assistant, runtime
+from . import assistant, runtime, slack
 
-BENCHMARKS = {"runtime": runtime, "assistant": assistant}
+BENCHMARKS = {"runtime": runtime, "assistant": assistant, "slack": slack}
 RESULTS = Path(__file__).resolve().parent / "results"
 PACKAGES = ("langgraph", "langgraph-checkpoint-sqlite", "dbos", "sqlalchemy")
 
