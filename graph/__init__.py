@@ -4,6 +4,7 @@ from .audit import AuditReport
 from .clock import Clock, ManualClock, SystemClock
 from .errors import (
     AlreadyDecided,
+    AlreadyVoted,
     Cancelled,
     DecisionRefused,
     EffectFailed,
@@ -21,7 +22,7 @@ from .errors import (
     UnknownRun,
     UnknownWorkflow,
 )
-from .policy import Policy, load_policy, parse_policy
+from .policy import Delegation, Policy, load_policy, parse_policy
 from .records import (
     TERMINAL,
     Approval,
@@ -35,6 +36,7 @@ from .records import (
     Reconciliation,
     Run,
     RunStatus,
+    Vote,
 )
 from .runtime import RunDetail, Runtime
 from .services import Services
@@ -43,11 +45,12 @@ from .worker import Worker
 from .workflows import REGISTRY
 
 __all__ = [
-    "REGISTRY", "TERMINAL", "AlreadyDecided", "Approval", "ApprovalRequest", "ApprovalStatus",
-    "AuditReport", "Cancelled", "Clock", "Decision", "DecisionRefused", "Effect", "EffectFailed",
-    "EffectStatus", "Event", "InboxItem", "InvalidInput", "KeelError", "ManualClock",
-    "NotAuthorised", "NotFound", "OutcomeUnknown", "Policy", "PolicyError", "ReasonRequired",
-    "Reconciliation", "Run", "RunDetail", "RunStateError", "RunStatus", "Runtime",
-    "SelfApproval", "Services", "StepFailed", "Store", "SystemClock", "UnknownApproval",
-    "UnknownRun", "UnknownWorkflow", "Worker", "load_policy", "parse_policy",
+    "REGISTRY", "TERMINAL", "AlreadyDecided", "AlreadyVoted", "Approval", "ApprovalRequest",
+    "ApprovalStatus", "AuditReport", "Cancelled", "Clock", "Decision", "DecisionRefused",
+    "Delegation", "Effect", "EffectFailed", "EffectStatus", "Event", "InboxItem", "InvalidInput",
+    "KeelError", "ManualClock", "NotAuthorised", "NotFound", "OutcomeUnknown", "Policy",
+    "PolicyError", "ReasonRequired", "Reconciliation", "Run", "RunDetail", "RunStateError",
+    "RunStatus", "Runtime", "SelfApproval", "Services", "StepFailed", "Store", "SystemClock",
+    "UnknownApproval", "UnknownRun", "UnknownWorkflow", "Vote", "Worker", "load_policy",
+    "parse_policy",
 ]

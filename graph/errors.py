@@ -10,7 +10,8 @@
     ├── DecisionRefused         a decision that changed nothing
     │   ├── NotAuthorised
     │   ├── SelfApproval
-    │   └── AlreadyDecided
+    │   ├── AlreadyDecided
+    │   └── AlreadyVoted        an approval toward a quorum, given twice
     ├── RunStateError           the run is not in a state that allows the request
     ├── PolicyError             a broken policy.toml (names the line and the key)
     └── StepFailed              a step could not finish (routes the run to recovery)
@@ -77,6 +78,15 @@ class AlreadyDecided(DecisionRefused):
         super().__init__(message, decided_by=decided_by, status=status, **context)
         self.decided_by = decided_by
         self.status = status
+
+
+class AlreadyVoted(DecisionRefused):
+    """This person (or the authority they act for) already approved; `quorum - votes` remain."""
+
+    def __init__(self, message: str, *, votes: int = 0, quorum: int = 0, **context: Any) -> None:
+        super().__init__(message, votes=votes, quorum=quorum, **context)
+        self.votes = votes
+        self.quorum = quorum
 
 
 class RunStateError(KeelError):

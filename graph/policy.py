@@ -1,19 +1,27 @@
 """Business rules as data: `policy.toml` loaded into typed models and checked before start.
 
-Thresholds, who may approve what, the escalation chain and budgets live here, outside any
-model or prompt. A broken file stops start-up with a message naming the line and the key.
+Thresholds, who may approve what (and how many must), delegations while someone is away,
+the escalation chain and budgets live here, outside any model or prompt. A broken file
+stops start-up with a message naming the line and the key.
 """
 
 from __future__ import annotations
 
 import re
 import tomllib
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal, NoReturn
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+)
 
 from .errors import PolicyError
 
@@ -39,7 +47,14 @@ def _money(value: Any) -> Any:
     return value
 
 
+def _aware(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("a moment needs its time zone, e.g. \"2026-11-20T09:00:00Z\"")
+    return value
+
+
 Duration = Annotated[timedelta, BeforeValidator(_duration)]
+Moment = Annotated[datetime, AfterValidator(_aware)]
 Money = Annotated[Decimal, BeforeValidator(_money), Field(ge=0, decimal_places=2)]
 Rate = Annotated[Decimal, BeforeValidator(_money), Field(ge=0, decimal_places=6)]
 
@@ -63,6 +78,12 @@ class WorkflowPolicy(Strict):
     """When a later step fails: undo earlier effects, or keep them and open a reconciliation item."""
     budget: Budget = Budget()
     channel: str | None = None
+    quorum: int = Field(default=1, ge=1)
+    """How many different people must approve; one reject settles it (a veto)."""
+    quorum_above: Money | None = None
+    """The quorum applies only to amounts above this; absent means to every approval."""
+    on_expiry: Literal["reject", "approve"] | None = None
+    """At the end of the escalation chain; absent means [escalation] on_expiry."""
 
 
 class Role(Strict):
@@ -79,6 +100,25 @@ class Escalation(Strict):
     """Roles asked in turn when an approval passes its deadline."""
     on_expiry: Literal["reject", "approve"] = "reject"
     on_call: str | None = None
+    remind_before: Duration | None = None
+    """Remind who may decide this long before each deadline; absent means no reminders."""
+
+
+class Delegation(Strict):
+    """While `from` is away (starts <= now < ends), `to` may decide what `from`'s roles allow.
+
+    Not transitive: `to` acts with `from`'s own roles, not with delegations made to `from`.
+    """
+
+    model_config = ConfigDict(validate_by_name=True)
+
+    from_: str = Field(alias="from")
+    to: str
+    starts: Moment
+    ends: Moment
+
+    def active(self, at: datetime) -> bool:
+        return self.starts <= at < self.ends
 
 
 class ModelPrice(Strict):
@@ -133,9 +173,11 @@ class Policy(Strict):
     models: Models = Models()
     assistant: AssistantPolicy = AssistantPolicy()
     slack: SlackPolicy = SlackPolicy()
+    delegations: list[Delegation] = Field(default_factory=list)
 
     def dangling(self) -> list[tuple[tuple[str, ...], str]]:
-        """References to roles or people that are not defined, as (key path, message)."""
+        """References to undefined roles or people, and rules that cannot hold, as (key path,
+        message)."""
         problems = []
         for person, roles in self.people.items():
             problems += [(("people", person), f"names role {role!r}, which is not defined")
@@ -155,6 +197,26 @@ class Policy(Strict):
         if self.escalation.on_call and self.escalation.on_call not in self.people:
             problems.append((("escalation", "on_call"),
                              f"names {self.escalation.on_call!r}, who is not in [people]"))
+        remind = self.escalation.remind_before
+        if remind is not None and remind >= self.escalation.deadline:
+            problems.append((("escalation", "remind_before"),
+                             "must be shorter than the deadline, or the reminder comes too late"))
+        for name, wf in self.workflows.items():
+            able = [p for p, roles in self.people.items()
+                    if any(name in self.roles[r].approves for r in roles if r in self.roles)]
+            if wf.quorum > 1 and len(able) < wf.quorum:
+                message = (f"asks for {wf.quorum} approvers, but only {len(able)} people may"
+                           f" approve a {name}: {', '.join(able) or 'nobody'}")
+                problems.append((("workflows", name, "quorum"), message))
+        for index, d in enumerate(self.delegations):
+            at = ("delegations", str(index))
+            problems += [((*at, key), f"names {who!r}, who is not in [people]")
+                         for key, who in (("from", d.from_), ("to", d.to))
+                         if who not in self.people]
+            if d.to == d.from_:
+                problems.append(((*at, "to"), "is the same person as from"))
+            if d.ends <= d.starts:
+                problems.append(((*at, "ends"), "must be later than starts"))
         return problems
 
     def workflow(self, name: str) -> WorkflowPolicy:
@@ -177,6 +239,33 @@ class Policy(Strict):
 
     def people_in(self, role: str) -> list[str]:
         return [person for person, roles in self.people.items() if role in roles]
+
+    def quorum(self, workflow: str, amount: Decimal | None) -> int:
+        """How many different people must approve this workflow at this amount."""
+        wf = self.workflow(workflow)
+        above = wf.quorum_above
+        return wf.quorum if above is None or amount is None or amount > above else 1
+
+    def expiry(self, workflow: str) -> Literal["reject", "approve"]:
+        """What an approval of this workflow becomes at the end of the escalation chain."""
+        return self.workflow(workflow).on_expiry or self.escalation.on_expiry
+
+    def delegations_active(self, at: datetime) -> list[Delegation]:
+        return [d for d in self.delegations if d.active(at)]
+
+    def acting_roles(self, person: str, at: datetime) -> list[tuple[str, str | None]]:
+        """(role, on behalf of) pairs `person` may act in at `at`: their own roles (None)
+        first, then the roles of each person who delegated to them."""
+        acting = [(role, None) for role in self.roles_of(person)]
+        for d in self.delegations_active(at):
+            if d.to == person:
+                acting += [(role, d.from_) for role in self.roles_of(d.from_)]
+        return acting
+
+    def with_delegates(self, people: list[str], at: datetime) -> list[str]:
+        """`people` and, after them, whoever decides for any of them at `at`."""
+        stand_ins = [d.to for d in self.delegations_active(at) if d.from_ in people]
+        return list(dict.fromkeys(people + stand_ins))
 
 
 def load_policy(path: str | Path) -> Policy:
@@ -227,13 +316,17 @@ def key_line(text: str, loc: tuple[str, ...]) -> int | None:
 
     A line matches when its path and `loc` agree as far as the shorter goes (so
     `[workflow.refund]` is where an unknown `workflow` table is written); the deepest
-    match wins, the first line among equals.
+    match wins, the first line among equals. The n-th `[[name]]` header is `name.n`.
     """
     best: tuple[int, int] | None = None  # (matched depth, line)
     table: tuple[str, ...] = ()
+    arrays: dict[tuple[str, ...], int] = {}
     for number, line in enumerate(text.splitlines(), start=1):
         if header := _HEADER.match(line):
             table = _split(header[1])
+            if line.lstrip().startswith("[["):
+                arrays[table] = arrays.get(table, -1) + 1
+                table += (str(arrays[table]),)
             path = table
         elif key := _KEY.match(line):
             path = table + _split(key[1])

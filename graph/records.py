@@ -96,6 +96,15 @@ class ApprovalRequest(Record):
     requested_by: str
 
 
+class Vote(Record):
+    """One person's approve click toward an approval's quorum."""
+
+    by: str
+    at: datetime
+    on_behalf_of: str | None = None
+    """The person `by` stood in for through a delegation."""
+
+
 class Approval(Record):
     id: str
     run_id: str
@@ -108,6 +117,10 @@ class Approval(Record):
     decided_by: str | None = None
     decided_at: datetime | None = None
     reason: str | None = None
+    quorum: int = 1
+    """How many different people must approve; fixed when the approval was requested."""
+    votes: list[Vote] = Field(default_factory=list)
+    """Approve clicks so far, oldest first."""
 
 
 class Decision(Record):

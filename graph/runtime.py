@@ -1,4 +1,5 @@
-"""The one door to running business processes: start, decide, cancel, get, runs, events, recover.
+"""The one door to running business processes: start, authorise, decide, cancel, get, runs,
+events, recover, tick.
 
 Runs execute as LangGraph graphs checkpointed by `SqliteSaver` (durability "sync": each
 step's checkpoint is on disk before the next step's effects). A run's thread id is its
@@ -14,6 +15,7 @@ import threading
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -22,9 +24,11 @@ from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.types import Command
 from pydantic import BaseModel, ValidationError
 
-from .clock import Clock, SystemClock
+from .clock import Clock, SystemClock, iso
 from .errors import (
     AlreadyDecided,
+    AlreadyVoted,
+    DecisionRefused,
     InvalidInput,
     NotAuthorised,
     ReasonRequired,
@@ -162,31 +166,70 @@ class Runtime:
 
     # --- people's decisions ---------------------------------------------------------------
 
+    def authorise(self, approval_id: str, actor: str) -> Approval:
+        """The approval, when `actor` may decide it now; else the refusal (one by policy is
+        audited as an `approval.refused` event). Surfaces ask before opening a reason dialog."""
+        approval = self._approval(approval_id)
+        try:
+            self._standing(approval, actor, self.clock.now())
+        except NotAuthorised as refusal:
+            self._refused(approval, actor, refusal)
+            raise
+        return approval
+
     def decide(
         self, approval_id: str, decision: Verdict, actor: str, reason: str | None = None,
         *, execute: bool = True,
     ) -> Approval:
-        """Settle an approval once (compare-and-set), then resume its run."""
-        approval = self.store.approval(approval_id)
-        if approval is None:
-            raise UnknownApproval(f"no approval with id {approval_id}")
+        """Approve (a vote toward the approval's quorum) or reject (a veto, needs a reason).
+
+        The deciding click settles the approval once (compare-and-set) and resumes its run;
+        every check runs again under the store's write lock, so racing clicks count once.
+        """
+        approval = self._approval(approval_id)
+        if decision not in ("approve", "reject"):
+            raise InvalidInput(f"a decision is approve or reject, not {decision!r}")
         reason = (reason or "").strip() or None
         if decision == "reject" and not reason:
             raise ReasonRequired("a rejection needs a reason")
-        if approval.status is not ApprovalStatus.PENDING:
-            raise self._already(approval)
-        self._authorise(approval, actor)
-        status = ApprovalStatus.APPROVED if decision == "approve" else ApprovalStatus.REJECTED
-        with self.store.tx():
-            if not self.store.settle_approval(approval_id, status, actor, reason):
-                raise self._already(self.store.approval(approval_id))  # type: ignore[arg-type]
-            self.store.append_event(approval.run_id, "approval.decided", step="approval",
-                                    actor=actor, data={"approval_id": approval_id,
-                                                       "decision": str(status), "reason": reason})
-            self.store.transition(approval.run_id, RunStatus.QUEUED, only_from=[RunStatus.WAITING])
-        if execute:
+        now = self.clock.now()
+        try:
+            with self.store.tx():
+                current = self._approval(approval_id)
+                on_behalf_of = self._standing(current, actor, now)
+                settled = decision == "reject" or self._vote(current, actor, on_behalf_of)
+                if settled:
+                    status = (ApprovalStatus.APPROVED if decision == "approve"
+                              else ApprovalStatus.REJECTED)
+                    self.store.settle_approval(approval_id, status, actor, reason)
+                    self.store.append_event(
+                        approval.run_id, "approval.decided", step="approval", actor=actor,
+                        data={"approval_id": approval_id, "decision": str(status),
+                              "reason": reason, **_behalf(on_behalf_of)})
+                    self.store.transition(approval.run_id, RunStatus.QUEUED,
+                                          only_from=[RunStatus.WAITING])
+        except NotAuthorised as refusal:
+            self._refused(approval, actor, refusal)
+            raise
+        if settled and execute:
             self._kick(approval.run_id)
-        return self.store.approval(approval_id)  # type: ignore[return-value]
+        return self._approval(approval_id)
+
+    def _approval(self, approval_id: str) -> Approval:
+        approval = self.store.approval(approval_id)
+        if approval is None:
+            raise UnknownApproval(f"no approval with id {approval_id}")
+        return approval
+
+    def _vote(self, approval: Approval, actor: str, on_behalf_of: str | None) -> bool:
+        """Count an approve click; True when it completes the quorum."""
+        votes = self.store.add_vote(approval.id, actor, on_behalf_of)
+        if approval.quorum > 1:
+            self.store.append_event(
+                approval.run_id, "approval.voted", step="approval", actor=actor,
+                data={"approval_id": approval.id, "by": actor, "votes": votes,
+                      "quorum": approval.quorum, **_behalf(on_behalf_of)})
+        return votes >= approval.quorum
 
     def _already(self, approval: Approval) -> AlreadyDecided:
         when = approval.decided_at.strftime("%Y-%m-%d %H:%M UTC") if approval.decided_at else ""
@@ -196,28 +239,63 @@ class Runtime:
             decided_by=approval.decided_by or "", status=str(approval.status),
         )
 
-    def _authorise(self, approval: Approval, actor: str) -> None:
-        """Policy decides who may decide; a refusal is an audit event, then an error."""
-        request = approval.request
-        refusal: NotAuthorised | None = None
-        if actor == approval.requested_by:
-            refusal = SelfApproval(f"{actor} requested this and may not decide it")
+    def _standing(self, approval: Approval, actor: str, at: datetime) -> str | None:
+        """Whom `actor` would decide for at `at`: None for themselves, else the person they
+        stand in for by a delegation (their own roles come first).
+
+        Raises AlreadyDecided, SelfApproval or NotAuthorised (not yet audited), or
+        AlreadyVoted. A vote counts for its voter and for the person it was cast for, each
+        once: a delegate and their delegator are one authority, and no one votes twice.
+        """
+        if approval.status is not ApprovalStatus.PENDING:
+            raise self._already(approval)
+        request, requester = approval.request, approval.requested_by
+        if actor == requester:
+            raise SelfApproval(f"{actor} requested this and may not decide it")
+        allowed = set(self.policy.approver_roles(request.workflow, request.amount))
+        acting = self.policy.acting_roles(actor, at)
+        fors = list(dict.fromkeys(on for role, on in acting if role in allowed))
+        if requester in fors:
+            fors.remove(requester)
+            if not fors:
+                raise SelfApproval(f"{actor} may decide this only for {requester}, who requested it")
+        if not fors:
+            if not acting:
+                raise NotAuthorised(f"{actor} has no role in policy that may approve anything")
+            held = ", ".join(dict.fromkeys(role if on is None else f"{role} for {on}"
+                                           for role, on in acting))
+            amount = f" of {request.amount:.2f} {request.currency}" if request.amount else ""
+            raise NotAuthorised(
+                f"{actor} ({held}) may not approve a {request.workflow}{amount};"
+                f" roles that may: {', '.join(sorted(allowed)) or 'none'}"
+            )
+        counted = {v.by for v in approval.votes} | {v.on_behalf_of for v in approval.votes}
+        free = [on for on in fors if (on or actor) not in counted]
+        if actor not in counted and free:
+            return free[0]
+        mine = next((v for v in approval.votes if actor in (v.by, v.on_behalf_of)), None)
+        if mine is not None:
+            done = f"{mine.by} already approved {approval.id}" + (
+                f" for {mine.on_behalf_of}" if mine.on_behalf_of else "")
         else:
-            mine = self.policy.roles_of(actor)
-            allowed = set(self.policy.approver_roles(request.workflow, request.amount))
-            if not mine:
-                refusal = NotAuthorised(f"{actor} has no role in policy that may approve anything")
-            elif not allowed & set(mine):
-                amount = f" of {request.amount:.2f} {request.currency}" if request.amount else ""
-                refusal = NotAuthorised(
-                    f"{actor} ({', '.join(mine)}) may not approve a {request.workflow}{amount};"
-                    f" roles that may: {', '.join(sorted(allowed)) or 'none'}"
-                )
-        if refusal is not None:
-            self.store.append_event(approval.run_id, "approval.refused", step="approval",
-                                    actor=actor, data={"approval_id": approval.id,
-                                                       "reason": str(refusal)})
-            raise refusal
+            done = (f"{actor} may approve {approval.id} only for {', '.join(map(str, fors))},"
+                    " whose approval is already counted")
+        count, need = len(approval.votes), approval.quorum - len(approval.votes)
+        raise AlreadyVoted(f"{done}; {need} more approval{'s' if need != 1 else ''} needed"
+                           f" ({count} of {approval.quorum})", votes=count, quorum=approval.quorum)
+
+    def _may(self, approval: Approval, actor: str, at: datetime) -> bool:
+        try:
+            self._standing(approval, actor, at)
+        except DecisionRefused:
+            return False
+        return True
+
+    def _refused(self, approval: Approval, actor: str, refusal: NotAuthorised) -> None:
+        """A refusal by policy is an audit event."""
+        self.store.append_event(approval.run_id, "approval.refused", step="approval",
+                                actor=actor, data={"approval_id": approval.id,
+                                                   "reason": str(refusal)})
 
     def cancel(self, run_id: str, actor: str, reason: str | None = None) -> Run:
         """Stop a run at its next step boundary; done effects are compensated."""
@@ -253,13 +331,13 @@ class Runtime:
         return self.store.events(run_id, since=since, limit=limit)
 
     def pending_approvals(self, actor: str | None = None) -> list[Approval]:
-        """What waits on a person: every pending approval, or those `actor` may decide."""
+        """What waits on a person: every pending approval, or those `actor` may decide now
+        (for themselves or for someone they stand in for), not yet approved by them."""
         pending = self.store.approvals(status=ApprovalStatus.PENDING)
         if actor is None:
             return pending
-        mine = set(self.policy.roles_of(actor))
-        return [a for a in pending if a.requested_by != actor and mine
-                & set(self.policy.approver_roles(a.request.workflow, a.request.amount))]
+        now = self.clock.now()
+        return [a for a in pending if self._may(a, actor, now)]
 
     # --- recovery and time ----------------------------------------------------------------
 
@@ -280,31 +358,53 @@ class Runtime:
         return resumed
 
     def tick(self) -> list[Event]:
-        """Escalate approvals past their deadline along the chain; expire them at its end."""
+        """Escalate approvals past their deadline along the chain and settle them at its end
+        as policy says; remind who may decide as a deadline nears. Each happens once."""
         now, esc = self.clock.now(), self.policy.escalation
         done: list[Event] = []
         for approval in self.store.approvals(status=ApprovalStatus.PENDING, due_before=now):
             level = approval.escalation_level + 1
-            if level <= len(esc.chain):
-                role = esc.chain[level - 1]
+            if level > len(esc.chain):
+                done += self._expire(approval)
+                continue
+            role = esc.chain[level - 1]
+            with self.store.tx():
                 if self.store.escalate_approval(approval.id, level, now + esc.deadline):
                     done.append(self.store.append_event(
                         approval.run_id, "approval.escalated", step="approval", actor="policy",
                         data={"approval_id": approval.id, "level": level, "role": role,
-                              "notify": self.policy.people_in(role)}))
-                continue
-            status = ApprovalStatus.APPROVED if esc.on_expiry == "approve" else ApprovalStatus.EXPIRED
+                              "notify": self.policy.with_delegates(self.policy.people_in(role),
+                                                                   now)}))
+        if esc.remind_before is None:
+            return done
+        for approval in self.store.approvals(status=ApprovalStatus.PENDING,
+                                             due_before=now + esc.remind_before):
+            if approval.deadline is None or approval.deadline <= now:
+                continue  # overdue: the escalation above, or a rival tick's, takes it
             with self.store.tx():
-                if not self.store.settle_approval(approval.id, status, "policy",
-                                                  "no decision before the deadline"):
-                    continue
-                done.append(self.store.append_event(
-                    approval.run_id, "approval.expired", step="approval", actor="policy",
-                    data={"approval_id": approval.id, "outcome": str(status)}))
-                self.store.transition(approval.run_id, RunStatus.QUEUED,
-                                      only_from=[RunStatus.WAITING])
-            self._kick(approval.run_id)
+                if self.store.remind_approval(approval.id, approval.escalation_level):
+                    done.append(self.store.append_event(
+                        approval.run_id, "approval.reminded", step="approval", actor="policy",
+                        data={"approval_id": approval.id, "level": approval.escalation_level,
+                              "deadline": iso(approval.deadline),
+                              "notify": [p for p in self.policy.people
+                                         if self._may(approval, p, now)]}))
         return done
+
+    def _expire(self, approval: Approval) -> list[Event]:
+        """Settle an approval at the end of the chain with its workflow's on_expiry."""
+        choice = self.policy.expiry(approval.request.workflow)
+        status = ApprovalStatus.APPROVED if choice == "approve" else ApprovalStatus.EXPIRED
+        with self.store.tx():
+            if not self.store.settle_approval(approval.id, status, "policy",
+                                              "no decision before the deadline"):
+                return []
+            event = self.store.append_event(
+                approval.run_id, "approval.expired", step="approval", actor="policy",
+                data={"approval_id": approval.id, "outcome": str(status), "on_expiry": choice})
+            self.store.transition(approval.run_id, RunStatus.QUEUED, only_from=[RunStatus.WAITING])
+        self._kick(approval.run_id)
+        return [event]
 
     # --- driving runs ---------------------------------------------------------------------
 
@@ -426,3 +526,7 @@ class Runtime:
         if failure and status in (RunStatus.FAILED, RunStatus.COMPENSATED):
             error = f"{failure.get('step')} failed: {failure.get('message')}"
         self.store.finish_run(run_id, status, outcome, error=error)
+
+
+def _behalf(on_behalf_of: str | None) -> dict[str, str]:
+    return {"on_behalf_of": on_behalf_of} if on_behalf_of else {}

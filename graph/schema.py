@@ -108,6 +108,23 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX inbox_status ON inbox (status, id);
     """,
+    # 2: quorum approvals (the votes cast toward them) and reminders before a deadline.
+    # A vote stands for its voter and for the authority it used (the voter's own, or the
+    # delegator's): each may count once per approval.
+    """
+    ALTER TABLE approvals ADD COLUMN quorum INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE approvals ADD COLUMN reminded_level INTEGER NOT NULL DEFAULT -1;
+
+    CREATE TABLE votes (
+        approval_id TEXT NOT NULL REFERENCES approvals (id),
+        voter TEXT NOT NULL,
+        on_behalf_of TEXT,
+        authority TEXT NOT NULL,
+        at TEXT NOT NULL,
+        PRIMARY KEY (approval_id, voter),
+        UNIQUE (approval_id, authority)
+    );
+    """,
 ]
 
 

@@ -238,9 +238,13 @@ class StepScope:
             raise StepFailed(f"stopped by its model budget: {exc}", step=self.step) from exc
 
     def approval(self, request: ApprovalRequest, deadline: datetime | None) -> Decision:
-        """Pause the run until a person decides; re-running the node finds the same approval."""
+        """Pause the run until a person decides; re-running the node finds the same approval.
+
+        The quorum policy asks for at this workflow and amount is fixed on the approval now.
+        """
+        quorum = self.policy.quorum(request.workflow, request.amount)
         approval, _ = self.ctx.store.ensure_approval(
-            self.ctx.run_id, self.task_id, self._next_ordinal(), request, deadline
+            self.ctx.run_id, self.task_id, self._next_ordinal(), request, deadline, quorum
         )
         answer = interrupt({"approval_id": approval.id, **request.model_dump(mode="json")})
         decision = Decision.model_validate(answer)

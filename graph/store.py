@@ -31,6 +31,7 @@ from .records import (
     Reconciliation,
     Run,
     RunStatus,
+    Vote,
 )
 from .schema import migrate
 
@@ -297,40 +298,38 @@ class Store:
 
     def ensure_approval(
         self, run_id: str, task_id: str, ordinal: int, request: ApprovalRequest,
-        deadline: datetime | None,
+        deadline: datetime | None, quorum: int = 1,
     ) -> tuple[Approval, bool]:
         """The approval for this (run, task, ordinal), created once; True when created now."""
         with self.tx() as conn:
             row = conn.execute(
-                "SELECT * FROM approvals WHERE run_id = ? AND task_id = ? AND ordinal = ?",
+                "SELECT id FROM approvals WHERE run_id = ? AND task_id = ? AND ordinal = ?",
                 (run_id, task_id, ordinal),
             ).fetchone()
             if row:
-                return self._approval(row), False
+                return self.approval(row["id"]), False  # type: ignore[return-value]
             approval_id = new_id("apv", self.clock.now())
             conn.execute(
                 "INSERT INTO approvals (id, run_id, task_id, ordinal, status, request, requested_by,"
-                " created_at, deadline) VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?)",
+                " created_at, deadline, quorum) VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?)",
                 (approval_id, run_id, task_id, ordinal, request.model_dump_json(),
-                 request.requested_by, self.now(), deadline and iso(deadline)),
+                 request.requested_by, self.now(), deadline and iso(deadline), quorum),
             )
             self.append_event(
                 run_id, "approval.requested", step="approval", actor=request.requested_by,
                 data={"approval_id": approval_id, **request.model_dump(mode="json"),
-                      "deadline": deadline and iso(deadline)},
+                      "deadline": deadline and iso(deadline), "quorum": quorum},
             )
         return self.approval(approval_id), True  # type: ignore[return-value]
 
     def approval(self, approval_id: str) -> Approval | None:
-        row = self._one("SELECT * FROM approvals WHERE id = ?", (approval_id,))
-        return self._approval(row) if row else None
+        found = self._approvals(" WHERE id = ?", [approval_id])
+        return found[0] if found else None
 
     def latest_approval(self, run_id: str) -> Approval | None:
-        row = self._one(
-            "SELECT * FROM approvals WHERE run_id = ? ORDER BY created_at DESC, rowid DESC LIMIT 1",
-            (run_id,),
-        )
-        return self._approval(row) if row else None
+        found = self._approvals(" WHERE run_id = ?", [run_id],
+                                " ORDER BY created_at DESC, rowid DESC LIMIT 1")
+        return found[0] if found else None
 
     def approvals(
         self, *, status: ApprovalStatus | None = None, run_id: str | None = None,
@@ -338,8 +337,7 @@ class Store:
     ) -> list[Approval]:
         where, args = _where(("status", status), ("run_id", run_id),
                              ("deadline <= ?", due_before and iso(due_before)))
-        sql = f"SELECT * FROM approvals{where}"
-        return [self._approval(r) for r in self._all(sql + " ORDER BY id", tuple(args))]
+        return self._approvals(where, args, " ORDER BY id")
 
     def settle_approval(
         self, approval_id: str, status: ApprovalStatus, by: str, reason: str | None,
@@ -353,6 +351,23 @@ class Store:
             )
             return cur.rowcount == 1
 
+    def add_vote(self, approval_id: str, by: str, on_behalf_of: str | None) -> int:
+        """Record an approve click; the number of votes so far.
+
+        The caller checks, in the same transaction, that the approval is pending and that
+        neither `by` nor the authority used (`on_behalf_of`, else `by`) has voted; the
+        table's keys refuse a second vote by either all the same.
+        """
+        with self.tx() as conn:
+            conn.execute(
+                "INSERT INTO votes (approval_id, voter, on_behalf_of, authority, at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (approval_id, by, on_behalf_of, on_behalf_of or by, self.now()),
+            )
+            row = conn.execute("SELECT COUNT(*) FROM votes WHERE approval_id = ?",
+                               (approval_id,)).fetchone()
+            return int(row[0])
+
     def escalate_approval(self, approval_id: str, level: int, deadline: datetime) -> bool:
         with self.tx() as conn:
             cur = conn.execute(
@@ -362,15 +377,42 @@ class Store:
             )
             return cur.rowcount == 1
 
+    def remind_approval(self, approval_id: str, level: int) -> bool:
+        """The compare-and-set for a reminder: once per pending approval and escalation level."""
+        with self.tx() as conn:
+            cur = conn.execute(
+                "UPDATE approvals SET reminded_level = ? WHERE id = ? AND status = 'pending'"
+                " AND escalation_level = ? AND reminded_level < ?",
+                (level, approval_id, level, level),
+            )
+            return cur.rowcount == 1
+
+    def _approvals(self, where: str, args: list[Any], tail: str = "") -> list[Approval]:
+        """Approvals matching `where` (unqualified approvals columns), each with its votes."""
+        with self._lock:
+            rows = self.conn.execute(f"SELECT * FROM approvals{where}{tail}", args).fetchall()
+            if not rows:
+                return []
+            voted = self.conn.execute(
+                f"SELECT v.* FROM votes v JOIN approvals a ON a.id = v.approval_id{where}"
+                " ORDER BY v.at, v.rowid", args,
+            ).fetchall()
+        votes: dict[str, list[Vote]] = {row["id"]: [] for row in rows}
+        for v in voted:
+            if v["approval_id"] in votes:
+                votes[v["approval_id"]].append(
+                    Vote(by=v["voter"], at=parse_iso(v["at"]), on_behalf_of=v["on_behalf_of"]))
+        return [self._approval(row, votes[row["id"]]) for row in rows]
+
     @staticmethod
-    def _approval(row: sqlite3.Row) -> Approval:
+    def _approval(row: sqlite3.Row, votes: list[Vote]) -> Approval:
         d = dict(row)
-        for k in ("task_id", "ordinal"):
+        for k in ("task_id", "ordinal", "reminded_level"):
             d.pop(k)
         return Approval(
             **{**d, "request": ApprovalRequest.model_validate_json(d["request"]),
                "created_at": parse_iso(d["created_at"]), "deadline": _dt(d["deadline"]),
-               "decided_at": _dt(d["decided_at"])}
+               "decided_at": _dt(d["decided_at"]), "votes": votes}
         )
 
     # --- effects --------------------------------------------------------------------------

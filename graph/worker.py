@@ -6,7 +6,7 @@ import logging
 import threading
 from typing import Any
 
-from .errors import AlreadyDecided, KeelError
+from .errors import AlreadyDecided, AlreadyVoted, KeelError
 from .records import InboxItem, RunStatus
 from .runtime import Runtime
 from .steps import crashpoint
@@ -35,9 +35,10 @@ class Worker:
             if item.kind == "cancel":
                 run = self.runtime.cancel(p["run_id"], p["actor"], p.get("reason"))
                 return True, {"run_id": run.id, "status": str(run.status)}
-        except AlreadyDecided as exc:
+        except (AlreadyDecided, AlreadyVoted) as exc:
             approval = self.runtime.store.approval(p["approval_id"])
-            if item.retaken and approval is not None and approval.decided_by == p["actor"]:
+            if item.retaken and approval is not None and p["actor"] in (
+                    approval.decided_by, *(v.by for v in approval.votes)):
                 # This very command was applied before a crash cut its bookkeeping short.
                 return True, {"approval_id": approval.id, "status": str(approval.status),
                               "run_id": approval.run_id}
