@@ -36,6 +36,7 @@ from graph import (
 )
 from graph.assistant import Assistant
 from graph.metrics import summarise
+from graph.policy import Delegation
 
 from . import blocks as b
 from . import commands
@@ -303,6 +304,9 @@ class SlackBot:
         by = self.people.mention(approval.decided_by or "policy")
         return m.already_decided(approval.status, by, approval.decided_at)
 
+    def _standins(self, approval: Approval) -> list[Delegation]:
+        return self.people.standins(approval, self.runtime.clock.now())
+
     def _tell(self, user: str, channel: str | None, text: str) -> None:
         """A message only `user` sees: ephemeral where they clicked, else in their DM."""
         if channel:
@@ -336,7 +340,8 @@ class SlackBot:
                 waiting = self.runtime.pending_approvals(person)
                 shown: list[dict[str, Any]] = []
                 for approval in waiting[:10]:
-                    shown += b.approval_request(approval, self.people.mention)
+                    shown += b.approval_request(approval, self.people.mention,
+                                                self._standins(approval))
                 ack(text=m.pending_summary(len(waiting)), blocks=shown or None)
             case "start":
                 ack(text=m.STARTING)
@@ -367,7 +372,7 @@ class SlackBot:
                           self.runtime.clock.now() - timedelta(days=1))
         self.client.views_publish(user_id=user, view=b.home_view(
             self.runtime.pending_approvals(person), recent, m.home_metrics(today),
-            self.people.mention))
+            self.people.mention, self._standins))
 
 
 def _channel_of(body: dict[str, Any]) -> str | None:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from graph import Approval, Event, Run, RunDetail, RunStatus
+from graph.policy import Delegation
 
 from . import messages as m
 
@@ -175,25 +176,35 @@ def step_line(event: Event, mention: Mention = plain_name) -> str | None:
 
 def approval_key(approval: Approval) -> str:
     """A block_id stem unique to this approval's current state, so re-renders never collide."""
-    return clip(f"approval-{approval.id}-{approval.status}-{approval.escalation_level}",
-                BLOCK_ID_LIMIT - 16)
+    return clip(f"approval-{approval.id}-{approval.status}-{approval.escalation_level}"
+                f"-{len(approval.votes)}", BLOCK_ID_LIMIT - 16)
 
 
-def _approval_body(approval: Approval, heading: str, mention: Mention) -> list[Block]:
+def _approval_body(approval: Approval, heading: str, mention: Mention,
+                   standins: Sequence[Delegation] = ()) -> list[Block]:
     req = approval.request
     key = approval_key(approval)
     roles = m.may_approve([mention(r) for r in req.approver_roles])
     pairs = [("Amount", m.money(req.amount, req.currency)), ("Risk", m.risk(req.risk)),
              ("Deadline", m.when(approval.deadline)), ("Who may approve", roles),
              ("Requested by", mention(req.requested_by)), ("Run", escape(approval.run_id))]
-    return [
+    if approval.quorum > 1:
+        pairs.append(("Approvals", m.votes(len(approval.votes), approval.quorum,
+                                           [mention(v.by) for v in approval.votes])))
+    blocks = [
         _section(f"*{clip(escape(heading), 500)}*\n{escape(req.why)}", block_id=f"{key}-what"),
         {**_fields(pairs), "block_id": f"{key}-fields"},
     ]
+    if standins:
+        lines = [m.standing_in(mention(d.from_), mention(d.to), d.ends) for d in standins]
+        blocks.append(_context("\n".join(lines), block_id=f"{key}-standins"))
+    return blocks
 
 
-def approval_request(approval: Approval, mention: Mention = plain_name) -> list[Block]:
-    """The message asking for a decision, with Approve and Reject buttons."""
+def approval_request(approval: Approval, mention: Mention = plain_name,
+                     standins: Sequence[Delegation] = ()) -> list[Block]:
+    """The message asking for a decision, with Approve and Reject buttons; `standins` are
+    the delegations in force for people who may decide it."""
     key = approval_key(approval)
     value = clip(approval.id, VALUE_LIMIT)
     actions = {"type": "actions", "block_id": f"{key}-actions", "elements": [
@@ -205,7 +216,7 @@ def approval_request(approval: Approval, mention: Mention = plain_name) -> list[
     heading = m.approval_heading(approval.request.what)
     if approval.escalation_level:
         heading = f"{heading} (escalation level {approval.escalation_level})"
-    return _cap([*_approval_body(approval, heading, mention), actions])
+    return _cap([*_approval_body(approval, heading, mention, standins), actions])
 
 
 def approval_fallback(approval: Approval) -> str:
@@ -265,14 +276,16 @@ def reason_from(view: dict[str, Any]) -> str:
 
 
 def home_view(pending: list[Approval], recent: list[Run], metrics: dict[str, Any],
-              mention: Mention = plain_name) -> dict[str, Any]:
+              mention: Mention = plain_name,
+              standins: Callable[[Approval], Sequence[Delegation]] = lambda _a: ()
+              ) -> dict[str, Any]:
     """The App Home tab: what waits on the viewer, recent runs, a few metrics."""
     blocks: list[Block] = [{"type": "header", "block_id": "home-pending",
                             "text": _plain(m.HOME_PENDING, HEADER_TEXT_LIMIT)}]
     if not pending:
         blocks.append(_section(m.HOME_NO_PENDING, block_id="home-pending-none"))
     for approval in pending[:10]:
-        blocks += approval_request(approval, mention)
+        blocks += approval_request(approval, mention, standins(approval))
         blocks.append({"type": "divider", "block_id": f"{approval_key(approval)}-divider"})
     blocks.append({"type": "header", "block_id": "home-recent",
                    "text": _plain(m.HOME_RECENT, HEADER_TEXT_LIMIT)})
@@ -289,25 +302,26 @@ def home_view(pending: list[Approval], recent: list[Run], metrics: dict[str, Any
     return {"type": "home", "blocks": _cap(blocks, HOME_BLOCK_LIMIT)}
 
 
-def escalation_dm(approval: Approval, level: int, role: str,
-                  mention: Mention = plain_name) -> list[Block]:
+def escalation_dm(approval: Approval, level: int, role: str, mention: Mention = plain_name,
+                  standins: Sequence[Delegation] = ()) -> list[Block]:
     """The direct message to the next person in the escalation chain, buttons included."""
     intro = m.escalation_text(escape(approval.request.what), level, escape(role),
                               approval.deadline)
     escalated = approval.model_copy(update={"escalation_level": level})
     return _cap([_section(intro, block_id=f"{approval_key(escalated)}-escalation"),
-                 *approval_request(escalated, mention)])
+                 *approval_request(escalated, mention, standins)])
 
 
 def escalation_fallback(approval: Approval, level: int) -> str:
     return m.escalation_fallback(approval.request.what, level)
 
 
-def reminder_dm(approval: Approval, mention: Mention = plain_name) -> list[Block]:
+def reminder_dm(approval: Approval, mention: Mention = plain_name,
+                standins: Sequence[Delegation] = ()) -> list[Block]:
     """The direct message reminding someone that an approval's deadline is near."""
     intro = m.reminder_text(escape(approval.request.what), approval.deadline)
     return _cap([_section(intro, block_id=f"{approval_key(approval)}-reminder"),
-                 *approval_request(approval, mention)])
+                 *approval_request(approval, mention, standins)])
 
 
 def failure_dm(run: Run, reason: str, thread_channel: str | None,

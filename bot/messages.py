@@ -115,6 +115,14 @@ def may_approve(roles: list[str]) -> str:
     return ", ".join(roles) if roles else "anyone allowed by policy"
 
 
+def votes(count: int, quorum: int, by: list[str]) -> str:
+    return f"{count} of {quorum}" + (f": {', '.join(by)}" if by else "")
+
+
+def standing_in(away: str, delegate: str, until: datetime) -> str:
+    return f"🔁 {away} is away; {delegate} decides for them until {when(until)}"
+
+
 def refused(why: str) -> str:
     return f"You may not approve this: {why}"
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from graph import KeelError, Policy
+from graph import Approval, KeelError, Policy
+from graph.policy import Delegation
 
 from .blocks import escape
 
@@ -33,6 +36,12 @@ class People:
         """`<@U…>` for someone Slack knows, else the name as plain text."""
         user_id = self.user_id(person)
         return f"<@{user_id}>" if user_id else escape(person)
+
+    def standins(self, approval: Approval, at: datetime) -> list[Delegation]:
+        """Delegations in force at `at` for people whose roles may decide `approval`."""
+        allowed = set(approval.request.approver_roles)
+        return [d for d in self.policy.delegations_active(at)
+                if allowed & set(self.policy.roles_of(d.from_))]
 
     def check(self, client: WebClient) -> None:
         """Every user id in policy's [slack.users] must exist in the workspace and be a person."""

@@ -19,6 +19,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from graph import Approval, ApprovalStatus, Event, Run, Runtime
+from graph.policy import Delegation
 
 from . import blocks as b
 from . import messages as m
@@ -137,13 +138,14 @@ class ThreadKeeper:
                     self._refresh_approval(approval.id)
                     self._dm_each(event, data.get("notify") or [], approval,
                                   b.escalation_dm(approval, int(data.get("level", 1)),
-                                                  str(data.get("role", "?")), mention),
+                                                  str(data.get("role", "?")), mention,
+                                                  self._standins(approval)),
                                   b.escalation_fallback(approval, int(data.get("level", 1))))
             case "approval.reminded":
                 approval = self.runtime.store.approval(str(data.get("approval_id")))
                 if approval is not None and approval.status is ApprovalStatus.PENDING:
                     self._dm_each(event, data.get("notify") or [], approval,
-                                  b.reminder_dm(approval, mention),
+                                  b.reminder_dm(approval, mention, self._standins(approval)),
                                   m.reminder_fallback(approval.request.what))
             case "escalation.raised":
                 if to := data.get("to"):
@@ -198,8 +200,11 @@ class ThreadKeeper:
 
     def _approval_blocks(self, approval: Approval) -> list[dict[str, Any]]:
         if approval.status is ApprovalStatus.PENDING:
-            return b.approval_request(approval, self.people.mention)
+            return b.approval_request(approval, self.people.mention, self._standins(approval))
         return b.approval_decided(approval, self.people.mention)
+
+    def _standins(self, approval: Approval) -> list[Delegation]:
+        return self.people.standins(approval, self.runtime.clock.now())
 
     def _refresh_approval(self, approval_id: str) -> None:
         """Show the approval as it stands now in every message that shows it."""

@@ -44,8 +44,15 @@ def slack() -> Iterator[SlackAPI]:
 
 
 @pytest.fixture
-def slack_runtime(home: Path, services: Services, clock: ManualClock) -> Iterator[Runtime]:
-    rt = Runtime.open(home, services=services, policy=parse_policy(SLACK_POLICY), clock=clock,
+def slack_policy() -> str:
+    """The policy text; a test parametrizes `slack_policy` to run under other rules."""
+    return SLACK_POLICY
+
+
+@pytest.fixture
+def slack_runtime(home: Path, services: Services, clock: ManualClock,
+                  slack_policy: str) -> Iterator[Runtime]:
+    rt = Runtime.open(home, services=services, policy=parse_policy(slack_policy), clock=clock,
                       workers=2)
     rt.router = Router(store=rt.store, clock=clock, models=rt.policy.models,
                        offline=OfflineModel())
