@@ -36,6 +36,7 @@ from graph.assistant import Assistant
 from graph.router import Router
 from graph.store import Store
 from tests.fakes import SIGNING_SECRET, SlackAPI, slack_requests
+from tests.support import SAM, SLACK_CHANNEL, SLACK_POLICY
 
 from .refunds import RefundBench
 from .sections import run_sections
@@ -43,38 +44,13 @@ from .timing import Table, stopwatch, times
 
 SECTIONS = ("approvals",)
 
-CHANNEL, APPROVER, REQUESTER = "C0000OPS", "U0000SAM", "cleo"
+CHANNEL, APPROVER, REQUESTER = SLACK_CHANNEL, SAM, "cleo"
 AMOUNT = Decimal("2.00")
 """Over the threshold below, and small enough that every seeded order takes a few refunds."""
 # A low threshold so every refund waits for a person: the seed holds only 48 orders, 19 of
 # them over 100.00, too few for hundreds of full refunds over the tests' threshold.
-POLICY: Policy = parse_policy(f"""
-currency = "USD"
-[workflows.refund]
-approval_threshold = "1.00"
-on_failure = "compensate"
-[roles.support]
-approves = ["refund"]
-limit = "250.00"
-[roles.manager]
-approves = ["refund"]
-limit = "2000.00"
-[people]
-sam = ["support"]
-maria = ["manager"]
-{REQUESTER} = []
-[escalation]
-deadline = "4h"
-chain = ["manager"]
-on_expiry = "reject"
-on_call = "maria"
-[slack]
-channel = "{CHANNEL}"
-[slack.users]
-{APPROVER} = "sam"
-U0000MARIA = "maria"
-U0000CLEO = "{REQUESTER}"
-""")
+POLICY: Policy = parse_policy(SLACK_POLICY.replace('approval_threshold = "100.00"',
+                                                   'approval_threshold = "1.00"'))
 WAIT = 30.0
 """Seconds a click may take before the bench gives up on it."""
 

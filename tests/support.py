@@ -31,6 +31,20 @@ on_expiry = "reject"
 on_call = "maria"
 """
 
+SLACK_CHANNEL = "C0000OPS"
+SAM, MARIA, OLIVIA, CLEO = "U0000SAM", "U0000MARIA", "U0000OLIVIA", "U0000CLEO"
+"""Slack users: sam approves up to 250, maria up to 2000, olivia anything, cleo nothing."""
+
+SLACK_POLICY = POLICY + f"""
+[slack]
+channel = "{SLACK_CHANNEL}"
+[slack.users]
+{SAM} = "sam"
+{MARIA} = "maria"
+{OLIVIA} = "olivia"
+{CLEO} = "cleo"
+"""
+
 FAST_RETRY = RetryPolicy(attempts=6, initial_backoff=0.001, max_backoff=0.01, jitter=0.001,
                          max_retry_after=0.01)
 

@@ -17,7 +17,7 @@ from bot.people import SlackSetupError
 from graph import Runtime, Services, parse_policy
 from tests.fakes import SIGNING_SECRET, SlackAPI, slack_requests
 
-from ..bot.conftest import SLACK_POLICY
+from ..support import SLACK_POLICY
 
 
 @pytest.fixture

@@ -20,22 +20,11 @@ from graph.router import Router
 from tests.fakes import SIGNING_SECRET, SlackAPI
 from tests.fakes.slack_requests import SignedRequest
 
-from ..support import POLICY
+from ..support import CLEO, MARIA, OLIVIA, SAM, SLACK_CHANNEL, SLACK_POLICY
 
-CHANNEL = "C0000OPS"
-SAM, MARIA, OLIVIA, CLEO = "U0000SAM", "U0000MARIA", "U0000OLIVIA", "U0000CLEO"
-"""sam approves up to 250, maria up to 2000, olivia anything, cleo nothing."""
+__all__ = ["CHANNEL", "CLEO", "MARIA", "OLIVIA", "SAM", "SLACK_POLICY"]
 
-SLACK_POLICY = POLICY + f"""
-[slack]
-channel = "{CHANNEL}"
-[slack.users]
-{SAM} = "sam"
-{MARIA} = "maria"
-{OLIVIA} = "olivia"
-{CLEO} = "cleo"
-"""
-
+CHANNEL = SLACK_CHANNEL
 
 @pytest.fixture
 def slack() -> Iterator[SlackAPI]:

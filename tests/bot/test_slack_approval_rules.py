@@ -12,7 +12,7 @@ from graph import ApprovalStatus, ManualClock, RunStatus
 from tests.fakes import SlackAPI
 
 from .conftest import CLEO, MARIA, OLIVIA, SAM, SLACK_POLICY, Deliver, buttons, texts
-from .test_slack_bot import approval_message, click, thread, waiting_refund
+from .test_slack_bot import approval_message, click, thread, waiting_in_slack
 
 QUORUM = SLACK_POLICY.replace('on_failure = "compensate"', 'on_failure = "compensate"\nquorum = 2')
 AWAY = SLACK_POLICY + """
@@ -28,10 +28,7 @@ REMINDED = SLACK_POLICY.replace('on_call = "maria"', 'on_call = "maria"\nremind_
 @pytest.mark.parametrize("slack_policy", [QUORUM])
 def test_a_quorum_shows_each_vote_and_resumes_on_the_last(
         bot: SlackBot, slack: SlackAPI, deliver: Deliver) -> None:
-    run = waiting_refund(bot.runtime)
-    bot.keeper.sync()
-    [approval] = bot.runtime.get(run.id).approvals
-    asking = approval_message(slack, approval.id)
+    run, approval, asking = waiting_in_slack(bot, slack)
     assert "0 of 2" in texts(asking.blocks)
 
     click(deliver, "approve", approval.id, SAM, asking)
@@ -56,10 +53,7 @@ def test_a_quorum_shows_each_vote_and_resumes_on_the_last(
 @pytest.mark.parametrize("slack_policy", [AWAY])
 def test_a_delegate_is_shown_on_the_request_and_decides_for_the_one_away(
         bot: SlackBot, slack: SlackAPI, deliver: Deliver) -> None:
-    run = waiting_refund(bot.runtime, over="250.00", under="2000.00", by="sam")
-    bot.keeper.sync()
-    [approval] = bot.runtime.get(run.id).approvals
-    asking = approval_message(slack, approval.id)
+    run, approval, asking = waiting_in_slack(bot, slack, over="250.00", under="2000.00", by="sam")
     assert ("<@U0000MARIA> is away; <@U0000CLEO> decides for them until 2026-01-06 00:00"
             in texts(asking.blocks))
 
@@ -74,9 +68,7 @@ def test_a_delegate_is_shown_on_the_request_and_decides_for_the_one_away(
 @pytest.mark.parametrize("slack_policy", [REMINDED])
 def test_a_reminder_before_the_deadline_dms_who_may_decide_once(
         bot: SlackBot, slack: SlackAPI, clock: ManualClock) -> None:
-    run = waiting_refund(bot.runtime)  # 100–250: support, manager and owner may decide
-    bot.keeper.sync()
-    [approval] = bot.runtime.get(run.id).approvals
+    run, approval, _ = waiting_in_slack(bot, slack)  # 100–250: support, manager and owner may decide
 
     clock.advance(timedelta(hours=3, minutes=31))
     bot.runtime.tick()
@@ -94,9 +86,7 @@ def test_a_reminder_before_the_deadline_dms_who_may_decide_once(
 
 def test_nobody_deciding_ends_in_the_safe_default_shown_in_the_thread(
         bot: SlackBot, slack: SlackAPI, clock: ManualClock) -> None:
-    run = waiting_refund(bot.runtime)
-    bot.keeper.sync()
-    [approval] = bot.runtime.get(run.id).approvals
+    run, approval, _ = waiting_in_slack(bot, slack)
 
     for _ in range(3):  # manager, then owner, then the end of the chain
         clock.advance(timedelta(hours=4, minutes=1))

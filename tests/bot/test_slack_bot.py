@@ -8,13 +8,14 @@ import threading
 import time
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from slack_sdk.errors import SlackApiError
 
 from bot import messages as m
 from bot.app import SlackBot
-from graph import ApprovalStatus, ManualClock, Run, RunStatus, Runtime
+from graph import Approval, ApprovalStatus, ManualClock, Run, RunStatus, Runtime
 from tests.fakes import SlackAPI, slack_requests
 from tests.fakes.slack_api import PostedMessage
 
@@ -29,6 +30,15 @@ def waiting_refund(runtime: Runtime, *, over: str = "100.00", under: str | None 
     assert runtime.drain(10)
     assert runtime.get(run.id).run.status is RunStatus.WAITING
     return run
+
+
+def waiting_in_slack(bot: SlackBot, slack: SlackAPI, **kwargs: Any
+                     ) -> tuple[Run, Approval, PostedMessage]:
+    """A refund waiting for approval, its thread posted: the run, the approval, its message."""
+    run = waiting_refund(bot.runtime, **kwargs)
+    bot.keeper.sync()
+    [approval] = bot.runtime.get(run.id).approvals
+    return run, approval, approval_message(slack, approval.id)
 
 
 def approval_message(slack: SlackAPI, approval_id: str, channel: str = CHANNEL) -> PostedMessage:
@@ -87,10 +97,7 @@ def test_a_mention_starts_a_run_that_gets_its_own_thread(bot: SlackBot, slack: S
 
 def test_an_approve_click_resumes_the_run_and_updates_the_thread_for_everyone(
         bot: SlackBot, slack: SlackAPI, deliver: Deliver, sandbox) -> None:
-    run = waiting_refund(bot.runtime)  # started from the CLI: it gets a thread all the same
-    bot.keeper.sync()
-    [approval] = bot.runtime.get(run.id).approvals
-    asking = approval_message(slack, approval.id)
+    run, approval, asking = waiting_in_slack(bot, slack)  # started from the CLI: it gets a thread all the same
 
     click(deliver, "approve", approval.id, SAM, asking)
 
@@ -107,9 +114,7 @@ def test_an_approve_click_resumes_the_run_and_updates_the_thread_for_everyone(
 
 def test_reject_asks_for_a_reason_in_a_modal_and_the_run_ends_rejected(
         bot: SlackBot, slack: SlackAPI, deliver: Deliver, sandbox) -> None:
-    run = waiting_refund(bot.runtime)
-    bot.keeper.sync()
-    [approval] = bot.runtime.get(run.id).approvals
+    run, approval, _ = waiting_in_slack(bot, slack)
 
     click(deliver, "reject", approval.id, SAM, approval_message(slack, approval.id))
 
@@ -143,10 +148,7 @@ def test_reject_asks_for_a_reason_in_a_modal_and_the_run_ends_rejected(
 
 def test_a_click_by_someone_policy_does_not_allow_is_refused_privately_and_audited(
         bot: SlackBot, slack: SlackAPI, deliver: Deliver) -> None:
-    run = waiting_refund(bot.runtime, over="250.00", under="2000.00")
-    bot.keeper.sync()
-    [approval] = bot.runtime.get(run.id).approvals
-    asking = approval_message(slack, approval.id)
+    run, approval, asking = waiting_in_slack(bot, slack, over="250.00", under="2000.00")
 
     click(deliver, "approve", approval.id, SAM, asking)  # support may approve up to 250 only
     click(deliver, "reject", approval.id, "U0000STRANGER", asking)  # not in policy at all
@@ -164,10 +166,7 @@ def test_a_click_by_someone_policy_does_not_allow_is_refused_privately_and_audit
 
 def test_two_simultaneous_clicks_make_one_decision(bot: SlackBot, slack: SlackAPI,
                                                    deliver: Deliver, sandbox) -> None:
-    run = waiting_refund(bot.runtime)
-    bot.keeper.sync()
-    [approval] = bot.runtime.get(run.id).approvals
-    asking = approval_message(slack, approval.id)
+    run, approval, asking = waiting_in_slack(bot, slack)
     requests = [slack_requests.block_actions("approve", approval.id, user=user, channel=CHANNEL,
                                              message_ts=asking.ts) for user in (SAM, MARIA)]
     start = threading.Barrier(2)
@@ -195,10 +194,7 @@ def test_two_simultaneous_clicks_make_one_decision(bot: SlackBot, slack: SlackAP
 
 def test_a_click_after_the_decision_says_who_already_decided(
         bot: SlackBot, slack: SlackAPI, deliver: Deliver) -> None:
-    run = waiting_refund(bot.runtime)
-    bot.keeper.sync()
-    [approval] = bot.runtime.get(run.id).approvals
-    asking = approval_message(slack, approval.id)
+    _, approval, asking = waiting_in_slack(bot, slack)
     click(deliver, "approve", approval.id, SAM, asking)
 
     click(deliver, "reject", approval.id, MARIA, asking)
@@ -246,9 +242,7 @@ def test_a_429_from_slack_is_waited_out_and_no_message_is_lost(
 
 def test_slack_being_down_loses_no_update_and_posts_nothing_twice(
         bot: SlackBot, slack: SlackAPI) -> None:
-    run = waiting_refund(bot.runtime)
-    bot.keeper.sync()
-    [approval] = bot.runtime.get(run.id).approvals
+    run, approval, _ = waiting_in_slack(bot, slack)
     bot.runtime.decide(approval.id, "approve", "sam")
     assert bot.runtime.drain(10)
     slack.fail_next("chat.postMessage", "internal_error")
@@ -285,9 +279,7 @@ def test_a_channel_slack_refuses_is_recorded_once_and_skipped(
 @pytest.mark.parametrize("forge", ["missing", "forged", "stale"])
 def test_an_unsigned_forged_or_stale_request_is_refused_and_changes_nothing(
         bot: SlackBot, slack: SlackAPI, deliver: Deliver, forge: str) -> None:
-    run = waiting_refund(bot.runtime)
-    bot.keeper.sync()
-    [approval] = bot.runtime.get(run.id).approvals
+    run, approval, _ = waiting_in_slack(bot, slack)
     events_before = len(bot.runtime.events(limit=100_000))
     calls_before = len(slack.calls())
     request = slack_requests.block_actions(
@@ -334,9 +326,7 @@ def test_a_malformed_signed_payload_gets_400_and_an_audit_event(
 
 def test_past_its_deadline_an_approval_is_dmed_to_the_next_approver_with_buttons(
         bot: SlackBot, slack: SlackAPI, deliver: Deliver, clock: ManualClock) -> None:
-    run = waiting_refund(bot.runtime)
-    bot.keeper.sync()
-    [approval] = bot.runtime.get(run.id).approvals
+    run, approval, _ = waiting_in_slack(bot, slack)
 
     clock.advance(timedelta(hours=4, minutes=1))
     bot.runtime.tick()

@@ -16,9 +16,10 @@ import json
 import threading
 from collections import deque
 from dataclasses import dataclass, field, replace
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 from urllib.parse import parse_qsl, urlsplit
+
+from connectors.httpserver import BackgroundHTTPServer, Reply
 
 __all__ = [
     "BOT_ID",
@@ -100,58 +101,21 @@ class SlackAPI:
         self._ts = 0
         self._ids = 0
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._http = BackgroundHTTPServer(self._respond, name="fake-slack-api", poll=0.01)
 
     # -- lifecycle ---------------------------------------------------------------------
 
     def start(self) -> Self:
-        api = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            # Headers and body go out in two writes; without this, Nagle's algorithm and
-            # the client's delayed ACK hold the body back ~40 ms on a kept-alive connection.
-            disable_nagle_algorithm = True
-
-            def do_GET(self) -> None:
-                self._serve(b"")
-
-            def do_POST(self) -> None:
-                length = int(self.headers.get("content-length") or 0)
-                self._serve(self.rfile.read(length) if length else b"")
-
-            def _serve(self, raw: bytes) -> None:
-                headers = {k.lower(): v for k, v in self.headers.items()}
-                status, body, extra = api._handle(self.path, headers, raw)
-                payload = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("content-type", "application/json; charset=utf-8")
-                self.send_header("content-length", str(len(payload)))
-                for name, value in extra.items():
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(payload)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        # A short poll keeps stop() quick; serve_forever checks for shutdown at that pace.
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.01,),
-                                        name="fake-slack-api", daemon=True)
-        self._thread.start()
+        self._http.start()
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+        self._http.stop()
+
+    def _respond(self, _method: str, path: str, headers: dict[str, str], raw: bytes) -> Reply:
+        status, body, extra = self._handle(path, headers, raw)
+        return (status, {"content-type": "application/json; charset=utf-8", **extra},
+                json.dumps(body).encode())
 
     def __enter__(self) -> Self:
         return self.start()
@@ -161,9 +125,8 @@ class SlackAPI:
 
     @property
     def root(self) -> str:
-        assert self._server is not None, "start the fake first"
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        assert self._http.port, "start the fake first"
+        return self._http.url
 
     @property
     def url(self) -> str:
