@@ -62,6 +62,17 @@ def web_client(token: str, api_url: str, *, retries: int = 3,
     return client
 
 
+class _ClientCarriesTheToken(logging.Filter):
+    """Bolt reads SLACK_BOT_TOKEN itself and warns it goes unused beside our client, which
+    carries that same token; the warning would only mislead."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "`token` will be unused" not in record.getMessage()
+
+
+logging.getLogger("slack_bolt.App").addFilter(_ClientCarriesTheToken())
+
+
 class _TrackedExecutor(ThreadPoolExecutor):
     """Bolt's listener pool, counting work in flight so tests and benchmarks can wait for it."""
 

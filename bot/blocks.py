@@ -126,7 +126,7 @@ def step_line(event: Event, mention: Mention = plain_name) -> str | None:
     step = escape(event.step or "")
     match event.kind:
         case "step.finished":
-            took = f" in {event.duration_ms / 1000:.1f}s" if event.duration_ms is not None else ""
+            took = "" if event.duration_ms is None else f" in {m.duration(event.duration_ms)}"
             return m.STEP_FINISHED.format(step=step, took=took)
         case "step.failed":
             return m.STEP_FAILED.format(step=step, error=escape(str(d.get("error", "?"))))

@@ -65,6 +65,10 @@ def money(amount: Decimal | float | str | None, currency: str = "USD") -> str:
     return f"{Decimal(str(amount)):.2f} {currency}"
 
 
+def duration(ms: float) -> str:
+    return f"{ms:.0f} ms" if ms < 1000 else f"{ms / 1000:.1f} s"
+
+
 def cost(usd: float) -> str:
     return f"${usd:.4f}"
 

@@ -217,7 +217,7 @@ def test_run_root_of_a_finished_run_has_no_step() -> None:
 
 
 @pytest.mark.parametrize(("kind", "data", "expected"), [
-    ("step.finished", {}, "✔️ Step *refund* finished in 1.5s"),
+    ("step.finished", {}, "✔️ Step *refund* finished in 1.5 s"),
     ("effect.performed", {"kind": "refund", "key": "k1"}, "⚙️ Done: *refund* (refund)"),
     ("compensation.performed", {"effect": "k1", "name": "void_refund"},
      "↩️ Undid k1 (void_refund)"),

@@ -94,6 +94,14 @@ def test_a_mention_starts_a_run_that_gets_its_own_thread(bot: SlackBot, slack: S
     assert buttons(asking.blocks) == [("approve", approval.id), ("reject", approval.id)]
     assert any("lookup" in r.text for r in replies)
 
+    click(deliver, "approve", approval.id, SAM, asking)
+
+    assert bot.runtime.get(run.id).run.status is RunStatus.SUCCEEDED
+    root, replies = thread(slack, run.id)
+    assert "succeeded" in texts(root.blocks)
+    assert "Approved by <@U0000SAM>" in texts(approval_message(slack, approval.id).blocks)
+    assert replies[-1].text == "🏁 Run finished: ✅ succeeded"
+
 
 def test_an_approve_click_resumes_the_run_and_updates_the_thread_for_everyone(
         bot: SlackBot, slack: SlackAPI, deliver: Deliver, sandbox) -> None:

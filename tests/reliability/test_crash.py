@@ -41,11 +41,11 @@ class Server:
         self.starts = 0
         self.crashes = 0
 
-    def start(self, **extra_env: str) -> None:
+    def start(self, *args: str, **extra_env: str) -> None:
         self.starts += 1
         log = open(self.cwd / f"serve-{self.starts}.log", "wb")  # noqa: SIM115 - the child owns it
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "app.cli", "serve", "--quiet"], cwd=self.cwd,
+            [sys.executable, "-m", "app.cli", "serve", "--quiet", *args], cwd=self.cwd,
             env={**self.env, **extra_env}, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
         )
 
