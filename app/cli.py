@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any, NoReturn
@@ -19,7 +18,6 @@ import typer
 
 from connectors import ConnectorError
 from graph import (
-    AlreadyDecided,
     DecisionRefused,
     InvalidInput,
     KeelError,
@@ -31,6 +29,7 @@ from graph import (
 )
 
 from . import render
+from .inbox import through_inbox
 from .lock import HomeLock
 from .settings import Settings, SettingsError, load_settings
 from .wiring import open_runtime
@@ -196,7 +195,7 @@ def _decide(approval_id: str, verdict: str, actor: str | None, reason: str | Non
     with _runtime(as_json) as (settings, runtime, served):
         who = _who(settings, actor)
         if served:
-            result = _through_inbox(runtime, "decide", {"approval_id": approval_id,
+            result = through_inbox(runtime, "decide", {"approval_id": approval_id,
                                                         "decision": verdict, "actor": who,
                                                         "reason": reason}, who)
         else:
@@ -207,35 +206,6 @@ def _decide(approval_id: str, verdict: str, actor: str | None, reason: str | Non
         result["run_status"] = str(run.status)
         _emit(as_json, result, f"{approval_id} {result['status']} by {who}; run {run.id} is"
                                f" {run.status}" + (" (the server is driving it)" if served else ""))
-
-
-def _through_inbox(runtime: Runtime, kind: str, payload: dict[str, Any], actor: str,
-                   wait: float = 30.0) -> dict[str, Any]:
-    """Hand a command to the running server; wait for its answer."""
-    item_id = runtime.store.put_inbox(kind, payload, actor)
-    deadline = time.monotonic() + wait
-    while time.monotonic() < deadline:
-        item = runtime.store.inbox_item(item_id)
-        if item and item.status in ("done", "failed"):
-            result = item.result or {}
-            if item.status == "failed":
-                raise _inbox_error(result)
-            return result
-        time.sleep(0.1)
-    raise KeelError(f"the server has not answered yet; command {item_id} stays queued in the inbox")
-
-
-def _inbox_error(result: dict[str, Any]) -> KeelError:
-    """The server's refusal as the error the direct path would have raised (same exit code)."""
-    import graph
-
-    name = str(result.get("error"))
-    cls = getattr(graph, name, KeelError) if name in graph.__all__ else KeelError
-    if not (isinstance(cls, type) and issubclass(cls, KeelError)):
-        cls = KeelError
-    if cls is AlreadyDecided:  # its constructor wants who decided; the message says it
-        return DecisionRefused(result.get("message", ""))
-    return cls(result.get("message", "refused"))
 
 
 @cli.command()
@@ -266,7 +236,7 @@ def cancel(
     with _runtime(as_json) as (settings, runtime, served):
         who = _who(settings, actor)
         if served:
-            result = _through_inbox(runtime, "cancel", {"run_id": run_id, "actor": who,
+            result = through_inbox(runtime, "cancel", {"run_id": run_id, "actor": who,
                                                         "reason": reason}, who)
         else:
             run = runtime.cancel(run_id, who, reason)

@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import logging
 import random
-import threading
 from decimal import Decimal
 
-from connectors import ConnectorError
-from graph import KeelError, RunStatus, Runtime
-
-log = logging.getLogger("keel.demo")
+from graph import RunStatus, Runtime
 
 REASONS = [
     "arrived broken", "wrong size", "never arrived", "changed my mind",
@@ -38,14 +33,3 @@ class Demo:
             data["amount"] = str((order.refundable / 2).quantize(Decimal("0.01")))
         run = self.runtime.start("refund", data, requested_by="demo", origin="demo")
         return run.id
-
-    def play(self, stop: threading.Event) -> None:
-        wait = 2.0  # the first request comes at once, so a newcomer sees a run move
-        while not stop.wait(wait):
-            wait = self.every
-            try:
-                if self.once() is None:
-                    log.info("demo: every order is refunded; the demo rests")
-                    return
-            except (KeelError, ConnectorError) as exc:
-                log.warning("demo: %s", exc)

@@ -1,4 +1,5 @@
-"""The long-lived process behind `keel up` and `keel serve`: sandbox, worker, live log, demo."""
+"""The long-lived process behind `keel up` and `keel serve`: sandbox, worker, scheduler,
+the Slack bot, and in front either a live event log or the terminal app."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from types import FrameType
 
 import httpx
@@ -17,6 +19,7 @@ from graph import KeelError, Runtime, Worker
 from . import render
 from .demo import Demo
 from .lock import HomeLock, server_running
+from .scheduler import RUN_JOB, Scheduler, standard_jobs
 from .settings import Settings
 from .slack import RunningSlack, slack_enabled, start_slack
 from .wiring import open_runtime
@@ -59,13 +62,18 @@ def _tail(runtime: Runtime, stop: threading.Event, since: int) -> None:
             stop.wait(0.3)
 
 
+Foreground = Callable[[Runtime, Scheduler, "RunningSlack | None"], None]
+"""What runs in front while the server works (the terminal app); returns when the user quits."""
+
+
 def run_server(
     settings: Settings, *, workers: int | None = None, sandbox: bool, demo: bool, live_log: bool,
     http_port: int | None = None, http_host: str = "127.0.0.1",
+    foreground: Foreground | None = None,
 ) -> None:
     logging.basicConfig(level=settings.log_level, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for chatty in ("httpx", "mail.log"):  # one line per request drowns the event log
+    for chatty in ("httpx", "mail.log", "apscheduler"):  # one line per request drowns the log
         logging.getLogger(chatty).setLevel(logging.WARNING)
     lock = _hold_home(settings)
     stop = threading.Event()
@@ -80,6 +88,7 @@ def run_server(
     threads: list[threading.Thread] = []
     runtime: Runtime | None = None
     slack: RunningSlack | None = None
+    scheduler: Scheduler | None = None
     try:
         if sandbox and not _sandbox_already_up(settings):
             store_service = Sandbox(settings.home / "sandbox.db", port=settings.sandbox_port,
@@ -88,28 +97,32 @@ def run_server(
             print(f"sandbox: store API on {store_service.url}, SMTP on port"
                   f" {store_service.smtp_port}", flush=True)
         runtime = open_runtime(settings, workers=workers or settings.workers)
-        since = max((e.id for e in runtime.events(since=0, limit=1_000_000)[-1:]), default=0)
-        worker = Worker(runtime)
+        since = runtime.store.last_event_id()
+        scheduler = Scheduler(standard_jobs(runtime, demo=Demo(runtime) if demo else None),
+                              settings.home / "schedules.json")
+        worker = Worker(runtime, tick_every=None, commands={RUN_JOB: scheduler.command})
         threads.append(threading.Thread(target=worker.serve, args=(stop,), name="keel-worker"))
-        if live_log:
+        if live_log and foreground is None:
             threads.append(threading.Thread(target=_tail, args=(runtime, stop, since),
                                             name="keel-log", daemon=True))
-        if demo:
-            threads.append(threading.Thread(target=Demo(runtime).play, args=(stop,),
-                                            name="keel-demo", daemon=True))
         for thread in threads:
             thread.start()
+        scheduler.start()
         if slack_enabled(settings):
             slack = start_slack(settings, runtime, stop, http_port=http_port, http_host=http_host)
             where = f"HTTP mode at {slack.url}" if slack.url else "Socket Mode"
             print(f"slack: bot connected in {where}", flush=True)
+        if foreground is not None:
+            foreground(runtime, scheduler, slack)
+            return
         print(f"keel: serving {settings.home} with {workers or settings.workers} workers"
-              f"{' and the demo shop' if demo else ''}; Ctrl-C stops. (Running headless: the"
-              " terminal app is not part of this build.)", flush=True)
+              f"{' and the demo shop' if demo else ''}; Ctrl-C stops.", flush=True)
         while not stop.is_set():
             stop.wait(0.5)
     finally:
         stop.set()
+        if scheduler is not None:
+            scheduler.shutdown()
         for thread in threads:
             thread.join(timeout=10)
         if slack is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from .errors import AlreadyDecided, AlreadyVoted, KeelError
@@ -13,14 +14,21 @@ from .steps import crashpoint
 
 log = logging.getLogger("keel.worker")
 
+Command = Callable[[dict[str, Any]], dict[str, Any]]
+"""An inbox command's handler: its payload in, its result out (KeelError to refuse)."""
+
 
 class Worker:
     """Drives a runtime for a long-lived process; everything it reads is durable in the store."""
 
-    def __init__(self, runtime: Runtime, *, poll: float = 0.2, tick_every: float = 15.0) -> None:
+    def __init__(self, runtime: Runtime, *, poll: float = 0.2, tick_every: float | None = 15.0,
+                 commands: Mapping[str, Command] | None = None) -> None:
         self.runtime = runtime
         self.poll = poll
         self.tick_every = tick_every
+        """Seconds between deadline ticks; None when something else ticks (the scheduler)."""
+        self.commands = dict(commands or {})
+        """More inbox command kinds this process answers, e.g. running a scheduled job now."""
         self._last_tick: float | None = None
 
     def handle(self, item: InboxItem) -> tuple[bool, dict[str, Any]]:
@@ -35,6 +43,8 @@ class Worker:
             if item.kind == "cancel":
                 run = self.runtime.cancel(p["run_id"], p["actor"], p.get("reason"))
                 return True, {"run_id": run.id, "status": str(run.status)}
+            if item.kind in self.commands:
+                return True, self.commands[item.kind](p)
         except (AlreadyDecided, AlreadyVoted) as exc:
             approval = self.runtime.store.approval(p["approval_id"])
             if item.retaken and approval is not None and p["actor"] in (
@@ -62,6 +72,8 @@ class Worker:
                 self.runtime.resume(run.id)
                 done += 1
         now = self.runtime.clock.monotonic()
+        if self.tick_every is None:
+            return done
         if self._last_tick is None or now - self._last_tick >= self.tick_every:
             self._last_tick = now
             done += len(self.runtime.tick())

@@ -1,0 +1,191 @@
+"""Recurring jobs on APScheduler, run by the one process that holds the home folder.
+
+The server schedules the escalation sweep (deadlines, reminders, expiry), a daily digest
+of open reconciliation items, and — on the embedded default — the demo shop's trickle of
+refund requests. Each job returns a line saying what it did; the latest state of every
+job is written to KEEL_HOME/schedules.json so an attached terminal app can show it, and
+"run now" from another process arrives through the inbox.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from graph import KeelError, NotFound, Runtime
+
+from .demo import Demo
+from .inbox import through_inbox
+
+log = logging.getLogger("keel.scheduler")
+
+RUN_JOB = "run_job"
+"""The inbox command that asks the server to run a job now."""
+
+
+@dataclass(frozen=True)
+class Job:
+    id: str
+    name: str
+    trigger: BaseTrigger
+    run: Callable[[], str]
+    """Does the work; returns one line saying what it did."""
+
+
+@dataclass(frozen=True)
+class JobInfo:
+    id: str
+    name: str
+    trigger: str
+    next_run: datetime | None
+    last_run: datetime | None
+    last_result: str | None
+
+
+class Scheduler:
+    """The jobs of a server process, with what each last did."""
+
+    def __init__(self, jobs: list[Job], state_file: Path) -> None:
+        self._jobs = {job.id: job for job in jobs}
+        self._state_file = state_file
+        self._last: dict[str, tuple[datetime, str]] = {}
+        self._lock = threading.Lock()
+        self._scheduler = BackgroundScheduler(timezone=UTC)
+
+    def start(self) -> None:
+        for job in self._jobs.values():
+            # A pause (a laptop asleep) runs a missed job once, late, rather than never.
+            self._scheduler.add_job(self._run, job.trigger, args=[job.id], id=job.id,
+                                    name=job.name, replace_existing=True, coalesce=True,
+                                    max_instances=1, misfire_grace_time=None)
+        self._scheduler.start()
+        self._save()
+
+    def shutdown(self) -> None:
+        if self._scheduler.running:
+            self._scheduler.shutdown(wait=True)
+
+    def jobs(self) -> list[JobInfo]:
+        infos = []
+        for job in self._jobs.values():
+            scheduled = self._scheduler.get_job(job.id) if self._scheduler.running else None
+            last = self._last.get(job.id)
+            infos.append(JobInfo(job.id, job.name, str(job.trigger),
+                                 scheduled.next_run_time if scheduled else None,
+                                 last[0] if last else None, last[1] if last else None))
+        return infos
+
+    def run_now(self, job_id: str) -> None:
+        """Run a job once, now, beside its schedule (which is left as it was)."""
+        if job_id not in self._jobs:
+            raise NotFound(f"no scheduled job {job_id!r} (known: {', '.join(self._jobs)})")
+        self._scheduler.add_job(self._run, args=[job_id], id=f"{job_id}.now",
+                                name=f"{self._jobs[job_id].name} (now)", replace_existing=True)
+
+    def command(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """The inbox command RUN_JOB, for `run now` from another process."""
+        self.run_now(str(payload["job_id"]))
+        return {"job_id": payload["job_id"], "status": "started"}
+
+    def _run(self, job_id: str) -> None:
+        job = self._jobs[job_id]
+        try:
+            result = job.run()
+        except Exception as exc:  # a failed run is its last result; the schedule goes on
+            log.exception("job %s failed", job_id)
+            result = f"failed: {type(exc).__name__}: {exc}"
+        with self._lock:
+            self._last[job_id] = (datetime.now(UTC), result)
+        self._save()
+
+    def _save(self) -> None:
+        """Write every job's state for other processes (atomically: temp file, rename)."""
+        state = [{**info.__dict__, "next_run": _iso(info.next_run), "last_run": _iso(info.last_run)}
+                 for info in self.jobs()]
+        with self._lock:
+            temp = self._state_file.with_suffix(".tmp")
+            temp.write_text(json.dumps(state, indent=1))
+            os.replace(temp, self._state_file)
+
+
+class AttachedSchedules:
+    """The server's jobs seen from another process: read from its state file, run through
+    the inbox."""
+
+    def __init__(self, runtime: Runtime, state_file: Path, actor: str) -> None:
+        self.runtime = runtime
+        self.state_file = state_file
+        self.actor = actor
+
+    def jobs(self) -> list[JobInfo]:
+        try:
+            state = json.loads(self.state_file.read_text())
+        except (FileNotFoundError, json.JSONDecodeError):
+            return []
+        return [JobInfo(s["id"], s["name"], s["trigger"], _dt(s["next_run"]), _dt(s["last_run"]),
+                        s["last_result"]) for s in state]
+
+    def run_now(self, job_id: str) -> None:
+        through_inbox(self.runtime, RUN_JOB, {"job_id": job_id}, self.actor)
+
+
+def standard_jobs(runtime: Runtime, *, demo: Demo | None = None,
+                  escalate_every: float = 15.0) -> list[Job]:
+    jobs = [
+        Job("escalations", "Escalations, reminders and expiry",
+            IntervalTrigger(seconds=escalate_every), lambda: _sweep(runtime)),
+        Job("reconciliation-digest", "Open reconciliation items",
+            CronTrigger(hour=9, minute=0, timezone=UTC), lambda: _digest(runtime)),
+    ]
+    if demo is not None:
+        first = datetime.now(UTC) + timedelta(seconds=2)  # a newcomer sees a run move at once
+        jobs.append(Job("demo-shop", "Demo shop: a customer asks for a refund",
+                        IntervalTrigger(seconds=demo.every, start_date=first),
+                        lambda: _demo(demo)))
+    return jobs
+
+
+def _sweep(runtime: Runtime) -> str:
+    done = Counter(event.kind.removeprefix("approval.") for event in runtime.tick())
+    return ", ".join(f"{n} {kind}" for kind, n in sorted(done.items())) or "nothing due"
+
+
+def _digest(runtime: Runtime) -> str:
+    open_items = runtime.store.reconciliations(status="open")
+    if not open_items:
+        return "no open items"
+    oldest = min(item.created_at for item in open_items)
+    kinds = Counter(item.kind for item in open_items)
+    runtime.store.append_event(None, "reconciliation.digest", actor="scheduler",
+                               data={"open": len(open_items), "by_kind": dict(kinds),
+                                     "oldest": oldest.isoformat()})
+    return f"{len(open_items)} open (oldest {oldest:%Y-%m-%d %H:%M})"
+
+
+def _demo(demo: Demo) -> str:
+    try:
+        run_id = demo.once()
+    except KeelError as exc:
+        return f"skipped: {exc}"
+    return f"started {run_id}" if run_id else "every order is refunded"
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def _dt(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None

@@ -1,0 +1,112 @@
+"""Recurring jobs: what each did last and when it runs next, run now (here or from another
+process through the inbox), failures kept as results, the standard jobs' work."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from apscheduler.triggers.interval import IntervalTrigger
+
+from app.scheduler import RUN_JOB, AttachedSchedules, Job, JobInfo, Scheduler, standard_jobs
+from graph import ManualClock, NotFound, Runtime, Worker
+
+from ..support import orders
+
+
+def eventually(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+def last_result(scheduler: Scheduler | AttachedSchedules, job_id: str) -> str | None:
+    return next(j.last_result for j in scheduler.jobs() if j.id == job_id)
+
+
+@pytest.fixture
+def counted(tmp_path: Path) -> Iterator[tuple[Scheduler, list[int]]]:
+    calls: list[int] = []
+
+    def count() -> str:
+        calls.append(1)
+        return f"counted {len(calls)}"
+
+    def broken() -> str:
+        raise RuntimeError("the store is down")
+
+    scheduler = Scheduler([Job("count", "Count", IntervalTrigger(hours=1), count),
+                           Job("broken", "Broken", IntervalTrigger(hours=1), broken)],
+                          tmp_path / "schedules.json")
+    scheduler.start()
+    yield scheduler, calls
+    scheduler.shutdown()
+
+
+def test_jobs_show_their_schedule_and_run_now_leaves_it_as_it_was(counted) -> None:
+    scheduler, calls = counted
+    [before, _] = scheduler.jobs()
+    assert before.last_run is None and before.next_run is not None
+    assert "interval[1:00:00]" in before.trigger
+
+    scheduler.run_now("count")
+    eventually(lambda: last_result(scheduler, "count") == "counted 1")
+
+    [after, _] = scheduler.jobs()
+    assert after.next_run == before.next_run and after.last_run is not None
+    assert calls == [1]
+
+
+def test_a_failing_job_keeps_its_failure_as_the_result(counted) -> None:
+    scheduler, _ = counted
+    scheduler.run_now("broken")
+    eventually(lambda: last_result(scheduler, "broken") is not None)
+    assert last_result(scheduler, "broken") == "failed: RuntimeError: the store is down"
+    assert {j.id for j in scheduler.jobs()} == {"count", "broken"}
+
+
+def test_an_unknown_job_is_refused(counted) -> None:
+    scheduler, _ = counted
+    with pytest.raises(NotFound, match="no scheduled job 'nope'.*count, broken"):
+        scheduler.run_now("nope")
+
+
+def test_another_process_sees_the_jobs_and_runs_one_through_the_inbox(
+        counted, runtime: Runtime, tmp_path: Path) -> None:
+    scheduler, calls = counted
+    worker = Worker(runtime, tick_every=None, commands={RUN_JOB: scheduler.command})
+    stop = threading.Event()
+    serving = threading.Thread(target=worker.serve, args=(stop,))
+    serving.start()
+    attached = AttachedSchedules(runtime, tmp_path / "schedules.json", "maria")
+    try:
+        assert [j.id for j in attached.jobs()] == ["count", "broken"]
+        assert all(isinstance(j, JobInfo) and j.next_run for j in attached.jobs())
+
+        attached.run_now("count")
+        eventually(lambda: last_result(attached, "count") == "counted 1")
+        with pytest.raises(NotFound, match="no scheduled job"):
+            attached.run_now("nope")
+    finally:
+        stop.set()
+        serving.join()
+    assert calls == [1]
+
+
+def test_the_escalation_sweep_and_the_digest_say_what_they_did(
+        runtime: Runtime, clock: ManualClock, services, tmp_path: Path) -> None:
+    jobs = {job.id: job for job in standard_jobs(runtime)}
+    assert jobs["escalations"].run() == "nothing due"
+    assert jobs["reconciliation-digest"].run() == "no open items"
+    order = orders(services.shop, over="100.00", under="250.00")[0]
+    runtime.start("refund", {"order_id": order.id, "reason": "late"}, "sam")
+
+    clock.advance(timedelta(hours=4, minutes=1))
+
+    assert jobs["escalations"].run() == "1 escalated"
+    assert "demo-shop" not in jobs
