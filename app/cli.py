@@ -315,18 +315,41 @@ def serve(
 def up(
     demo: Annotated[bool | None, typer.Option("--demo/--no-demo",
                                               help="Play a small shop's day (default: KEEL_DEMO).")] = None,
+    headless: Annotated[bool, typer.Option(
+        help="A live event log instead of the terminal app.")] = False,
     http: HttpPort = None,
     http_host: HttpHost = "127.0.0.1",
 ) -> None:
-    """The main job: sandbox (on the default store URL), worker, a live view, and the Slack
-    bot when SLACK_BOT_TOKEN is set."""
+    """The main job: sandbox (on the default store URL), worker, scheduler, the Slack bot when
+    SLACK_BOT_TOKEN is set, and the terminal app in front (or a live log without a terminal)."""
+    from functools import partial
+
     from .server import run_server
+    from .terminal import embedded, has_terminal
 
     with _errors(False):
         settings = load_settings()
+        foreground = None
+        if not headless and has_terminal():
+            foreground = partial(embedded, settings)
+        elif not headless:
+            print("keel: no terminal here (CI or a pipe), so no terminal app: running headless"
+                  " with a live event log.", flush=True)
         run_server(settings, sandbox=settings.uses_sandbox,
                    demo=settings.demo if demo is None else demo, live_log=True,
-                   http_port=http, http_host=http_host)
+                   http_port=http, http_host=http_host, foreground=foreground)
+
+
+@cli.command()
+def tui(actor: As = None) -> None:
+    """The terminal app beside a running `keel serve` / `keel up` (decisions go through its
+    inbox), or on its own."""
+    from .terminal import attached, has_terminal
+
+    if not has_terminal():
+        _fail(False, KeelError("keel tui needs a terminal; use the CLI commands in scripts"), 2)
+    with _runtime(False) as (settings, runtime, served):
+        attached(settings, runtime, served, _who(settings, actor))
 
 
 @sandbox_cli.callback()

@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Callable
 from types import FrameType
+from typing import Any
 
 import httpx
 
@@ -71,8 +72,12 @@ def run_server(
     http_port: int | None = None, http_host: str = "127.0.0.1",
     foreground: Foreground | None = None,
 ) -> None:
-    logging.basicConfig(level=settings.log_level, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # With the terminal app in front, log lines would tear its screen: they go to a file.
+    settings.home.mkdir(parents=True, exist_ok=True)
+    target: dict[str, Any] = ({"filename": str(settings.home / "keel.log")} if foreground
+                              else {"stream": sys.stderr})
+    logging.basicConfig(level=settings.log_level,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", **target)
     for chatty in ("httpx", "mail.log", "apscheduler"):  # one line per request drowns the log
         logging.getLogger(chatty).setLevel(logging.WARNING)
     lock = _hold_home(settings)

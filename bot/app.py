@@ -126,8 +126,10 @@ class SlackBot:
     # --- lifecycle ------------------------------------------------------------------------
 
     def check(self) -> None:
-        """Validate the Slack side of policy against the workspace before serving."""
+        """Validate the Slack side of policy against the workspace before serving, and note
+        which workspace this is (for links to threads)."""
         self.people.check(self.client)
+        self.ledger.set_team_id(str(self.client.auth_test()["team_id"]))
 
     def settle(self, timeout: float = 30.0) -> bool:
         """Wait until every handler, the runs they moved and the threads are done (tests, bench)."""

@@ -27,6 +27,10 @@ CREATE TABLE IF NOT EXISTS cursor (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     event_id INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS deliveries (
     event_id TEXT PRIMARY KEY,
     at TEXT NOT NULL
@@ -97,6 +101,22 @@ class Ledger:
     def set_cursor(self, event_id: int) -> None:
         self._write("INSERT INTO cursor (id, event_id) VALUES (1, ?)"
                     " ON CONFLICT (id) DO UPDATE SET event_id = excluded.event_id", (event_id,))
+
+    # --- the workspace -------------------------------------------------------------------
+
+    def team_id(self) -> str | None:
+        rows = self._read("SELECT value FROM meta WHERE key = 'team_id'", ())
+        return rows[0][0] if rows else None
+
+    def set_team_id(self, team_id: str) -> None:
+        self._write("INSERT OR REPLACE INTO meta (key, value) VALUES ('team_id', ?)", (team_id,))
+
+    def thread_link(self, run_id: str) -> str | None:
+        """A link that opens a run's thread in Slack, once the bot has posted it."""
+        root, team = self.message(f"root:{run_id}"), self.team_id()
+        if root is None or not root.ts or team is None:
+            return None
+        return f"https://app.slack.com/client/{team}/{root.channel}/thread/{root.channel}-{root.ts}"
 
     # --- Slack deliveries -----------------------------------------------------------------
 
