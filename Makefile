@@ -17,8 +17,12 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 install: $(STAMP)
 
+# Who the terminal app acts as: maria, the manager in the example policy.toml, so a
+# newcomer can approve at once (`make run AS=sam` to be someone else).
+AS ?= maria
+
 run: $(STAMP)
-	$(BIN)/keel up
+	$(BIN)/keel up --as $(AS)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

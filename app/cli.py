@@ -317,6 +317,7 @@ def up(
                                               help="Play a small shop's day (default: KEEL_DEMO).")] = None,
     headless: Annotated[bool, typer.Option(
         help="A live event log instead of the terminal app.")] = False,
+    actor: As = None,
     http: HttpPort = None,
     http_host: HttpHost = "127.0.0.1",
 ) -> None:
@@ -329,6 +330,8 @@ def up(
 
     with _errors(False):
         settings = load_settings()
+        if actor:
+            settings = settings.model_copy(update={"user": actor})
         foreground = None
         if not headless and has_terminal():
             foreground = partial(embedded, settings)
