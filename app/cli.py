@@ -27,9 +27,9 @@ from graph import (
     RunStatus,
     Runtime,
 )
+from graph.inbox import through_inbox
 
 from . import render
-from .inbox import through_inbox
 from .lock import HomeLock
 from .settings import Settings, SettingsError, load_settings
 from .wiring import open_runtime

@@ -26,9 +26,9 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from graph import KeelError, NotFound, Runtime
+from graph.inbox import through_inbox
 
 from .demo import Demo
-from .inbox import through_inbox
 
 log = logging.getLogger("keel.scheduler")
 

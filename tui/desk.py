@@ -259,7 +259,7 @@ class Desk:
                                   execute=not self.attached)
 
     def _through_inbox(self, kind: str, payload: dict[str, Any]) -> dict[str, Any]:
-        from app.inbox import through_inbox  # the composition root's helper; app wires us
+        from graph.inbox import through_inbox
 
         return through_inbox(self.runtime, kind, payload, self.user, wait=self.inbox_wait)
 

@@ -11,8 +11,9 @@ import re
 import time
 from typing import Any
 
-import graph
-from graph import AlreadyDecided, KeelError, Runtime
+from . import errors
+from .errors import AlreadyDecided, KeelError
+from .runtime import Runtime
 
 _ALREADY = re.compile(r"already (?P<status>\w+) by (?P<by>\S+)")
 
@@ -38,7 +39,7 @@ def inbox_error(result: dict[str, Any]) -> KeelError:
     message), read from a failed inbox item's result."""
     name = str(result.get("error"))
     message = str(result.get("message", "refused"))
-    cls = getattr(graph, name, KeelError) if name in graph.__all__ else KeelError
+    cls = getattr(errors, name, KeelError)
     if not (isinstance(cls, type) and issubclass(cls, KeelError)):
         cls = KeelError
     if cls is AlreadyDecided:  # its constructor wants who decided; the message says it
