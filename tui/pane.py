@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from textual.css.query import NoMatches
 from textual.screen import Screen
 
 from . import text as t
@@ -29,6 +30,7 @@ class Pane(Screen[None], Generic[T]):
         self._loading = False
         self._again = False
         self._last_error: str | None = None
+        self._desk: Desk | None = None
 
     @property
     def keel(self) -> KeelApp:
@@ -36,7 +38,11 @@ class Pane(Screen[None], Generic[T]):
 
     @property
     def desk(self) -> Desk:
-        return self.keel.desk
+        """The app's Desk, kept from the first use on the event loop: `load` runs in a
+        thread, where Textual's active-app context is not always there to reach it."""
+        if self._desk is None:
+            self._desk = self.keel.desk
+        return self._desk
 
     @property
     def idle(self) -> bool:
@@ -58,13 +64,25 @@ class Pane(Screen[None], Generic[T]):
             self._again = True
             return
         self._loading = True
+        _ = self.desk  # held before the thread needs it
         self.keel.io(self.load, self._loaded, failed=self._failed, doing=self.doing)
 
     def _loaded(self, data: T) -> None:
         self._finish()
         self._last_error = None
-        if self.is_attached:
+        self._show(data, tries=20)
+
+    def _show(self, data: T, tries: int) -> None:
+        """Show a load's result; a first result can arrive before the screen's widgets are
+        all mounted, and then waits a refresh or two for them."""
+        if not self.is_attached:
+            return
+        try:
             self.show(data)
+        except NoMatches:
+            if tries <= 0:
+                raise
+            self.call_after_refresh(self._show, data, tries - 1)
 
     def _failed(self, exc: BaseException) -> None:
         self._finish()
