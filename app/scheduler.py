@@ -27,6 +27,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from graph import KeelError, NotFound, Runtime
 from graph.inbox import through_inbox
+from tui.desk import JobInfo
 
 from .demo import Demo
 
@@ -43,16 +44,6 @@ class Job:
     trigger: BaseTrigger
     run: Callable[[], str]
     """Does the work; returns one line saying what it did."""
-
-
-@dataclass(frozen=True)
-class JobInfo:
-    id: str
-    name: str
-    trigger: str
-    next_run: datetime | None
-    last_run: datetime | None
-    last_result: str | None
 
 
 class Scheduler:
