@@ -1,5 +1,5 @@
 """Keel's long-term memory: embedders that turn text into vectors for recall."""
 
-from memory.embedder import HashingEmbedder, cosine
+from memory.embedder import Embedder, HashingEmbedder, cosine
 
-__all__ = ["HashingEmbedder", "cosine"]
+__all__ = ["Embedder", "HashingEmbedder", "cosine"]

@@ -11,8 +11,9 @@ from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from hashlib import blake2b
 from itertools import pairwise
+from typing import Protocol, runtime_checkable
 
-__all__ = ["HashingEmbedder", "cosine"]
+__all__ = ["Embedder", "HashingEmbedder", "cosine"]
 
 _WORD = re.compile(r"\w+")
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -23,6 +24,19 @@ _CHAR_NGRAMS = (3, 4, 5)
 _WORD_WEIGHT = 1.0
 _BIGRAM_WEIGHT = 0.6
 _CHAR_WEIGHT = 0.25
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Text to fixed-length vectors. `name` identifies the vectors it makes (model and
+    dimension): a memory store refuses vectors from an embedder of another name."""
+
+    name: str
+    dim: int
+
+    def embed(self, text: str) -> list[float]: ...
+
+    def embed_many(self, texts: Iterable[str]) -> list[list[float]]: ...
 
 
 def normalise(text: str) -> str:

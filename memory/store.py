@@ -1,0 +1,625 @@
+"""Long-term memory in one SQLite file: items, a full-text index and a vector index.
+
+- `items` holds the text and what it is about (subject, kind, source, created, expires).
+- `items_fts` (FTS5, contentless: it keeps no copy of the text) finds exact words: an
+  order id, a SKU, a name.
+- `items_vec` (sqlite-vec `vec0`, partitioned by subject) finds by meaning.
+
+`recall` runs both and fuses them by rank (reciprocal rank fusion), so an item found by
+either surfaces, and one found by both comes first. Identifiers in the query (words with
+a digit: an order id, a SKU) rank a third time on their own, so an item that holds the
+exact id is not outranked by many near-misses that merely share the topic. `forget(subject)` erases a subject
+from every table, `purge_expired` applies retention, `fold` compresses old items into a
+summary whose transcript stays retrievable with `transcript`.
+
+Vectors from different embedders never mix: the file records the embedder's name and
+dimension, and opening it with another embedder fails until `reindex` rebuilds them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Self
+
+import sqlite_vec
+from ulid import ULID
+
+from memory.connect import connect
+from memory.embedder import Embedder, normalise
+
+__all__ = [
+    "EmbedderMismatch",
+    "EmptyText",
+    "Forgotten",
+    "Item",
+    "MemoryError_",
+    "MemoryStats",
+    "MemoryStore",
+    "Recalled",
+    "chunk_text",
+]
+
+CHUNK_CHARS = 2000
+"""Longer texts are stored as several items (chunks) of at most this many characters."""
+MAX_CHARS = 4_000_000
+"""A single `remember` larger than this is refused rather than stored."""
+RRF_K = 60
+"""Reciprocal rank fusion's constant: a hit's score is the sum of 1 / (RRF_K + rank)."""
+FUSION_DEPTH = 50
+"""How many hits each index contributes to the fusion (at least; k * 5 when larger)."""
+PARTITION_CHUNK = 16
+"""vec0 rows per storage chunk; partitions (subjects) are small, so chunks are too."""
+
+_WORDS = re.compile(r"\w+")
+_PARAGRAPHS = re.compile(r"\n\s*\n")
+_SENTENCES = re.compile(r"(?<=[.!?])\s+")
+Clock = Callable[[], datetime]
+
+
+class MemoryError_(Exception):
+    """Memory cannot do what was asked; the message says why and what to do."""
+
+
+class EmptyText(MemoryError_, ValueError):
+    """Nothing to remember: the text is empty or only whitespace."""
+
+
+class EmbedderMismatch(MemoryError_):
+    """The file's vectors came from another embedder (or dimension)."""
+
+
+@dataclass(frozen=True)
+class Item:
+    """One stored piece of memory (a whole text, or one chunk of a long one)."""
+
+    id: int
+    doc: str
+    """Every chunk of one remembered text shares its doc id."""
+    chunk: int
+    subject: str
+    kind: str
+    text: str
+    source: str | None
+    created: datetime
+    expires: datetime | None
+    folded_into: int | None = None
+    """The summary this item was compressed into, if any."""
+
+
+@dataclass(frozen=True)
+class Recalled:
+    """A recall result: the item, its fused score, and where each index ranked it."""
+
+    item: Item
+    score: float
+    vector_rank: int | None = None
+    """1-based rank in the vector search, None when it did not find the item."""
+    text_rank: int | None = None
+    """1-based rank in the full-text search, None when it did not find the item."""
+    similarity: float | None = None
+    """Cosine similarity to the query, when the vector search found the item."""
+
+
+@dataclass(frozen=True)
+class Forgotten:
+    """What `forget` erased."""
+
+    subject: str
+    items: int
+    profiles: int
+
+
+@dataclass(frozen=True)
+class MemoryStats:
+    path: str
+    embedder: str
+    dim: int
+    items: int
+    subjects: int
+    folded: int
+    expired: int
+    """Items past their retention, waiting for the next purge."""
+    by_kind: dict[str, int] = field(default_factory=dict)
+    file_bytes: int = 0
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _ts(moment: datetime) -> float:
+    return moment.timestamp()
+
+
+def _dt(value: float | None) -> datetime | None:
+    return None if value is None else datetime.fromtimestamp(value, UTC)
+
+
+def clean_text(text: str | bytes) -> str:
+    """Text as it is stored: bytes decoded as UTF-8 (bad bytes become U+FFFD), lone
+    surrogates replaced, NUL removed. The content is otherwise kept as given."""
+    if isinstance(text, bytes | bytearray):
+        text = bytes(text).decode("utf-8", errors="replace")
+    return re.sub("[\ud800-\udfff]", "\ufffd", text).replace("\x00", "")
+
+
+def chunk_text(text: str, size: int = CHUNK_CHARS) -> list[str]:
+    """Split on paragraphs, then sentences, then spaces, so that every piece is at most
+    `size` characters and pieces are whole where the text allows; nothing is dropped
+    but the whitespace between pieces."""
+    pieces: list[str] = []
+    for paragraph in _PARAGRAPHS.split(text):
+        units = [paragraph] if len(paragraph) <= size else _SENTENCES.split(paragraph)
+        for unit in units:
+            while len(unit) > size:  # a sentence longer than a chunk: cut at a space
+                cut = unit.rfind(" ", size // 2, size)
+                cut = size if cut <= 0 else cut
+                pieces.append(unit[:cut])
+                unit = unit[cut:].lstrip()
+            pieces.append(unit)
+    chunks: list[str] = []
+    for piece in (p.strip() for p in pieces):
+        if not piece:
+            continue
+        if chunks and len(chunks[-1]) + 2 + len(piece) <= size:
+            chunks[-1] += "\n\n" + piece
+        else:
+            chunks.append(piece)
+    return chunks
+
+
+def fts_query(query: str, *, keys_only: bool = False) -> str | None:
+    """The query as an FTS5 expression that cannot inject syntax: each whitespace-separated
+    word becomes a quoted phrase of its word characters, and the phrases are OR-ed.
+    `SKU-4471 "NEAR" foo*` becomes `"sku 4471" OR "near" OR "foo"`. With `keys_only`,
+    only the words that look like identifiers (with a digit: ORD-88417, SKU-4471-BLK,
+    1042) are kept, and None is returned when there are none."""
+    phrases = []
+    for word in normalise(query).split():
+        parts = _WORDS.findall(word)
+        if parts and (not keys_only or any(c.isdigit() for c in word)):
+            phrases.append('"' + " ".join(parts) + '"')
+    return " OR ".join(dict.fromkeys(phrases[:64])) or None
+
+
+class MemoryStore:
+    """Long-term memory over one SQLite file; safe to share between threads.
+
+    `retention` maps a kind to how long its items are kept (None or missing: until
+    forgotten). `audit(kind, data)` is told of erasures (`memory.forgotten`,
+    `memory.purged`), so the business's event log records them. `embedder` may be None
+    to open a file for `forget`, `stats` or `purge_expired` without checking vectors.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        embedder: Embedder | None,
+        *,
+        retention: Mapping[str, timedelta | None] | None = None,
+        clock: Clock = _utc_now,
+        audit: Callable[[str, dict[str, Any]], None] | None = None,
+    ) -> None:
+        self.path = Path(path)
+        self.embedder = embedder
+        self.retention = dict(retention or {})
+        self.clock = clock
+        self.audit = audit
+        self._lock = threading.RLock()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.conn = connect(self.path)
+        self._schema()
+        self.indexed_with = self._meta("embedder"), int(self._meta("dim") or 0)
+        if embedder is not None:
+            self._check_embedder(embedder)
+
+    # ---- schema and meta -------------------------------------------------------------
+
+    def _schema(self) -> None:
+        with self.tx() as db:
+            db.execute("create table if not exists meta (key text primary key, value text)")
+            db.execute("""
+                create table if not exists items (
+                    id integer primary key,
+                    doc text not null,
+                    chunk integer not null default 0,
+                    subject text not null,
+                    kind text not null,
+                    text text not null,
+                    source text,
+                    created real not null,
+                    expires real,
+                    folded_into integer
+                )""")
+            db.execute("create index if not exists items_subject on items(subject, kind)")
+            db.execute("create index if not exists items_doc on items(doc, chunk)")
+            db.execute("create index if not exists items_expires on items(expires)"
+                       " where expires is not null")
+            db.execute("create index if not exists items_folded on items(folded_into)"
+                       " where folded_into is not null")
+            db.execute("create unique index if not exists items_source"
+                       " on items(source, kind, chunk) where source is not null")
+            db.execute("""
+                create table if not exists profiles (
+                    subject text not null,
+                    kind text not null,
+                    data text not null,
+                    updated real not null,
+                    primary key (subject, kind)
+                )""")
+            db.execute("create virtual table if not exists items_fts using fts5("
+                       "text, content='', contentless_delete=1,"
+                       " tokenize='unicode61 remove_diacritics 2')")
+
+    def _meta(self, key: str) -> str | None:
+        row = self.conn.execute("select value from meta where key = ?", (key,)).fetchone()
+        return None if row is None else row[0]
+
+    def _create_vectors(self, db: Any, embedder: Embedder) -> None:
+        db.execute(
+            "create virtual table items_vec using vec0("
+            f"item_id integer primary key, embedding float[{int(embedder.dim)}]"
+            " distance_metric=cosine, subject text partition key, kind text,"
+            f" chunk_size={PARTITION_CHUNK})")
+        db.execute("insert or replace into meta values ('embedder', ?), ('dim', ?)",
+                   (embedder.name, str(embedder.dim)))
+        self.indexed_with = embedder.name, embedder.dim
+
+    def _check_embedder(self, embedder: Embedder) -> None:
+        name, dim = self.indexed_with
+        if name is None:
+            with self.tx() as db:
+                self._create_vectors(db, embedder)
+            return
+        if (name, dim) != (embedder.name, embedder.dim):
+            raise EmbedderMismatch(
+                f"memory at {self.path} was indexed with {name} ({dim} dimensions), but the"
+                f" embedder now configured is {embedder.name} ({embedder.dim} dimensions);"
+                " vectors of the two cannot be mixed. Run `keel memory reindex` to rebuild"
+                " the vectors with the new embedder, or configure the old one again.")
+
+    @contextmanager
+    def tx(self) -> Iterator[Any]:
+        """One transaction on the connection, serialised across threads."""
+        with self._lock:
+            self.conn.execute("begin immediate")
+            try:
+                yield self.conn
+            except BaseException:
+                self.conn.execute("rollback")
+                raise
+            self.conn.execute("commit")
+
+    def close(self) -> None:
+        with self._lock:
+            self.conn.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    # ---- writing ---------------------------------------------------------------------
+
+    def _need_embedder(self) -> Embedder:
+        if self.embedder is None:
+            raise MemoryError_("this memory store was opened without an embedder")
+        return self.embedder
+
+    def _vectors(self, texts: Sequence[str]) -> list[bytes]:
+        embedder = self._need_embedder()
+        vectors = embedder.embed_many(texts)
+        out = []
+        for vector in vectors:
+            if len(vector) != embedder.dim:
+                raise EmbedderMismatch(
+                    f"{embedder.name} returned a vector of {len(vector)} dimensions where"
+                    f" {embedder.dim} were expected; nothing was stored")
+            out.append(sqlite_vec.serialize_float32(list(vector)))
+        if len(out) != len(texts):
+            raise MemoryError_(f"{embedder.name} returned {len(out)} vectors for"
+                               f" {len(texts)} texts; nothing was stored")
+        return out
+
+    def remember(
+        self,
+        subject: str,
+        kind: str,
+        text: str | bytes,
+        *,
+        source: str | None = None,
+        at: datetime | None = None,
+        expires: datetime | None = None,
+    ) -> list[Item]:
+        """Store `text` about `subject`; long text becomes several chunks. Returns the
+        stored items. With a `source` (an event or run id), remembering the same source
+        and kind again returns the items already stored instead of a second copy."""
+        subject, kind = subject.strip(), kind.strip()
+        if not subject or not kind:
+            raise MemoryError_("a memory needs a subject and a kind")
+        text = clean_text(text)
+        if not text.strip():
+            raise EmptyText(f"nothing to remember for {subject}: the text is empty")
+        if len(text) > MAX_CHARS:
+            raise MemoryError_(f"text of {len(text):,} characters is over the"
+                               f" {MAX_CHARS:,} a single memory may hold; split it")
+        if source is not None:
+            existing = self._by_source(source, kind)
+            if existing:
+                return existing
+        pieces = chunk_text(text)
+        vectors = self._vectors(pieces)  # before the transaction: it may be slow or fail
+        created = at or self.clock()
+        if expires is None and self.retention.get(kind) is not None:
+            expires = created + self.retention[kind]  # type: ignore[operator]
+        doc = str(ULID())
+        with self.tx() as db:
+            if source is not None and self._by_source(source, kind):
+                return self._by_source(source, kind)  # stored meanwhile by another thread
+            ids = []
+            for number, (piece, vector) in enumerate(zip(pieces, vectors, strict=True)):
+                item_id = db.execute(
+                    "insert into items (doc, chunk, subject, kind, text, source, created,"
+                    " expires) values (?, ?, ?, ?, ?, ?, ?, ?) returning id",
+                    (doc, number, subject, kind, piece, source, _ts(created),
+                     None if expires is None else _ts(expires))).fetchone()[0]
+                self._index(db, item_id, subject, kind, piece, vector)
+                ids.append(item_id)
+        return self.items(ids)
+
+    def _index(self, db: Any, item_id: int, subject: str, kind: str, text: str,
+               vector: bytes) -> None:
+        db.execute("insert into items_fts (rowid, text) values (?, ?)", (item_id, text))
+        db.execute("insert into items_vec (item_id, embedding, subject, kind)"
+                   " values (?, ?, ?, ?)", (item_id, vector, subject, kind))
+
+    def _unindex(self, db: Any, ids: Sequence[int]) -> None:
+        for start in range(0, len(ids), 500):
+            batch = list(ids[start:start + 500])
+            marks = ",".join("?" * len(batch))
+            db.execute(f"delete from items_fts where rowid in ({marks})", batch)
+            for item_id in batch:  # vec0 deletes by primary key one at a time
+                db.execute("delete from items_vec where item_id = ?", (item_id,))
+
+    def _by_source(self, source: str, kind: str) -> list[Item]:
+        return self._select("where source = ? and kind = ? order by chunk", (source, kind))
+
+    # ---- reading ---------------------------------------------------------------------
+
+    def _select(self, where: str, args: Sequence[Any] = ()) -> list[Item]:
+        with self._lock:
+            rows = self.conn.execute(
+                "select id, doc, chunk, subject, kind, text, source, created, expires,"
+                f" folded_into from items {where}", tuple(args)).fetchall()
+        return [Item(r[0], r[1], r[2], r[3], r[4], r[5], r[6], _dt(r[7]),  # type: ignore[arg-type]
+                     _dt(r[8]), r[9]) for r in rows]
+
+    def items(self, ids: Iterable[int]) -> list[Item]:
+        wanted = list(ids)
+        found: dict[int, Item] = {}
+        for start in range(0, len(wanted), 500):
+            batch = wanted[start:start + 500]
+            for item in self._select(f"where id in ({','.join('?' * len(batch))})", batch):
+                found[item.id] = item
+        return [found[i] for i in wanted if i in found]
+
+    def about(self, subject: str, kinds: Sequence[str] | None = None, *,
+              include_folded: bool = False, limit: int | None = None) -> list[Item]:
+        """A subject's items, newest first."""
+        where, args = ["subject = ?"], [subject]
+        if kinds:
+            where.append(f"kind in ({','.join('?' * len(kinds))})")
+            args += list(kinds)
+        if not include_folded:
+            where.append("folded_into is null")
+        tail = " limit ?" if limit else ""
+        return self._select(f"where {' and '.join(where)} order by created desc, id desc{tail}",
+                            [*args, *([limit] if limit else [])])
+
+    def recall(
+        self,
+        query: str,
+        *,
+        subject: str | None = None,
+        kinds: Sequence[str] | None = None,
+        k: int = 10,
+    ) -> list[Recalled]:
+        """The `k` items most relevant to `query`: vector and full-text searches, each
+        scoped to `subject` and `kinds` when given, fused by rank. Folded items (those
+        compressed into a summary) are not recalled; their summary is."""
+        if k < 1:
+            return []
+        query = clean_text(query)
+        if not query.strip():
+            return []
+        depth = max(FUSION_DEPTH, k * 5)
+        by_vector = self.nearest(query, subject=subject, kinds=kinds, k=depth)
+        by_text = self.search_text(query, subject=subject, kinds=kinds, limit=depth)
+        by_key = self.search_text(query, subject=subject, kinds=kinds, limit=depth,
+                                  keys_only=True)
+        scores: dict[int, float] = {}
+        for ranking in ([item_id for item_id, _s in by_vector], by_text, by_key):
+            for rank, item_id in enumerate(ranking, 1):
+                scores[item_id] = scores.get(item_id, 0.0) + 1.0 / (RRF_K + rank)
+        best = sorted(scores, key=lambda i: (-scores[i], i))[:k]
+        vector_rank = {item_id: rank for rank, (item_id, _s) in enumerate(by_vector, 1)}
+        similarity = dict(by_vector)
+        text_rank = {item_id: rank for rank, item_id in enumerate(by_text, 1)}
+        items = {item.id: item for item in self.items(best)}
+        return [Recalled(items[i], scores[i], vector_rank.get(i), text_rank.get(i),
+                         similarity.get(i)) for i in best if i in items]
+
+    def nearest(self, query: str | Sequence[float], *, subject: str | None = None,
+                kinds: Sequence[str] | None = None, k: int = 10) -> list[tuple[int, float]]:
+        """(item id, cosine similarity) of the `k` nearest items by vector, best first;
+        items with no similarity at all (orthogonal or opposite) are left out."""
+        embedder = self._need_embedder()
+        vector = embedder.embed(query) if isinstance(query, str) else list(query)
+        if len(vector) != embedder.dim:
+            raise EmbedderMismatch(f"a query vector of {len(vector)} dimensions cannot"
+                                   f" search an index of {embedder.dim}")
+        if not any(vector):
+            return []
+        where, args = ["embedding match ?", "k = ?"], [sqlite_vec.serialize_float32(vector), k]
+        if subject is not None:
+            where.append("subject = ?")
+            args.append(subject)
+        if kinds:
+            where.append(f"kind in ({','.join('?' * len(kinds))})")
+            args += list(kinds)
+        with self._lock:
+            rows = self.conn.execute(
+                f"select item_id, distance from items_vec where {' and '.join(where)}"
+                " order by distance", args).fetchall()
+        return [(item_id, 1.0 - distance) for item_id, distance in rows if distance < 1.0]
+
+    def search_text(self, query: str, *, subject: str | None = None,
+                    kinds: Sequence[str] | None = None, limit: int = 10,
+                    keys_only: bool = False) -> list[int]:
+        """Item ids matching any word of `query` (or, with `keys_only`, any identifier in
+        it), best BM25 first."""
+        expression = fts_query(query, keys_only=keys_only)
+        if expression is None:
+            return []
+        where, args = ["items_fts match ?"], [expression]
+        if subject is not None:
+            where.append("i.subject = ?")
+            args.append(subject)
+        if kinds:
+            where.append(f"i.kind in ({','.join('?' * len(kinds))})")
+            args += list(kinds)
+        with self._lock:
+            rows = self.conn.execute(
+                "select f.rowid from items_fts f join items i on i.id = f.rowid"
+                f" where {' and '.join(where)} order by bm25(items_fts) limit ?",
+                [*args, limit]).fetchall()
+        return [row[0] for row in rows]
+
+    # ---- forgetting and retention ----------------------------------------------------
+
+    def _erase(self, db: Any, where: str, args: Sequence[Any]) -> int:
+        ids = [row[0] for row in db.execute(f"select id from items where {where}", args)]
+        self._unindex(db, ids)
+        for start in range(0, len(ids), 500):
+            batch = ids[start:start + 500]
+            db.execute(f"delete from items where id in ({','.join('?' * len(batch))})", batch)
+        return len(ids)
+
+    def _compact(self) -> None:
+        """Merge the text index's segments so erased words leave its b-trees, and move
+        the write-ahead log into the file (secure_delete zeroes the freed pages)."""
+        with self._lock:
+            self.conn.execute("insert into items_fts (items_fts) values ('optimize')")
+            self.conn.execute("pragma wal_checkpoint(truncate)")
+
+    def forget(self, subject: str, *, by: str | None = None) -> Forgotten:
+        """Erase everything about `subject`: items (folded ones and their transcripts
+        included), their text and vector index entries, and profiles. Audited with a
+        digest of the subject, so the audit record does not keep what was erased."""
+        with self.tx() as db:
+            items = self._erase(db, "subject = ?", (subject,))
+            profiles = db.execute("delete from profiles where subject = ?", (subject,)).rowcount
+        self._compact()
+        forgotten = Forgotten(subject, items, profiles)
+        if self.audit is not None:
+            self.audit("memory.forgotten", {
+                "subject_sha256": hashlib.sha256(subject.encode()).hexdigest(),
+                "items": items, "profiles": profiles, "by": by})
+        return forgotten
+
+    def purge_expired(self, now: datetime | None = None) -> int:
+        """Delete items whose retention has run out; returns how many went."""
+        moment = _ts(now or self.clock())
+        with self.tx() as db:
+            purged = self._erase(db, "expires is not null and expires <= ?", (moment,))
+        if purged:
+            self._compact()
+            if self.audit is not None:
+                self.audit("memory.purged", {"items": purged})
+        return purged
+
+    # ---- summaries -------------------------------------------------------------------
+
+    def fold(self, subject: str, kinds: Sequence[str], summary: str, *,
+             before: datetime | None = None, kind: str = "summary") -> Item | None:
+        """Compress `subject`'s unfolded items of `kinds` (those created before `before`,
+        all when None) into one summary item with text `summary`. The items stay, as the
+        summary's transcript, but leave the indexes: recall finds the summary instead."""
+        folded = [item for item in self.about(subject, kinds)
+                  if before is None or item.created < before]
+        if not folded:
+            return None
+        stored = self.remember(subject, kind, summary, source=f"fold:{folded[0].id}")
+        head = stored[0]
+        with self.tx() as db:
+            ids = [item.id for item in folded]
+            self._unindex(db, ids)
+            for start in range(0, len(ids), 500):
+                batch = ids[start:start + 500]
+                db.execute(f"update items set folded_into = ? where id in"
+                           f" ({','.join('?' * len(batch))})", [head.id, *batch])
+        return head
+
+    def transcript(self, summary_id: int) -> list[Item]:
+        """The items a summary was folded from, oldest first (rehydration)."""
+        return self._select("where folded_into = ? order by created, id", (summary_id,))
+
+    # ---- profiles --------------------------------------------------------------------
+
+    def put_profile(self, subject: str, kind: str, data: str) -> None:
+        with self.tx() as db:
+            db.execute("insert into profiles values (?, ?, ?, ?) on conflict (subject, kind)"
+                       " do update set data = excluded.data, updated = excluded.updated",
+                       (subject, kind, data, _ts(self.clock())))
+
+    def profile(self, subject: str, kind: str) -> str | None:
+        with self._lock:
+            row = self.conn.execute("select data from profiles where subject = ? and kind = ?",
+                                    (subject, kind)).fetchone()
+        return None if row is None else row[0]
+
+    # ---- maintenance -----------------------------------------------------------------
+
+    def reindex(self, embedder: Embedder, *, batch: int = 256) -> int:
+        """Rebuild every vector with `embedder` (a new model or dimension); returns how
+        many items were embedded. The text index and the items are untouched."""
+        with self._lock:
+            rows = self.conn.execute(
+                "select id, subject, kind, text from items where folded_into is null"
+                " order by id").fetchall()
+        self.embedder = embedder
+        vectors = self._vectors([row[3] for row in rows])
+        with self.tx() as db:
+            db.execute("drop table if exists items_vec")
+            self._create_vectors(db, embedder)
+            for start in range(0, len(rows), batch):
+                db.executemany(
+                    "insert into items_vec (item_id, embedding, subject, kind)"
+                    " values (?, ?, ?, ?)",
+                    [(r[0], v, r[1], r[2]) for r, v in
+                     zip(rows[start:start + batch], vectors[start:start + batch], strict=True)])
+        return len(rows)
+
+    def stats(self) -> MemoryStats:
+        now = _ts(self.clock())
+        with self._lock:
+            db = self.conn
+            by_kind = dict(db.execute("select kind, count(*) from items where folded_into"
+                                      " is null group by kind order by kind").fetchall())
+            subjects = db.execute("select count(distinct subject) from items").fetchone()[0]
+            folded = db.execute("select count(*) from items where folded_into is not null"
+                                ).fetchone()[0]
+            expired = db.execute("select count(*) from items where expires is not null"
+                                 " and expires <= ?", (now,)).fetchone()[0]
+        name, dim = self.indexed_with
+        size = sum(p.stat().st_size for p in self.path.parent.glob(self.path.name + "*"))
+        return MemoryStats(str(self.path), name or "none", dim, sum(by_kind.values()),
+                           subjects, folded, expired, by_kind, size)
