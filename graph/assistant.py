@@ -18,6 +18,7 @@ from langgraph.runtime import Runtime as GraphRuntime
 from connectors.llm import Message, TextBlock, ToolResultBlock
 
 from .prompts import SYSTEM, budget_stop, empty_message, summary_block, too_many_rounds, truncated
+from .remembering import recall_block
 from .router import BudgetExceeded, Router
 from .runtime import Runtime
 from .tools import SPECS, Tools
@@ -48,6 +49,8 @@ class ChatContext:
     conversation: str
     said: str
     execute: bool = True
+    recalled: str = ""
+    """Long-term memory recalled for this turn, as a prompt block (empty: none)."""
 
 
 @dataclass(frozen=True)
@@ -75,7 +78,8 @@ def clean(text: str | bytes) -> str:
 def think(state: ChatState, runtime: GraphRuntime[ChatContext]) -> ChatState:
     ctx = runtime.context
     messages = _messages(state)
-    system = SYSTEM + summary_block(state.get("summary", []), state.get("compressed", 0))
+    system = (SYSTEM + summary_block(state.get("summary", []), state.get("compressed", 0))
+              + ctx.recalled)
     budget = ctx.runtime.policy.assistant.budget
     try:
         reply = ctx.router.complete(ctx.conversation, budget, system=system, messages=messages,
@@ -172,11 +176,11 @@ class Assistant:
         config: dict[str, Any] = {"configurable": {"thread_id": conversation}}
         state = self.graph.get_state(config).values or {}
         messages = [*state.get("messages", []), Message.user(said).model_dump()]
-        context = ChatContext(self.runtime, self.router, asker, origin, conversation, said,
-                              self.execute)
         before = self.runtime.store.last_event_id()
         self.runtime.store.append_event(conversation, "chat.message", actor=asker,
                                         data={"text": said[:2000], "origin": origin})
+        context = ChatContext(self.runtime, self.router, asker, origin, conversation, said,
+                              self.execute, self._recall(conversation, said))
         result = self.graph.invoke({"messages": messages, "rounds": 0, "reply": None}, config,
                                    context=context, durability="sync")
         tools = [e.data["tool"] for e in self.runtime.store.events(
@@ -185,3 +189,16 @@ class Assistant:
         self.runtime.store.append_event(conversation, "chat.reply", data={
             "text": reply[:2000], "offline": bool(result.get("offline"))})
         return TurnResult(conversation, reply, bool(result.get("offline")), tools)
+
+    def _recall(self, conversation: str, said: str) -> str:
+        """Memories relevant to this message within the policy's allowance; the recall is
+        an event of the conversation, so what the model was shown is on the record."""
+        memory, limits = self.runtime.memory, self.runtime.policy.memory
+        if memory is None:
+            return ""
+        block, hits = recall_block(memory, said, conversation, tokens=limits.recall_tokens,
+                                   k=limits.recall_k)
+        if hits:
+            self.runtime.store.append_event(conversation, "memory.recalled", data={
+                "items": [hit.item.id for hit in hits], "chars": len(block)})
+        return block

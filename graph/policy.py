@@ -150,6 +150,18 @@ class AssistantPolicy(Strict):
     """Messages sent verbatim; older ones are compressed into the conversation's summary."""
 
 
+class MemoryPolicy(Strict):
+    recall_tokens: int = Field(default=600, ge=0, le=20_000)
+    """How much recalled memory the assistant's prompt may carry per turn (0: none)."""
+    recall_k: int = Field(default=6, ge=1, le=50)
+    """At most this many memories per turn."""
+    retention: dict[str, Duration] = Field(default_factory=lambda: {
+        "conversation": timedelta(days=90), "outcome": timedelta(days=730)})
+    """Kind → how long its memories are kept; kinds not named are kept until forgotten."""
+    fold_after: int = Field(default=40, ge=4, le=10_000)
+    """A conversation's memories beyond this many are folded into a summary."""
+
+
 class SlackPolicy(Strict):
     users: dict[str, str] = Field(default_factory=dict)
     """Slack user id (U…/W…) → the person in [people] whose roles it carries."""
@@ -173,6 +185,7 @@ class Policy(Strict):
     models: Models = Models()
     assistant: AssistantPolicy = AssistantPolicy()
     slack: SlackPolicy = SlackPolicy()
+    memory: MemoryPolicy = MemoryPolicy()
     delegations: list[Delegation] = Field(default_factory=list)
 
     def dangling(self) -> list[tuple[tuple[str, ...], str]]:

@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.sqlite import SqliteSaver
@@ -51,6 +51,9 @@ from .records import (
     RunStatus,
 )
 from .router import Router
+
+if TYPE_CHECKING:
+    from memory import MemoryStore
 from .services import Services
 from .steps import RunContext
 from .store import Store
@@ -90,6 +93,8 @@ class Runtime:
         self.store = store
         self.router = router
         """Model calls from steps (`scope.model`); set by the composition root."""
+        self.memory: MemoryStore | None = None
+        """Long-term memory the assistant recalls from; set by the composition root."""
         self.services = services
         self.policy = policy
         self.clock = clock or store.clock

@@ -239,6 +239,12 @@ class Store:
         args.append(limit)
         return [self._run(r) for r in self._all(sql, tuple(args))]
 
+    def runs_for_customer(self, customer: str, *, limit: int = 500) -> list[Run]:
+        """Runs whose input names `customer` (as the workflow filled it in), newest first."""
+        sql = (f"SELECT r.*, {_COST} AS cost_usd FROM runs r"
+               " WHERE json_extract(input, '$.customer') = ? ORDER BY id DESC LIMIT ?")
+        return [self._run(r) for r in self._all(sql, (customer, limit))]
+
     def set_run(self, run_id: str, **fields: Any) -> None:
         """Update a run's columns (status, step, error, cancel_requested)."""
         allowed = {"status", "step", "error", "cancel_requested"}

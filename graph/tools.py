@@ -48,6 +48,14 @@ class SummariseMetrics(BaseModel):
     period: Literal["today", "yesterday", "last week", "last 30 days", "all"] = "last week"
 
 
+class SearchMemory(BaseModel):
+    query: str = Field(min_length=1, max_length=2000,
+                       description="What to look for: words, an order id, a SKU, a name.")
+    subject: str | None = Field(default=None, description=(
+        "Only memories about this subject, e.g. 'customer:ada@example.com'."))
+    limit: int = Field(default=5, ge=1, le=20)
+
+
 class ToolError(Exception):
     """Told to the model as an is_error tool result; the conversation goes on."""
 
@@ -78,6 +86,8 @@ SPECS: list[ToolSpec] = [
               " explicitly said so for that approval id.", Decide),
     tool_spec("summarise_metrics", "Runs, success rate, cost and latency over a period.",
               SummariseMetrics),
+    tool_spec("search_memory", "Search long-term memory: past outcomes, customers' history,"
+              " earlier conversations (summarised).", SearchMemory),
 ]
 
 
@@ -98,6 +108,7 @@ class Tools:
             "list_pending": (ListPending, self.list_pending),
             "decide": (Decide, self.decide),
             "summarise_metrics": (SummariseMetrics, self.summarise_metrics),
+            "search_memory": (SearchMemory, self.search_memory),
         }
 
     def call(self, name: str, arguments: Any) -> tuple[str, bool]:
@@ -146,3 +157,13 @@ class Tools:
     def summarise_metrics(self, args: SummariseMetrics) -> dict[str, Any]:
         since = None if args.period == "all" else self.runtime.clock.now() - _PERIODS[args.period]
         return {"period": args.period, **summarise(self.runtime.runs(limit=100_000), since)}
+
+    def search_memory(self, args: SearchMemory) -> dict[str, Any]:
+        memory = self.runtime.memory
+        if memory is None:
+            raise ToolError("long-term memory is not configured here")
+        hits = memory.recall(args.query, subject=args.subject, k=args.limit)
+        return {"query": args.query, "hits": [
+            {"subject": h.item.subject, "kind": h.item.kind, "text": h.item.text[:1000],
+             "at": h.item.created.isoformat(timespec="seconds"), "source": h.item.source}
+            for h in hits]}

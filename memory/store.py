@@ -548,19 +548,22 @@ class MemoryStore:
 
     # ---- summaries -------------------------------------------------------------------
 
-    def fold(self, subject: str, kinds: Sequence[str], summary: str, *,
-             before: datetime | None = None, kind: str = "summary") -> Item | None:
-        """Compress `subject`'s unfolded items of `kinds` (those created before `before`,
-        all when None) into one summary item with text `summary`. The items stay, as the
-        summary's transcript, but leave the indexes: recall finds the summary instead."""
-        folded = [item for item in self.about(subject, kinds)
-                  if before is None or item.created < before]
+    def fold(self, folded: Sequence[Item], summary: str, *, kind: str = "summary") -> Item:
+        """Compress `folded` (items of one subject, not yet folded) into one summary item
+        with text `summary`. The items stay, as the summary's transcript, but leave the
+        indexes: recall finds the summary instead. Folding the same items twice returns
+        the first summary."""
         if not folded:
-            return None
-        stored = self.remember(subject, kind, summary, source=f"fold:{folded[0].id}")
-        head = stored[0]
+            raise MemoryError_("nothing to fold")
+        subjects = {item.subject for item in folded}
+        if len(subjects) != 1:
+            raise MemoryError_(f"a summary covers one subject, not {sorted(subjects)}")
+        head = self.remember(folded[0].subject, kind, summary,
+                             source=f"fold:{min(item.id for item in folded)}")[0]
         with self.tx() as db:
-            ids = [item.id for item in folded]
+            ids = [row[0] for row in db.execute(
+                f"select id from items where folded_into is null and id in"
+                f" ({','.join('?' * len(folded))})", [item.id for item in folded])]
             self._unindex(db, ids)
             for start in range(0, len(ids), 500):
                 batch = ids[start:start + 500]
@@ -585,6 +588,16 @@ class MemoryStore:
             row = self.conn.execute("select data from profiles where subject = ? and kind = ?",
                                     (subject, kind)).fetchone()
         return None if row is None else row[0]
+
+    # ---- bookkeeping ---------------------------------------------------------------
+
+    def get_meta(self, key: str) -> str | None:
+        with self._lock:
+            return self._meta(key)
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self.tx() as db:
+            db.execute("insert or replace into meta values (?, ?)", (key, value))
 
     # ---- maintenance -----------------------------------------------------------------
 

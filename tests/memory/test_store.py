@@ -337,10 +337,10 @@ def test_folding_old_items_into_a_summary_keeps_the_transcript(memory, clock):
         memory.remember("conversation:maria", "conversation", f"turn {n}: about the kettle")
         clock.now += timedelta(minutes=1)
     newest = memory.remember("conversation:maria", "conversation", "turn 5: about toasters")
-    summary = memory.fold("conversation:maria", ["conversation"],
-                          "Maria asked about a kettle over five turns.",
-                          before=newest[0].created)
-    assert summary is not None and summary.kind == "summary"
+    older = [item for item in memory.about("conversation:maria") if item.id != newest[0].id]
+    summary = memory.fold(older, "Maria asked about a kettle over five turns.")
+    assert summary.kind == "summary"
+    assert memory.fold(older, "again") == summary
     recalled = [h.item for h in memory.recall("kettle", subject="conversation:maria")]
     assert summary.id in [item.id for item in recalled]
     assert all(item.kind != "conversation" or item.id == newest[0].id for item in recalled)
