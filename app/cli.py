@@ -32,14 +32,17 @@ from graph.inbox import through_inbox
 from . import render
 from .lock import HomeLock
 from .settings import Settings, SettingsError, load_settings
-from .wiring import open_runtime
+from .wiring import build_embedder, build_keeper, open_memory, open_runtime
 
 cli = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
                   help="Keel: business processes as durable state machines, with people in the loop.")
 start_cli = typer.Typer(no_args_is_help=True, help="Start a workflow run.")
 sandbox_cli = typer.Typer(invoke_without_command=True, help="The local store and mail sandbox.")
 audit_cli = typer.Typer(no_args_is_help=True, help="Check the event log.")
+memory_cli = typer.Typer(no_args_is_help=True,
+                         help="Long-term memory: search, forget a person, stats, reindex.")
 cli.add_typer(start_cli, name="start")
+cli.add_typer(memory_cli, name="memory")
 cli.add_typer(sandbox_cli, name="sandbox")
 cli.add_typer(audit_cli, name="audit")
 
@@ -289,6 +292,80 @@ def audit_verify(as_json: Json = False) -> None:
                              f" seq {report.seq}): {report.problem}; {report.checked} events"
                              " before it are intact")
         raise typer.Exit(6)
+
+
+# --- memory -------------------------------------------------------------------------------
+
+
+@memory_cli.command("search")
+def memory_search(
+    query: str,
+    subject: Annotated[str | None, typer.Option(help="Only about this subject, e.g."
+                                                     " customer:ada@example.com.")] = None,
+    kind: Annotated[list[str] | None, typer.Option(help="Only these kinds (repeatable).")] = None,
+    limit: Annotated[int, typer.Option("--limit", "-k", min=1, max=100)] = 10,
+    as_json: Json = False,
+) -> None:
+    """Find memories by meaning and by exact words (ids, SKUs, names)."""
+    with _runtime(as_json) as (_settings, runtime, _served):
+        assert runtime.memory is not None
+        hits = runtime.memory.recall(query, subject=subject, kinds=kind or None, k=limit)
+        _emit(as_json, [render.memory_hit_data(hit) for hit in hits],
+              render.memory_hits(query, hits))
+
+
+@memory_cli.command("forget")
+def memory_forget(
+    subject: str,
+    yes: Annotated[bool, typer.Option("--yes", help="Confirm: this cannot be undone.")] = False,
+    actor: As = None,
+    as_json: Json = False,
+) -> None:
+    """Erase everything memory holds about a subject (a person's right to be forgotten)."""
+    if not yes:
+        _fail(as_json, SettingsError(
+            f"forgetting {subject} erases every memory and profile about them and cannot be"
+            " undone; run again with --yes"), 2)
+    with _runtime(as_json) as (settings, runtime, _served):
+        assert runtime.memory is not None
+        gone = runtime.memory.forget(subject, by=_who(settings, actor))
+        _emit(as_json, {"subject": subject, "items": gone.items, "profiles": gone.profiles},
+              f"Forgot {subject}: {gone.items} memories and {gone.profiles} profile(s) erased"
+              " from every table; the event log records the erasure by digest."
+              if gone.items or gone.profiles else f"Memory holds nothing about {subject}.")
+
+
+@memory_cli.command("stats")
+def memory_stats_command(as_json: Json = False) -> None:
+    """What memory holds: items by kind, subjects, summaries, expired, file size."""
+    with _errors(as_json):
+        settings = load_settings()
+        with open_memory(settings, embedder=None) as memory:
+            stats = memory.stats()
+    _emit(as_json, stats.__dict__, render.memory_stats(stats))
+
+
+@memory_cli.command("reindex")
+def memory_reindex(as_json: Json = False) -> None:
+    """Rebuild every vector with the configured embedder (after changing model or size)."""
+    with _errors(as_json):
+        settings = load_settings()
+        embedder = build_embedder(settings)
+        with open_memory(settings, embedder=None) as memory:
+            before = memory.indexed_with[0]
+            count = memory.reindex(embedder)
+    _emit(as_json, {"items": count, "embedder": embedder.name, "was": before},
+          f"Re-embedded {count} memories with {embedder.name} (was {before or 'none'}).")
+
+
+@memory_cli.command("sync")
+def memory_sync(as_json: Json = False) -> None:
+    """Write what the event log holds into memory now (a server does this every 10 s)."""
+    with _runtime(as_json) as (_settings, runtime, _served):
+        done = build_keeper(runtime).sync()
+        _emit(as_json, done.__dict__, f"{done.events} events read: {done.remembered}"
+                                      f" memories, {done.profiles} profiles,"
+                                      f" {done.folded} folded into summaries.")
 
 
 # --- processes ----------------------------------------------------------------------------

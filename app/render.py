@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from graph import Approval, Event, Run, RunDetail
+from memory import MemoryStats, Recalled
 
 STATUS_MARK = {
     "queued": "…", "running": "▶", "waiting": "⏸", "succeeded": "✓", "rejected": "✗",
@@ -116,3 +117,34 @@ def ledger_table(effects: list[dict[str, Any]]) -> str:
              str(e.get("amount") or "-"), e.get("idempotency_key") or "-", e.get("at", "")]
             for e in effects]
     return _table(["SEQ", "KIND", "ORDER", "AMOUNT", "IDEMPOTENCY KEY", "AT"], rows)
+
+
+def _found_by(hit: Recalled) -> str:
+    ways = [w for w, rank in (("meaning", hit.vector_rank), ("words", hit.text_rank)) if rank]
+    return "+".join(ways) or "-"
+
+
+def memory_hit_data(hit: Recalled) -> dict[str, Any]:
+    item = hit.item
+    return {"id": item.id, "subject": item.subject, "kind": item.kind, "text": item.text,
+            "created": item.created.isoformat(), "source": item.source,
+            "score": round(hit.score, 5), "found_by": _found_by(hit)}
+
+
+def memory_hits(query: str, hits: list[Recalled]) -> str:
+    if not hits:
+        return f"Nothing in memory matches {query!r}."
+    rows = [[_when(h.item.created)[:10], h.item.kind, h.item.subject, _found_by(h),
+             " ".join(h.item.text.split())[:90]] for h in hits]
+    return _table(["date", "kind", "subject", "found by", "text"], rows)
+
+
+def memory_stats(stats: MemoryStats) -> str:
+    kinds = ", ".join(f"{n} {kind}" for kind, n in stats.by_kind.items()) or "none"
+    return "\n".join([
+        f"{stats.items} memories about {stats.subjects} subjects ({kinds})",
+        (f"{stats.folded} folded into summaries (transcripts kept); {stats.expired} expired,"
+        " awaiting the daily purge"),
+        (f"embedder {stats.embedder} ({stats.dim} dimensions); {stats.path},"
+        f" {stats.file_bytes / 1e6:.1f} MB"),
+    ])

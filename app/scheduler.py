@@ -27,6 +27,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from graph import KeelError, NotFound, Runtime
 from graph.inbox import through_inbox
+from graph.remembering import MemoryKeeper
 from tui.desk import JobInfo
 
 from .demo import Demo
@@ -134,13 +135,25 @@ class AttachedSchedules:
 
 
 def standard_jobs(runtime: Runtime, *, demo: Demo | None = None,
-                  escalate_every: float = 15.0) -> list[Job]:
+                  escalate_every: float = 15.0, remember_every: float = 10.0) -> list[Job]:
     jobs = [
         Job("escalations", "Escalations, reminders and expiry",
             IntervalTrigger(seconds=escalate_every), lambda: _sweep(runtime)),
         Job("reconciliation-digest", "Open reconciliation items",
             CronTrigger(hour=9, minute=0, timezone=UTC), lambda: _digest(runtime)),
     ]
+    if runtime.memory is not None:
+        from .wiring import build_keeper
+
+        keeper = build_keeper(runtime)
+        memory = runtime.memory
+        jobs += [
+            Job("memory", "Memory: outcomes, profiles and conversations from the log",
+                IntervalTrigger(seconds=remember_every), lambda: _remember(keeper)),
+            Job("memory-retention", "Memory retention: purge what has expired",
+                CronTrigger(hour=3, minute=30, timezone=UTC),
+                lambda: f"{memory.purge_expired()} purged"),
+        ]
     if demo is not None:
         first = datetime.now(UTC) + timedelta(seconds=2)  # a newcomer sees a run move at once
         jobs.append(Job("demo-shop", "Demo shop: a customer asks for a refund",
@@ -152,6 +165,14 @@ def standard_jobs(runtime: Runtime, *, demo: Demo | None = None,
 def _sweep(runtime: Runtime) -> str:
     done = Counter(event.kind.removeprefix("approval.") for event in runtime.tick())
     return ", ".join(f"{n} {kind}" for kind, n in sorted(done.items())) or "nothing due"
+
+
+def _remember(keeper: MemoryKeeper) -> str:
+    done = keeper.sync()
+    if not done.events:
+        return "up to date"
+    return (f"{done.events} events: {done.remembered} remembered, {done.profiles} profiles,"
+            f" {done.folded} folded")
 
 
 def _digest(runtime: Runtime) -> str:

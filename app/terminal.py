@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from graph import Runtime
 
@@ -12,6 +13,10 @@ from .scheduler import AttachedSchedules, Scheduler
 from .settings import Settings
 from .slack import RunningSlack
 from .wiring import build_assistant
+
+if TYPE_CHECKING:
+    from memory import MemoryStore
+    from tui import Hit
 
 
 def has_terminal() -> bool:
@@ -30,6 +35,26 @@ def slack_links(home: Path) -> Callable[[str], str | None] | None:
     return ledger.thread_link
 
 
+class MemorySearch:
+    """Long-term memory as the terminal app's memory screen searches it."""
+
+    def __init__(self, memory: MemoryStore) -> None:
+        self.memory = memory
+
+    def search(self, query: str, limit: int) -> list[Hit]:
+        from tui import Hit
+
+        return [Hit(text=hit.item.text, score=hit.score, kind=hit.item.kind,
+                    source=hit.item.source, at=hit.item.created, subject=hit.item.subject,
+                    found_by=[way for way, rank in (("meaning", hit.vector_rank),
+                                                    ("words", hit.text_rank)) if rank])
+                for hit in self.memory.recall(query, k=limit)]
+
+
+def _memory(runtime: Runtime) -> MemorySearch | None:
+    return MemorySearch(runtime.memory) if runtime.memory is not None else None
+
+
 def embedded(settings: Settings, runtime: Runtime, scheduler: Scheduler,
              slack: RunningSlack | None) -> None:
     """`keel up`'s foreground: the terminal app over the server's own runtime."""
@@ -37,7 +62,7 @@ def embedded(settings: Settings, runtime: Runtime, scheduler: Scheduler,
 
     link = slack.bot.ledger.thread_link if slack is not None else slack_links(settings.home)
     run(Desk(runtime, user=settings.user, assistant=build_assistant(runtime),
-             schedules=scheduler, slack_link=link))
+             schedules=scheduler, slack_link=link, memory=_memory(runtime)))
 
 
 def attached(settings: Settings, runtime: Runtime, served: bool, user: str) -> None:
@@ -48,4 +73,5 @@ def attached(settings: Settings, runtime: Runtime, served: bool, user: str) -> N
     schedules = (AttachedSchedules(runtime, settings.home / "schedules.json", user)
                  if served else None)
     run(Desk(runtime, user=user, assistant=build_assistant(runtime, execute=not served),
-             attached=served, schedules=schedules, slack_link=slack_links(settings.home)))
+             attached=served, schedules=schedules, slack_link=slack_links(settings.home),
+             memory=_memory(runtime)))

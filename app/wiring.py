@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from connectors import MailConnector, RateLimit, RetryPolicy, ShopConnector
-from graph import Clock, Policy, Runtime, Services, load_policy
+from graph import Clock, Policy, Runtime, Services, SystemClock, load_policy
 from graph.assistant import Assistant
 from graph.router import Router
 
-from .settings import Settings
+from .settings import Settings, SettingsError
+
+if TYPE_CHECKING:
+    from graph.remembering import MemoryKeeper
+    from memory import Embedder, MemoryStore
 
 
 def build_services(settings: Settings) -> Services:
@@ -32,7 +38,55 @@ def open_runtime(
     runtime = Runtime.open(settings.home, services=services or build_services(settings),
                            policy=policy, clock=clock, workers=workers)
     runtime.router = build_router(settings, runtime)
+    try:
+        runtime.memory = open_memory(settings, runtime)
+    except BaseException:
+        runtime.close()
+        raise
     return runtime
+
+
+MEMORY_FILE = "memory.db"
+
+
+def build_embedder(settings: Settings) -> Embedder:
+    """The offline hashing embedder (the default), or a hosted one when a URL is set."""
+    from memory import HashingEmbedder
+
+    return HashingEmbedder(384)
+
+
+def open_memory(settings: Settings, runtime: Runtime | None = None, *,
+                embedder: Embedder | None | bool = True) -> MemoryStore:
+    """Long-term memory in KEEL_HOME/memory.db. Erasures and purges are audited in the
+    runtime's event log. `embedder=None` opens it for forget, stats and reindex without
+    checking its vectors; True (the default) uses the configured embedder."""
+    from memory import EmbedderMismatch, MemoryStore, MemoryUnavailable
+
+    def audit(kind: str, data: dict[str, Any]) -> None:
+        if runtime is not None:
+            runtime.store.append_event(None, kind, actor=data.get("by") or "memory", data=data)
+
+    chosen = build_embedder(settings) if embedder is True else embedder or None
+    policy = runtime.policy if runtime is not None else load_policy(settings.policy)
+    try:
+        return MemoryStore(settings.home / MEMORY_FILE, chosen,
+                           retention=policy.memory.retention,
+                           clock=(runtime.clock if runtime else SystemClock()).now, audit=audit)
+    except (EmbedderMismatch, MemoryUnavailable) as exc:
+        raise SettingsError(str(exc)) from exc
+
+
+def build_keeper(runtime: Runtime) -> MemoryKeeper:
+    """What writes the event log into memory, summarising with Claude when a key is set
+    (the cheap model first) and extractively otherwise."""
+    from graph.remembering import MemoryKeeper, model_summariser
+
+    assert runtime.memory is not None and runtime.router is not None
+    return MemoryKeeper(runtime.store, runtime.memory,
+                        fold_after=runtime.policy.memory.fold_after,
+                        summariser=model_summariser(runtime.router, runtime.policy),
+                        currency=runtime.policy.currency)
 
 
 def build_router(settings: Settings, runtime: Runtime) -> Router:

@@ -132,6 +132,8 @@ class Runtime:
     def close(self) -> None:
         if self._pool:
             self._pool.shutdown(wait=True)
+        if self.memory is not None:
+            self.memory.close()
         self.store.close()
         conn = getattr(self._checkpointer, "conn", None)
         if conn is not None:

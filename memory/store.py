@@ -54,6 +54,9 @@ RRF_K = 60
 """Reciprocal rank fusion's constant: a hit's score is the sum of 1 / (RRF_K + rank)."""
 FUSION_DEPTH = 50
 """How many hits each index contributes to the fusion (at least; k * 5 when larger)."""
+MIN_SIMILARITY = 0.05
+"""Vector hits below this cosine similarity are not recalled: with the hashing embedder,
+unrelated texts score 0 at the median, and stray hash collisions about this much."""
 PARTITION_CHUNK = 16
 """vec0 rows per storage chunk; partitions (subjects) are small, so chunks are too."""
 
@@ -206,8 +209,10 @@ class MemoryStore:
         retention: Mapping[str, timedelta | None] | None = None,
         clock: Clock = _utc_now,
         audit: Callable[[str, dict[str, Any]], None] | None = None,
+        min_similarity: float = MIN_SIMILARITY,
     ) -> None:
         self.path = Path(path)
+        self.min_similarity = min_similarity
         self.embedder = embedder
         self.retention = dict(retention or {})
         self.clock = clock
@@ -433,15 +438,18 @@ class MemoryStore:
         k: int = 10,
     ) -> list[Recalled]:
         """The `k` items most relevant to `query`: vector and full-text searches, each
-        scoped to `subject` and `kinds` when given, fused by rank. Folded items (those
-        compressed into a summary) are not recalled; their summary is."""
+        scoped to `subject` and `kinds` when given, fused by rank. Vector hits weaker than
+        `min_similarity` are noise and left out. Folded items (those compressed into a
+        summary) are not recalled; their summary is."""
         if k < 1:
             return []
         query = clean_text(query)
         if not query.strip():
             return []
         depth = max(FUSION_DEPTH, k * 5)
-        by_vector = self.nearest(query, subject=subject, kinds=kinds, k=depth)
+        by_vector = [(item_id, similarity) for item_id, similarity in
+                     self.nearest(query, subject=subject, kinds=kinds, k=depth)
+                     if similarity >= self.min_similarity]
         by_text = self.search_text(query, subject=subject, kinds=kinds, limit=depth)
         by_key = self.search_text(query, subject=subject, kinds=kinds, limit=depth,
                                   keys_only=True)

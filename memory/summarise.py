@@ -26,8 +26,9 @@ STOP_WORDS = frozenset([
     "when", "which", "who", "will", "with", "you", "your",
 ])
 
-Model = Callable[[str], str]
-"""Given a transcript, a summary of it; raising means "no summary from me"."""
+Model = Callable[[str], tuple[str, str]]
+"""Given a transcript, (its summary, the name of the model that wrote it); raising means
+"no summary from me"."""
 
 
 @dataclass(frozen=True)
@@ -80,20 +81,17 @@ def extractive(texts: Sequence[str], max_chars: int = 1200) -> str:
 class Summariser:
     """Summaries by `model` when one is given and it answers, extractive otherwise."""
 
-    def __init__(self, model: Model | None = None, *, model_name: str = "model",
-                 max_chars: int = 1200) -> None:
+    def __init__(self, model: Model | None = None, *, max_chars: int = 1200) -> None:
         self.model = model
-        self.model_name = model_name
         self.max_chars = max_chars
 
     def summarise(self, texts: Sequence[str]) -> Summary:
         if self.model is not None:
             try:
-                text = self.model("\n".join(texts)).strip()
+                text, by = self.model("\n".join(texts))
             except Exception as exc:  # noqa: BLE001 - any model failure falls back, as documented
-                log.warning("summary by %s failed (%s); summarising extractively",
-                            self.model_name, exc)
-                text = ""
-            if text:
-                return Summary(text[: self.max_chars * 2], self.model_name)
+                log.warning("no model summary (%s); summarising extractively", exc)
+                text, by = "", ""
+            if text.strip():
+                return Summary(text.strip()[: self.max_chars * 2], by)
         return Summary(extractive(texts, self.max_chars), "extractive")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal, Protocol
@@ -70,10 +70,13 @@ class Hit:
     kind: str = "note"
     source: str | None = None
     at: datetime | None = None
+    subject: str | None = None
+    found_by: list[str] = field(default_factory=list)
+    """"meaning" (the vector index), "words" (the full-text index), or both."""
 
 
 class Memory(Protocol):
-    """Long-term memory search (memory/); not built yet, so the app runs without it."""
+    """Long-term memory search (memory/); the app runs without it when not given."""
 
     def search(self, query: str, limit: int) -> list[Hit]: ...
 

@@ -114,9 +114,8 @@ class MemoryScreen(Pane[list[Hit] | None]):
         if not hits:
             note.set(t.MEMORY_NONE.format(query=self.query_text))
             return
-        note.set(f"{len(hits)} found")
-        box.mount_all(Plain(f"{h.score:.2f}  [{h.kind}] {h.text}",
-                             classes="memory-hit") for h in hits)
+        note.set(t.memory_found(len(hits), self.query_text))
+        box.mount_all(Plain(t.memory_hit(h), classes="memory-hit") for h in hits)
 
     @on(Input.Submitted, "#memory-query")
     def _search(self, event: Input.Submitted) -> None:

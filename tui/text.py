@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from graph import (
     AlreadyDecided,
@@ -13,6 +13,9 @@ from graph import (
     NotAuthorised,
     RunStatus,
 )
+
+if TYPE_CHECKING:
+    from .desk import Hit
 
 TITLE = "Keel"
 
@@ -41,7 +44,7 @@ NOTHING_PENDING_ALL = "No approval is pending."
 APPROVALS_MINE = "Waiting on {user}"
 APPROVALS_ALL = "Every pending approval"
 NO_JOBS = "No scheduled jobs."
-MEMORY_OFF = "Memory is not configured: long-term memory (memory/) is not wired into this process."
+MEMORY_OFF = "Memory is not configured in this process (it opens KEEL_HOME/memory.db when it is)."
 MEMORY_PLACEHOLDER = "Search memory…"
 MEMORY_NONE = "Nothing found for “{query}”."
 CHAT_PLACEHOLDER = "Ask Keel: “refund order 1042, it arrived broken”, “what is waiting on me?”"
@@ -274,3 +277,19 @@ def event_note(event: Event) -> str:
         if d.get(key):
             return f"{key}: {d[key]}"
     return ""
+
+
+def memory_found(count: int, query: str) -> str:
+    return f"{count} found for “{query}”, best first"
+
+
+def memory_hit(hit: Hit) -> str:
+    """`[outcome · customer:ada@… · 2026-03-02 · words+meaning] text`"""
+    parts = [hit.kind]
+    if hit.subject:
+        parts.append(hit.subject)
+    if hit.at:
+        parts.append(f"{hit.at:%Y-%m-%d}")
+    if hit.found_by:
+        parts.append("+".join(hit.found_by))
+    return f"[{' · '.join(parts)}]  {' '.join(hit.text.split())}"

@@ -30,8 +30,8 @@ def test_an_extractive_summary_keeps_the_facts_within_its_allowance():
 
 
 def test_a_model_summary_is_used_and_named_and_a_failing_model_falls_back():
-    by_model = Summariser(lambda text: "Order 1042 refunded; lid cracked.",
-                          model_name="claude-haiku-5-5").summarise(HISTORY)
+    by_model = Summariser(lambda text: ("Order 1042 refunded; lid cracked.",
+                                        "claude-haiku-5-5")).summarise(HISTORY)
     assert (by_model.text, by_model.by) == ("Order 1042 refunded; lid cracked.",
                                             "claude-haiku-5-5")
 

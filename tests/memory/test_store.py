@@ -358,3 +358,9 @@ def test_stats_describe_the_file(memory):
     assert (stats.items, stats.subjects, stats.by_kind) == (2, 2, {"note": 1, "outcome": 1})
     assert stats.embedder == "hashing-v1-384" and stats.file_bytes > 0
     assert math.isclose(sum(stats.by_kind.values()), stats.items)
+
+
+def test_a_query_about_nothing_stored_recalls_nothing(memory):
+    memory.remember("customer:ada", "outcome", "Refund of 84.00 USD on order 1042 succeeded.")
+    memory.remember("customer:bob", "ticket", "Asked about teapot sizes.")
+    assert memory.recall("zzqx") == []

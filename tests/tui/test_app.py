@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -319,6 +320,35 @@ async def test_memory_says_it_is_not_configured(make_desk: MakeDesk) -> None:
         await settle(pilot)
         assert "Memory is not configured" in str(app.screen.query_one("#memory-note").render())
         assert app.screen.query_one("#memory-query", Input).disabled
+
+
+async def test_memory_search_shows_what_was_found_and_how(
+    make_desk: MakeDesk, tmp_path: Path,
+) -> None:
+    from app.terminal import MemorySearch
+    from memory import HashingEmbedder, MemoryStore
+
+    with MemoryStore(tmp_path / "memory.db", HashingEmbedder()) as memory:
+        memory.remember("customer:ada@example.com", "outcome",
+                        "Refund of 84.00 USD on order 1042 succeeded (reason: lid cracked).")
+        memory.remember("customer:bob@example.com", "ticket", "Asked about teapot sizes.")
+        app = app_for(make_desk("maria", memory=MemorySearch(memory)))
+        async with app.run_test(size=(120, 36)) as pilot:
+            await pilot.press("5")
+            await settle(pilot)
+            query = app.screen.query_one("#memory-query", Input)
+            assert not query.disabled and query.has_focus
+            await pilot.press(*"order 1042", "enter")
+            await settle(pilot)
+            note = str(app.screen.query_one("#memory-note").render())
+            hits = [str(w.render()) for w in app.screen.query(".memory-hit")]
+            assert note == "1 found for “order 1042”, best first"
+            assert hits[0].startswith("[outcome · customer:ada@example.com · ")
+            assert "words" in hits[0] and "order 1042 succeeded" in hits[0]
+            query.value = ""
+            await pilot.press(*"zzqx", "enter")
+            await settle(pilot)
+            assert "Nothing found" in str(app.screen.query_one("#memory-note").render())
 
 
 async def test_the_table_filters_sorts_and_updates_in_place(
