@@ -4,9 +4,12 @@
 
 - a finished run becomes an `outcome` memory about its customer (or its workflow), and
   the customer's profile is rebuilt from their runs and tickets;
-- every chat message and reply becomes a `conversation` memory; once a conversation
-  holds more than `[memory] fold_after` of them, the older half is folded into a summary
-  (by the cheap model when one is configured, extractive offline), the transcript kept.
+- every chat message and reply becomes a `conversation` memory;
+- once a conversation (or a customer's history of outcomes and tickets) holds more than
+  `[memory] fold_after` memories, the older half is folded into a summary (by a hosted
+  model when one is configured, extractive offline), the transcript kept;
+- a finished content run's published piece becomes an `article` memory of its creator,
+  and the creator's style profile is rebuilt from their articles.
 
 Each memory names its source (run or event), so a pass repeated after a crash stores
 nothing twice. `recall_block` is what the assistant's prompt receives per turn.
@@ -23,7 +26,7 @@ from typing import Any
 
 from connectors.llm import Message
 from memory import MemoryStore, Recalled
-from memory.profiles import RefundFact, customer_profile
+from memory.profiles import CustomerProfile, RefundFact, creator_style, customer_profile
 from memory.summarise import Summariser
 
 from .policy import Policy
@@ -34,6 +37,8 @@ from .store import Store
 log = logging.getLogger("keel.memory")
 
 FOLLOWED = ["run.finished", "chat.message", "chat.reply"]
+FOLDED_KINDS = {"conversation": ["conversation"], "customer": ["outcome", "ticket"]}
+"""Per kind of subject (the part before the colon), the kinds of memory that fold."""
 _EMAIL = re.compile(r"<([^<>@\s]+@[^<>\s]+)>|([^<>@\s]+@[^<>\s]+)")
 CURSOR = "keeper.cursor"
 CHARS_PER_TOKEN = 4
@@ -45,6 +50,10 @@ def customer_subject(customer: str) -> str:
     match = _EMAIL.search(customer)
     who = (match.group(1) or match.group(2)) if match else customer
     return "customer:" + " ".join(who.split()).casefold()
+
+
+def creator_subject(creator: str) -> str:
+    return "creator:" + " ".join(creator.split()).casefold()
 
 
 def conversation_subject(conversation: str) -> str:
@@ -109,7 +118,7 @@ class MemoryKeeper:
             for event in events:
                 report.remembered += self._remember(event, touched, report)
             for subject in sorted(touched):
-                report.folded += self._fold(subject)
+                report.folded += self._fold(subject, FOLDED_KINDS[subject.split(":", 1)[0]])
             self.memory.set_meta(CURSOR, str(events[-1].id))
             report.events += len(events)
 
@@ -126,7 +135,15 @@ class MemoryKeeper:
                                           outcome_text(run, decided_by, self.currency),
                                           source=f"run:{run.id}", at=event.at)
             if customer:
+                touched.add(subject)
                 self.refresh_profile(customer)
+                report.profiles += 1
+            creator, article = run.input.get("creator"), run.outcome.get("published")
+            if creator and article and run.status == "succeeded":
+                stored += self.memory.remember(creator_subject(creator), "article",
+                                               str(article), source=f"run:{run.id}",
+                                               at=event.at)
+                self.refresh_style(creator)
                 report.profiles += 1
             return len(stored)
         if event.kind in ("chat.message", "chat.reply") and event.run_id:
@@ -142,15 +159,16 @@ class MemoryKeeper:
                                             source=f"event:{event.id}", at=event.at))
         return 0
 
-    def _fold(self, subject: str) -> int:
-        items = self.memory.about(subject, ["conversation"])  # newest first
+    def _fold(self, subject: str, kinds: list[str]) -> int:
+        items = self.memory.about(subject, kinds)  # newest first
         if len(items) <= self.fold_after:
             return 0
         older = list(reversed(items[self.fold_after // 2:]))
         summary = self.summariser.summarise([item.text for item in older])
         label = ("extractive summary, offline" if summary.by == "extractive"
                  else f"summary by {summary.by}")
-        text = (f"Earlier in this conversation ({len(older)} messages,"
+        what = "conversation" if subject.startswith("conversation:") else "customer's history"
+        text = (f"Earlier in this {what} ({len(older)} memories,"
                 f" {older[0].created:%Y-%m-%d} to {older[-1].created:%Y-%m-%d};"
                 f" {label}): {summary.text}")
         self.memory.fold(older, text)
@@ -167,6 +185,13 @@ class MemoryKeeper:
         tickets = [item.text for item in self.memory.about(subject, ["ticket"])]
         profile = customer_profile(customer, facts, tickets)
         self.memory.put_profile(subject, "customer", json.dumps(profile.as_dict()))
+
+    def refresh_style(self, creator: str) -> None:
+        """Rebuild a creator's style profile from their article memories."""
+        subject = creator_subject(creator)
+        articles = self.memory.about(subject, ["article"], include_folded=True)
+        style = creator_style(subject, [item.text for item in reversed(articles)])
+        self.memory.put_profile(subject, "style", json.dumps(style.as_dict()))
 
 
 SUMMARY_SCOPE = "memory"
@@ -206,6 +231,15 @@ def recall_block(memory: MemoryStore, said: str, conversation: str, *, tokens: i
             if not (hit.item.subject == own and hit.item.kind == "conversation")][:k]
     allowance = tokens * CHARS_PER_TOKEN
     lines, used = [], []
+    customers = dict.fromkeys(hit.item.subject for hit in hits
+                              if hit.item.subject.startswith("customer:"))
+    for subject in list(customers)[:2]:  # who the hits are about, a line each, in half the room
+        data = memory.profile(subject, "customer")
+        if data is None:
+            continue
+        profile = f"- [profile, {subject}] {CustomerProfile(**json.loads(data)).line()}"
+        if sum(len(x) + 1 for x in lines) + len(profile) + 1 <= allowance // 2:
+            lines.append(profile)
     for hit in hits:
         item = hit.item
         line = (f"- [{item.kind}, {item.subject}, {item.created:%Y-%m-%d}]"

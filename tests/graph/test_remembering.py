@@ -169,3 +169,36 @@ def test_without_memory_the_tool_says_so(home, services, clock, fake):
         assert [e.kind for e in runtime.events("conv_n")].count("memory.recalled") == 0
     finally:
         runtime.close()
+
+
+def test_a_customers_long_history_is_folded_and_the_profile_shown_with_recall(rt, order):
+    run_id = refund(rt, order, "the teapot lid arrived cracked")
+    keeper(rt).sync()
+    customer = rt.get(run_id).run.input["customer"]
+    subject = customer_subject(customer)
+    for n in range(8):
+        rt.memory.remember(subject, "ticket", f"Ticket {n}: asked about teapot care, day {n}.")
+    rt.memory.remember(subject, "ticket", "Ticket 8: thanks for the quick refund!",
+                       source="ticket:8")
+    keeper(rt)._fold(subject, ["outcome", "ticket"])
+    [summary] = rt.memory.about(subject, ["summary"])
+    assert summary.text.startswith("Earlier in this customer's history")
+    assert len(rt.memory.transcript(summary.id)) == 10 - 3  # all but fold_after // 2
+    block, hits = recall_block(rt.memory, "teapot care", "conv_p", tokens=400, k=4)
+    assert f"[profile, {subject}]" in block and "1 refund(s)" in block
+    assert block.splitlines()[2].startswith(f"- [profile, {subject}]")  # who, before what
+    assert hits and all(h.item.subject == subject for h in hits)
+
+
+def test_a_published_piece_becomes_the_creators_article_and_style(rt):
+    store = rt.store
+    store.create_run("run_content_1", "content", 1, {"creator": "Ines Duarte"}, "scheduler",
+                     "schedule")
+    store.finish_run("run_content_1", RunStatus.SUCCEEDED, {
+        "published": "Oolong rewards patience. Do you rinse the leaves? You should!"})
+    keeper(rt).sync()
+    [article] = rt.memory.about("creator:ines duarte", ["article"])
+    assert article.source == "run:run_content_1"
+    style = json.loads(rt.memory.profile("creator:ines duarte", "style"))
+    assert style["pieces"] == 1 and "oolong" in style["signature_terms"]
+    assert style["questions_per_100_sentences"] > 0
