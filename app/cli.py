@@ -267,6 +267,8 @@ def chat(
     with _runtime(as_json) as (settings, runtime, served):
         who = _who(settings, actor)
         conversation_id = conversation or f"conv_cli_{who}"
+        if not served:  # no server keeps memory up to date: bring it up to now first
+            build_keeper(runtime).sync()
         # With a server running, what the assistant starts or decides is left for it to drive.
         assistant = build_assistant(runtime, execute=not served)
         result = assistant.turn(conversation_id, who, message, origin="cli")

@@ -51,3 +51,16 @@ def test_forget_needs_confirmation_then_erases_and_is_audited(keel):
         assert store.verify().ok
     finally:
         store.close()
+
+
+def test_chat_without_a_server_recalls_what_just_happened(keel):
+    from tests.fakes import Answer, MessagesAPI
+
+    run_id = keel.refund(SMALL)["run_id"]  # finished, but memory has not seen it yet
+    with MessagesAPI(Answer(text="It was refunded.")) as fake:
+        said = keel("chat", f"what happened with order {SMALL}?", "--as", "maria",
+                    ANTHROPIC_API_KEY="sk-test", ANTHROPIC_BASE_URL=fake.url,
+                    KEEL_MODEL_RETRIES="0")
+    assert said.exit_code == 0, said.stderr
+    system = "".join(block["text"] for block in fake.calls()[0].body["system"])
+    assert "Long-term memory recalled" in system and run_id in system
