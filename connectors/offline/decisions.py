@@ -12,6 +12,7 @@ from .replies import (
     ASK_APPROVAL,
     ASK_DECISION,
     ASK_ORDER,
+    ASK_QUERY,
     ASK_REASON,
     ASK_REJECT_REASON,
     ASK_RUN,
@@ -25,7 +26,7 @@ from .slots import DEFAULT_PERIOD, Slots
 
 TOOLS: dict[str, str] = {"start_refund": "start_workflow", "pending": "list_pending",
                          "show_run": "show_run", "approve": "decide", "reject": "decide",
-                         "metrics": "summarise_metrics"}
+                         "metrics": "summarise_metrics", "recall": "search_memory"}
 _NEAREST_PERIODS = {"this week": ("last week",), "last 7 days": ("last week",),
                     "this month": ("last 30 days",), "last month": ("last 30 days",)}
 """What to ask for instead when a tool's schema does not offer the period said."""
@@ -61,6 +62,13 @@ def respond(intent: str, slots: Slots) -> str | tuple[str, dict[str, Any]]:
         return (intent, {"run_id": slots["run_id"]}) if "run_id" in slots else ASK_RUN
     if intent == "metrics":
         return intent, {"period": slots.get("period", DEFAULT_PERIOD)}
+    if intent == "recall":
+        if "query" not in slots:
+            return ASK_QUERY
+        search: dict[str, Any] = {"query": slots["query"]}
+        if "email" in slots:  # what memory knows of a customer is filed under their email
+            search["subject"] = "customer:" + slots["email"]
+        return intent, search
     opening = {"help": HELP, "greeting": GREETING, "empty": EMPTY}.get(intent, UNKNOWN)
     return opening + CAPABILITIES
 

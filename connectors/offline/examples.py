@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Literal
 
-Intent = Literal["start_refund", "pending", "show_run", "approve", "reject", "metrics", "help",
-                 "greeting", "unknown"]
+Intent = Literal["start_refund", "pending", "show_run", "approve", "reject", "metrics", "recall",
+                 "help", "greeting", "unknown"]
 
 # --- Labelled examples (a held-out set lives in tests/data/intents.jsonl). ---------------
 
@@ -22,6 +22,7 @@ EXAMPLES: tuple[tuple[str, Intent], ...] = (
     ("order 1042 should be refunded, never delivered", "start_refund"),
     ("I'd like to refund an order", "start_refund"),
     ("start a refund", "start_refund"),
+    ("refund this customer's order", "start_refund"),
     ("what is waiting on me?", "pending"),
     ("what's pending for me", "pending"),
     ("which approvals are waiting for me", "pending"),
@@ -64,6 +65,22 @@ EXAMPLES: tuple[tuple[str, Intent], ...] = (
     ("what is the success rate", "metrics"),
     ("how long do approvals take on average", "metrics"),
     ("stats for today", "metrics"),
+    ("what do you remember about ada@example.com", "recall"),
+    ("search memory for ORD-88417", "recall"),
+    ("have we refunded this customer before?", "recall"),
+    ("what happened last time with order 1042", "recall"),
+    ("recall the kettle complaint", "recall"),
+    ("anything on file for bob?", "recall"),
+    ("look up our history with Zoë", "recall"),
+    ("what do we know about this customer", "recall"),
+    ("has she complained before", "recall"),
+    ("check past conversations about the broken mug", "recall"),
+    ("remind me what we decided on order 1042", "recall"),
+    ("any notes in memory on late deliveries", "recall"),
+    ("is there anything about the lost parcel in memory", "recall"),
+    ("find old notes about the damaged lamp", "recall"),
+    ("what's the history of order 1042", "recall"),
+    ("recall earlier complaints from ada@example.com", "recall"),
     ("help me", "help"),
     ("what can you help with", "help"),
     ("how do I use you", "help"),

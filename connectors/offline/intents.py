@@ -8,12 +8,13 @@ from collections.abc import Iterable, Sequence
 from memory import cosine
 
 from .examples import Intent
-from .text import APPROVAL_ID, ISO_DATE, MONEY, RUN_ID
+from .text import APPROVAL_ID, EMAIL, ISO_DATE, MONEY, RUN_ID
 
 FLOOR = 0.30
 """Below this similarity to every example, the intent is "unknown"."""
 
-_MASKS = ((APPROVAL_ID, " xapproval "), (RUN_ID, " xrun "), (ISO_DATE, " xdate "),
+_MASKS = ((APPROVAL_ID, " xapproval "), (RUN_ID, " xrun "), (EMAIL, " xemail "),
+          (ISO_DATE, " xdate "),
           (MONEY, " xmoney "), (re.compile(r"#\s?\d+\b"), " order xnum "),
           (re.compile(r"\b\d+\b"), " xnum "),
           (re.compile(r"\b(?:please|pls|plz|kindly|thanks|thank\s+you|thx|cheers)\b",
@@ -21,7 +22,7 @@ _MASKS = ((APPROVAL_ID, " xapproval "), (RUN_ID, " xrun "), (ISO_DATE, " xdate "
 
 
 def masked(text: str) -> str:
-    """Ids, dates, money and numbers as placeholder words (their shape matters, not their
+    """Ids, emails, dates, money and numbers as placeholder words (their shape matters, not their
     value); politeness dropped, as it says nothing about what is asked."""
     for pattern, token in _MASKS:
         text = pattern.sub(token, text)

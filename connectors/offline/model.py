@@ -15,9 +15,11 @@ from memory import HashingEmbedder
 from .decisions import TOOLS, fitted_arguments, respond
 from .examples import EXAMPLES, Intent
 from .intents import FLOOR, masked, nearest
+from .queries import memory_query
 from .reasons import tidy_reason
 from .replies import (
     ASK_ORDER,
+    ASK_QUERY,
     ASK_REASON,
     ASK_RUN,
     CAPABILITIES,
@@ -34,12 +36,14 @@ from .text import WORDS, clean
 
 _QUESTIONS: tuple[tuple[str, Intent, str], ...] = (
     (ASK_ORDER, "start_refund", "order_id"), (ASK_REASON, "start_refund", "reason"),
-    (ASK_RUN, "show_run", "run_id"),
+    (ASK_RUN, "show_run", "run_id"), (ASK_QUERY, "recall", "query"),
 )
 """Not the approval questions: a decision is taken only from one message that says it."""
 _SUBJECTS: tuple[Literal["order_id", "run_id", "approval_id"], ...] = (
     "order_id", "run_id", "approval_id")
-_NOT_A_REASON = frozenset({"pending", "show_run", "metrics", "help"})
+_NOT_A_REASON = frozenset({"pending", "show_run", "metrics", "recall", "help"})
+_NOT_A_QUERY = frozenset({"pending", "show_run", "approve", "reject", "metrics", "help",
+                          "greeting"})
 _BARE_ORDER = re.compile(r"(?:it'?s |order )?#? ?(\d{1,12})[.!]?", re.IGNORECASE)
 
 
@@ -68,7 +72,7 @@ class OfflineModel:
 
     def slots(self, text: str) -> Slots:
         """What the text names: order, amount, reason, run and approval ids, an explicit
-        decision, a period and a person's name, each only where present."""
+        decision, a period, a person's name and an email, each only where present."""
         return extract_slots(text)
 
     def complete(self, *, system: str, messages: list[Message], tools: list[ToolSpec],
@@ -110,6 +114,9 @@ class OfflineModel:
             earlier = extract_slots(before)
             if need == "reason":
                 answers = intent not in _NOT_A_REASON and tidy_reason(text) is not None
+            elif need == "query":  # "order 1042" answers it; "refund order 1042, broken" is new
+                answers = intent not in _NOT_A_QUERY and memory_query(text) is not None and not (
+                    intent == "start_refund" and "reason" in slots)
             else:
                 answers = need in slots
             conflict = any(slots.get(k) not in (None, earlier.get(k)) and k in earlier
@@ -121,6 +128,8 @@ class OfflineModel:
                     slots.pop("decision", None)  # never a decision pieced together from turns
         if "approval_id" in slots and "decision" in slots:
             intent = slots["decision"]  # an id and a decision in so many words: a decision
+        if intent == "recall" and (query := memory_query(text)):
+            slots["query"] = query  # this message alone: a question it answers named none
         return intent, slots
 
 

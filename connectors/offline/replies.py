@@ -4,6 +4,7 @@ fill them from slots and summarise tool results."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -19,7 +20,8 @@ CAPABILITIES = (
     "- list what waits on you: \"what is waiting on me?\"\n"
     "- show a run: \"status of run run_…\"\n"
     "- decide an approval: \"approve apv_…\" or \"reject apv_… because …\"\n"
-    "- summarise metrics: \"how did last week's refunds go?\""
+    "- summarise metrics: \"how did last week's refunds go?\"\n"
+    "- search memory: \"what do you remember about ada@example.com?\""
 )
 HELP = "I am the offline assistant: I match requests to examples and answer from templates.\n"
 GREETING = "Hello! "
@@ -35,6 +37,8 @@ ASK_APPROVAL = ("Which approval do you mean? Say it in one message with its id, 
                 "\"approve apv_…\" or \"reject apv_… because …\".")
 ASK_DECISION = ("Do you want to approve or reject {approval_id}? Say \"approve {approval_id}\" "
                 "or \"reject {approval_id} because …\".")
+ASK_QUERY = ("What should I look for in memory? Name a customer's email, an order or a topic, "
+             "e.g. \"what do you remember about order 1042\".")
 ASK_REJECT_REASON = ("Why reject {approval_id}? Say \"reject {approval_id} because …\"; "
                      "the requester will see the reason.")
 
@@ -45,6 +49,7 @@ UNDERSTOOD = {
     "approve": "approve {approval_id}",
     "reject": "reject {approval_id} because {reason}",
     "metrics": "you want the metrics for {period}",
+    "recall": "you want me to search memory for \"{query}\"{subject_part}",
 }
 NO_TOOL = "I understood: {understood}. I can't do that here, though: no {tool} tool is available."
 
@@ -62,6 +67,12 @@ RUN = "Run {run_id} ({workflow}) is {status}."
 RUN_OUTCOME = " Outcome: {outcome}."
 RUN_STEPS = " Last steps: {steps}."
 DECIDED = "Approval {approval_id}: {status}."
+MEMORY_ONE = "1 memory found for {query}:"
+MEMORY_SOME = "{count} memories found for {query}:"
+MEMORY_NONE = "Nothing in memory matches {query}."
+MEMORY_ITEM = "- [{about}] {text}"
+MEMORY_ITEM_BARE = "- {text}"
+MEMORY_QUERY = "\"{query}\""
 METRICS = "Metrics for {period}:"
 METRIC_LINE = "- {key}: {value}"
 TOOL_REPLIED = "The {tool} tool replied: {text}"
@@ -71,6 +82,7 @@ FAILED_NO_DETAIL = "the tool reported an error without details"
 # Words that stand in for what a tool result left out.
 UNNAMED_TOOL, NO_ID, SOME_WORKFLOW, NEW_WORKFLOW, JUST_STARTED, SOME_PERIOD = (
     "called", "?", "workflow", "new", "started", "the period")
+SOME_QUERY, NO_TEXT = "that search", "(no text)"
 
 
 def no_tool(intent: str, tool: str, slots: Slots) -> str:
@@ -81,8 +93,10 @@ def no_tool(intent: str, tool: str, slots: Slots) -> str:
 
 def _described(slots: Slots) -> dict[str, Any]:
     amount = " ".join(v for v in (slots.get("amount"), slots.get("currency")) if v)
+    email = slots.get("email")
     return {**slots, "amount_part": f" ({amount})" if amount else "",
-            "period": slots.get("period", DEFAULT_PERIOD)}
+            "period": slots.get("period", DEFAULT_PERIOD),
+            "subject_part": f" about customer:{email}" if email else ""}
 
 
 # --- Summaries of tool results. -------------------------------------------------------------
@@ -90,6 +104,9 @@ def _described(slots: Slots) -> dict[str, Any]:
 MAX_RESULT = 200_000
 MAX_SHOWN = 300
 MAX_LINES = 10
+MAX_MEMORIES = 5
+MAX_MEMORY_TEXT = 160
+ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}(?:$|[T ])")
 
 
 def summarise(messages: list[Message]) -> str:
@@ -223,7 +240,30 @@ def _metrics(data: Any) -> str | None:
     return "\n".join(lines)
 
 
+def _memories(data: Any) -> str | None:
+    if not isinstance(data, dict) or not isinstance(data.get("hits"), list):
+        return None
+    hits = data["hits"]
+    query = _field(data, "query")
+    quoted = MEMORY_QUERY.format(query=query) if query else SOME_QUERY
+    if not hits:
+        return MEMORY_NONE.format(query=quoted)
+    lines = [MEMORY_ONE.format(query=quoted) if len(hits) == 1
+             else MEMORY_SOME.format(count=len(hits), query=quoted)]
+    for hit in hits[:MAX_MEMORIES]:
+        said = hit.get("text") if isinstance(hit, dict) else hit
+        text = _clip(said, MAX_MEMORY_TEXT) if said not in (None, "") else NO_TEXT
+        at = _field(hit, "at")
+        about = [part for part in (_field(hit, "kind"), _field(hit, "subject"),
+                                   at[:10] if at and ISO_DAY.match(at) else at) if part]
+        lines.append(MEMORY_ITEM.format(about=", ".join(about), text=text) if about
+                     else MEMORY_ITEM_BARE.format(text=text))
+    if len(hits) > MAX_MEMORIES:
+        lines.append(MORE.format(count=len(hits) - MAX_MEMORIES))
+    return "\n".join(lines)
+
+
 _SUMMARIES: dict[str, Callable[[Any], str | None]] = {
     "start_workflow": _started, "list_pending": _pending, "show_run": _run, "decide": _decided,
-    "summarise_metrics": _metrics,
+    "summarise_metrics": _metrics, "search_memory": _memories,
 }

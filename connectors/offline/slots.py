@@ -11,6 +11,7 @@ from .reasons import reason_of
 from .text import (
     APPROVAL_ID,
     CURRENCIES,
+    EMAIL,
     ISO_DATE,
     ISO_RANGE,
     LAST_DAYS,
@@ -34,6 +35,9 @@ class Slots(TypedDict, total=False):
     decision: Literal["approve", "reject"]
     period: str
     name: str
+    email: str
+    query: str
+    """What to search memory for; only for a memory search (see `queries.memory_query`)."""
 
 
 DEFAULT_PERIOD = "last week"
@@ -123,7 +127,8 @@ def _capitalised(tokens: list[str]) -> list[str]:
 
 
 def extract_slots(text: str) -> Slots:
-    """Order, amount, reason, run and approval ids, decision, period and name, where present."""
+    """Order, amount, reason, run and approval ids, decision, period, name and email, where
+    present."""
     text = clean(text)
     slots: Slots = {}
     order = ORDER.search(text)
@@ -155,4 +160,6 @@ def extract_slots(text: str) -> Slots:
         slots["reason"] = reason
     if name := _name(text):
         slots["name"] = name
+    if email := EMAIL.search(text):
+        slots["email"] = email.group().casefold()
     return slots

@@ -1,5 +1,6 @@
 """How the offline model reads a message: bounded and normalised by `clean`, then matched
-against the patterns for what a message can name (ids, orders, money, dates, periods)."""
+against the patterns for what a message can name (ids, orders, money, dates, periods,
+emails)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,9 @@ import re
 MAX_READ = 4000
 """Characters of a message the model reads; the rest is ignored (bounded work)."""
 
+EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]{1,64}@[^\W_](?:[\w-]{0,62}[^\W_])?"
+                   r"(?:\.[^\W_](?:[\w-]{0,62}[^\W_])?){1,8}(?![\w-])")
+"""An email address (bounded parts, so matching never backtracks far)."""
 RUN_ID = re.compile(r"\brun_[0-9a-z]{26}\b", re.IGNORECASE)
 APPROVAL_ID = re.compile(r"\bapv_[0-9a-z]{26}\b", re.IGNORECASE)
 ORDER = re.compile(r"\b(?:order|ordr|oder|ordre)\s*(?:no\.?|num(?:ber)?|id)?\s*[:#]?\s*"

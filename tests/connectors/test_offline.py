@@ -22,7 +22,8 @@ from connectors.llm import (
 from connectors.offline import EXAMPLES, PREFIX, OfflineModel
 
 HELD_OUT = Path(__file__).resolve().parents[1] / "data" / "intents.jsonl"
-TOOL_NAMES = ("start_workflow", "list_pending", "show_run", "decide", "summarise_metrics")
+TOOL_NAMES = ("start_workflow", "list_pending", "show_run", "decide", "summarise_metrics",
+              "search_memory")
 TOOLS = [ToolSpec(name=n, description=f"the {n} tool", input_schema={"type": "object"})
          for n in TOOL_NAMES]
 RUN = "run_01jq3v8k2m9x4t7b6c5n0p1r2s"
@@ -90,7 +91,9 @@ def test_held_out_accuracy(model):
     wrong = [(r["text"], r["intent"], model.classify(r["text"])[0]) for r in rows
              if model.classify(r["text"])[0] != r["intent"]]
     accuracy = 1 - len(wrong) / len(rows)
-    # 121 of 137 (0.883) when written; the misses are listed if it drops.
+    # 121 of 137 (0.883) when written, 148 of 165 (0.897) with the recall rows (their first 16
+    # written with the intent's examples, the last 12 after and scored once: 11 of 12); the
+    # misses are listed if it drops.
     assert accuracy >= 0.85, (accuracy, wrong)
 
 
@@ -162,6 +165,9 @@ ACTIONS = [
      ("decide", {"approval_id": APV, "decision": "reject", "reason": "we need photos first"})),
     ("how did last week's refunds go?", ("summarise_metrics", {"period": "last week"})),
     ("metrics please", ("summarise_metrics", {"period": "last week"})),
+    ("search memory for ORD-88417", ("search_memory", {"query": "ORD-88417"})),
+    ("what do you remember about Ada@Example.com?",
+     ("search_memory", {"query": "Ada@Example.com", "subject": "customer:ada@example.com"})),
 ]
 
 
@@ -203,6 +209,7 @@ def test_words_the_user_did_not_write_become_the_text_of_an_understanding(model)
     ("approve that one", "Which approval do you mean?"),
     (f"{APV}", f"Do you want to approve or reject {APV}?"),
     (f"reject {APV}", f"Why reject {APV}?"),
+    ("what do you remember?", "What should I look for in memory?"),
 ])
 def test_a_missing_slot_is_a_question(model, text, question):
     reply = say(model, text)
@@ -218,6 +225,8 @@ def test_a_missing_slot_is_a_question(model, text, question):
      ("start_workflow", {"workflow": "refund",
                          "input": {"order_id": 1042, "reason": "arrived broken"}})),
     (("show me the run details", RUN), ("show_run", {"run_id": RUN})),
+    (("search memory please", "the kettle complaint"),
+     ("search_memory", {"query": "the kettle complaint"})),
 ])
 def test_the_next_message_answers_the_question(model, turns, call):
     assert calls(say(model, *turns)) == [call]
@@ -261,6 +270,13 @@ def test_a_new_request_instead_of_an_answer_is_taken_as_new(model):
                            "p95_seconds": None, "cost": {"usd": 1.2}},
      "Metrics for last week:\n- runs: 12\n- success_rate: 0.92\n- cost.usd: 1.2"),
     ("summarise_metrics", ["odd"], 'The summarise_metrics tool replied: ["odd"]'),
+    ("search_memory", {"query": "kettle", "hits": [
+        {"subject": "customer:ada@example.com", "kind": "outcome", "at": "2026-03-02T10:15:00",
+         "text": "Refunded order #1042: the kettle arrived cracked.", "source": "run_1"}]},
+     ('1 memory found for "kettle":\n'
+      "- [outcome, customer:ada@example.com, 2026-03-02] Refunded order #1042: the kettle"
+      " arrived cracked.")),
+    ("search_memory", {"query": "ORD-88417", "hits": []}, 'Nothing in memory matches "ORD-88417".'),
 ])
 def test_a_tool_result_is_summarised(model, tool, result, text):
     reply = after_tool(model, tool, json.dumps(result))
@@ -319,6 +335,8 @@ def test_many_pending_items_are_cut_short(model):
     (json.dumps({"error": "already decided by bob"}), "That didn't work: already decided by bob"),
     ("order 99999 not found", "That didn't work: order 99999 not found"),
     ("", "That didn't work: the tool reported an error without details"),
+    ("long-term memory is not configured here",
+     "That didn't work: long-term memory is not configured here"),
 ])
 def test_an_error_result_is_said_plainly(model, content, text):
     assert after_tool(model, "start_workflow", content, is_error=True).text == PREFIX + text
