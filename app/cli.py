@@ -28,6 +28,7 @@ from graph import (
     Runtime,
 )
 from graph.inbox import through_inbox
+from memory.embedder import EmbeddingFailed
 
 from . import render
 from .lock import HomeLock
@@ -55,7 +56,8 @@ HttpHost = Annotated[str, typer.Option("--http-host", help="Address for Slack HT
 
 EXIT_CODES: list[tuple[type[BaseException], int]] = [
     (SettingsError, 2), (PolicyError, 2), (InvalidInput, 2), (NotFound, 3),
-    (DecisionRefused, 4), (RunStateError, 4), (ConnectorError, 5), (KeelError, 1),
+    (DecisionRefused, 4), (RunStateError, 4), (ConnectorError, 5), (EmbeddingFailed, 5),
+    (KeelError, 1),
 ]
 
 

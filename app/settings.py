@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import getpass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Self
 from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field, HttpUrl, SecretStr, ValidationError
+from pydantic import AliasChoices, Field, HttpUrl, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SANDBOX_STORE_URL = "http://127.0.0.1:8765"
 SANDBOX_TOKEN = "sandbox"
 SLACK_API_URL = "https://slack.com/api/"
+VOYAGE_DIMENSIONS = (256, 512, 1024, 2048)
 
 
 def _default_user() -> str:
@@ -81,6 +82,28 @@ class Settings(BaseSettings):
     """Another Messages API endpoint (the SDK's own variable; default: Anthropic's)."""
     model_retries: int = Field(default=2, ge=0, le=10)
     """The Anthropic SDK's retries for 429/529/5xx before the router falls back."""
+    embeddings_url: HttpUrl | None = None
+    """An embeddings API for long-term memory (e.g. https://api.voyageai.com/v1/embeddings);
+    unset, the offline hashing embedder makes the vectors."""
+    embeddings_api_key: SecretStr | None = None
+    """Its key, sent as a Bearer token."""
+    embeddings_api: Literal["voyage", "openai"] = "voyage"
+    """Which API's request it speaks (they name the dimension differently)."""
+    embeddings_model: str = Field(default="voyage-3.5-lite", min_length=1)
+    """The hosted embedding model."""
+    embeddings_dim: int = Field(default=384, ge=8, le=4096)
+    """Dimensions of memory's vectors. Changing it, the URL or the model needs
+    `keel memory reindex`. Voyage's models make 256, 512, 1024 or 2048."""
+
+    @model_validator(mode="after")
+    def _voyage_dimensions(self) -> Self:
+        if (self.embeddings_url is not None and self.embeddings_api == "voyage"
+                and self.embeddings_dim not in VOYAGE_DIMENSIONS):
+            raise ValueError(
+                f"KEEL_EMBEDDINGS_DIM={self.embeddings_dim}: Voyage's models make"
+                f" {', '.join(map(str, VOYAGE_DIMENSIONS))} dimensions; set one of those"
+                " (or KEEL_EMBEDDINGS_API=openai for an OpenAI-style API)")
+        return self
 
     @property
     def uses_sandbox(self) -> bool:
@@ -108,10 +131,12 @@ def load_settings(**overrides: object) -> Settings:
     except ValidationError as exc:
         lines = []
         for err in exc.errors():
-            name = env_name(str(err["loc"][0])) if err["loc"] else "settings"
+            if not err["loc"]:  # a rule across settings: its message names them
+                lines.append(err["msg"].removeprefix("Value error, "))
+                continue
             got = err.get("input")
             shown = "" if got is None or isinstance(got, dict) else f" (got {str(got)[:60]!r})"
-            lines.append(f"{name}: {err['msg']}{shown}")
+            lines.append(f"{env_name(str(err['loc'][0]))}: {err['msg']}{shown}")
         raise SettingsError("invalid setting " + "; ".join(lines)) from None
 
 

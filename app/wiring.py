@@ -51,9 +51,18 @@ MEMORY_FILE = "memory.db"
 
 def build_embedder(settings: Settings) -> Embedder:
     """The offline hashing embedder (the default), or a hosted one when a URL is set."""
-    from memory import HashingEmbedder
+    if settings.embeddings_url is None:
+        from memory import HashingEmbedder
 
-    return HashingEmbedder(384)
+        return HashingEmbedder(settings.embeddings_dim)
+    from memory.hosted import HostedEmbedder
+
+    key = settings.embeddings_api_key
+    return HostedEmbedder(str(settings.embeddings_url), model=settings.embeddings_model,
+                          dim=settings.embeddings_dim, flavour=settings.embeddings_api,
+                          api_key=key.get_secret_value() if key else None,
+                          timeout=settings.http_timeout,
+                          retry=RetryPolicy(attempts=settings.retry_attempts))
 
 
 def open_memory(settings: Settings, runtime: Runtime | None = None, *,

@@ -9,8 +9,9 @@ and sends the request once. Backoff and the token bucket sleep with the injected
 
 Only retryable failures are retried: transport errors, timeouts, 5xx and 429 (after
 its ``Retry-After``). A POST or PATCH is retried only when it carries an idempotency
-key — the same key on every attempt — or when the failure proves nothing was done
-(the connection never opened, or a 429).
+key — the same key on every attempt —, when the caller says it changes nothing (an
+embedding), or when the failure proves nothing was done (the connection never opened,
+or a 429).
 
 Nothing holds a lock while a request is in flight, so threads may share one connector
 and its calls run in parallel.
@@ -197,10 +198,13 @@ class HttpConnector:
         json: Any = None,
         params: Mapping[str, Any] | None = None,
         idempotency_key: str | None = None,
+        changes_nothing: bool = False,
     ) -> dict[str, Any]:
         """Send one call (retried as the policy allows) and return its JSON object.
 
         ``operation`` and ``target`` ("order 1042") name the call in errors and logs.
+        ``changes_nothing`` marks a POST that only computes (a search, an embedding), so
+        it is retried like a GET.
         Raises ``TransientError`` (or ``CircuitOpen``) and ``PermanentError`` subclasses.
         """
         method = method.upper()
@@ -221,7 +225,8 @@ class HttpConnector:
             "method": method,
             "url": str(request.url),
         }
-        repeatable = method in IDEMPOTENT_METHODS or idempotency_key is not None
+        repeatable = (method in IDEMPOTENT_METHODS or idempotency_key is not None
+                      or changes_nothing)
         loop = retrying(
             self.retry,
             sleep=self._sleep,
@@ -299,8 +304,7 @@ class HttpConnector:
 
 def _permanent_error(response: httpx.Response, context: dict[str, Any]) -> ConnectorError:
     status = response.status_code
-    body = _json_or_none(response)
-    errors = body.get("errors", body.get("error")) if isinstance(body, dict) else None
+    errors = _errors(_json_or_none(response))
     context = {**context, "status_code": status}
     if status == 422 and isinstance(errors, dict):
         field_errors = {
@@ -320,9 +324,19 @@ def _permanent_error(response: httpx.Response, context: dict[str, Any]) -> Conne
     return BadRequest(detail, **context)
 
 
+def _errors(body: Any) -> Any:
+    """What an error body says went wrong: Shopify's ``errors``, OpenAI's ``error`` or
+    Voyage's (and FastAPI's) ``detail``."""
+    if not isinstance(body, dict):
+        return None
+    return next((body[key] for key in ("errors", "error", "detail") if key in body), None)
+
+
 def _error_text(errors: Any) -> str:
     if isinstance(errors, str):
         return errors
+    if isinstance(errors, dict) and isinstance(errors.get("message"), str):
+        return errors["message"]
     if isinstance(errors, dict):
         return describe_field_errors(
             {str(k): v if isinstance(v, list) else [str(v)] for k, v in errors.items()}
@@ -333,8 +347,7 @@ def _error_text(errors: Any) -> str:
 
 
 def _error_suffix(response: httpx.Response) -> str:
-    body = _json_or_none(response)
-    text = _error_text(body.get("errors")) if isinstance(body, dict) else ""
+    text = _error_text(_errors(_json_or_none(response)))
     return f": {text}" if text and text != response.reason_phrase else ""
 
 

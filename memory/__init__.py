@@ -2,7 +2,7 @@
 embedders, summaries and canonical profiles."""
 
 from memory.connect import MemoryUnavailable
-from memory.embedder import Embedder, HashingEmbedder, cosine
+from memory.embedder import Embedder, EmbeddingFailed, HashingEmbedder, cosine
 from memory.store import (
     EmbedderMismatch,
     EmptyText,
@@ -18,6 +18,7 @@ from memory.summarise import Summariser, Summary
 __all__ = [
     "Embedder",
     "EmbedderMismatch",
+    "EmbeddingFailed",
     "EmptyText",
     "Forgotten",
     "HashingEmbedder",

@@ -19,6 +19,7 @@ dimension, and opening it with another embedder fails until `reindex` rebuilds t
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -32,7 +33,7 @@ import sqlite_vec
 from ulid import ULID
 
 from memory.connect import connect
-from memory.embedder import Embedder, normalise
+from memory.embedder import Embedder, EmbeddingFailed, normalise
 
 __all__ = [
     "EmbedderMismatch",
@@ -57,6 +58,8 @@ FUSION_DEPTH = 50
 MIN_SIMILARITY = 0.05
 """Vector hits below this cosine similarity are not recalled: with the hashing embedder,
 unrelated texts score 0 at the median, and stray hash collisions about this much."""
+log = logging.getLogger("keel.memory")
+
 PARTITION_CHUNK = 16
 """vec0 rows per storage chunk; partitions (subjects) are small, so chunks are too."""
 
@@ -303,8 +306,11 @@ class MemoryStore:
             self.conn.execute("commit")
 
     def close(self) -> None:
+        """Close the file, and the embedder's connection when it has one (a hosted one)."""
         with self._lock:
             self.conn.close()
+        if callable(close := getattr(self.embedder, "close", None)):
+            close()
 
     def __enter__(self) -> Self:
         return self
@@ -319,8 +325,8 @@ class MemoryStore:
             raise MemoryError_("this memory store was opened without an embedder")
         return self.embedder
 
-    def _vectors(self, texts: Sequence[str]) -> list[bytes]:
-        embedder = self._need_embedder()
+    def _vectors(self, texts: Sequence[str], embedder: Embedder | None = None) -> list[bytes]:
+        embedder = embedder or self._need_embedder()
         vectors = embedder.embed_many(texts)
         out = []
         for vector in vectors:
@@ -440,16 +446,23 @@ class MemoryStore:
         """The `k` items most relevant to `query`: vector and full-text searches, each
         scoped to `subject` and `kinds` when given, fused by rank. Vector hits weaker than
         `min_similarity` are noise and left out. Folded items (those compressed into a
-        summary) are not recalled; their summary is."""
+        summary) are not recalled; their summary is.
+
+        When the embedder fails (a hosted one unreachable), recall goes on by words alone
+        and logs why: the hits then show no vector rank."""
         if k < 1:
             return []
         query = clean_text(query)
         if not query.strip():
             return []
         depth = max(FUSION_DEPTH, k * 5)
-        by_vector = [(item_id, similarity) for item_id, similarity in
-                     self.nearest(query, subject=subject, kinds=kinds, k=depth)
-                     if similarity >= self.min_similarity]
+        try:
+            by_vector = [(item_id, similarity) for item_id, similarity in
+                         self.nearest(query, subject=subject, kinds=kinds, k=depth)
+                         if similarity >= self.min_similarity]
+        except EmbeddingFailed as exc:
+            log.warning("recalling by words only: %s", exc)
+            by_vector = []
         by_text = self.search_text(query, subject=subject, kinds=kinds, limit=depth)
         by_key = self.search_text(query, subject=subject, kinds=kinds, limit=depth,
                                   keys_only=True)
@@ -616,8 +629,8 @@ class MemoryStore:
             rows = self.conn.execute(
                 "select id, subject, kind, text from items where folded_into is null"
                 " order by id").fetchall()
+        vectors = self._vectors([row[3] for row in rows], embedder)  # may fail: nothing changed
         self.embedder = embedder
-        vectors = self._vectors([row[3] for row in rows])
         with self.tx() as db:
             db.execute("drop table if exists items_vec")
             self._create_vectors(db, embedder)

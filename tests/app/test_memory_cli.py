@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from graph import Store
 
-from .test_cli import SMALL, Keel, keel
+from .test_cli import SMALL, SMALL_2, Keel, keel
 
 __all__ = ["keel"]
 
@@ -64,3 +64,41 @@ def test_chat_without_a_server_recalls_what_just_happened(keel):
     assert said.exit_code == 0, said.stderr
     system = "".join(block["text"] for block in fake.calls()[0].body["system"])
     assert "Long-term memory recalled" in system and run_id in system
+
+
+def test_a_new_embedding_dimension_stops_commands_until_memory_is_reindexed(keel):
+    _run_id, subject = remembered_refund(keel)
+    keel.env["KEEL_EMBEDDINGS_DIM"] = "256"
+    for command in (["memory", "search", str(SMALL)], ["runs"]):
+        message = keel.fails(2, *command)
+        assert "hashing-v1-384" in message and "hashing-v1-256" in message
+        assert "keel memory reindex" in message
+    done = keel.json("memory", "reindex")
+    assert done == {"items": done["items"], "embedder": "hashing-v1-256", "was": "hashing-v1-384"}
+    assert done["items"] >= 1
+    [hit] = keel.json("memory", "search", str(SMALL), "--kind", "outcome")
+    assert hit["subject"] == subject and "meaning" in hit["found_by"]
+    assert keel.json("memory", "stats")["embedder"] == "hashing-v1-256"
+
+
+def test_a_hosted_embedder_is_configured_by_settings_and_an_outage_loses_nothing(keel):
+    from tests.fakes.embeddings_api import EmbeddingsAPI, overloaded
+
+    with EmbeddingsAPI(api_key="pa-test") as api:
+        keel.env.update(KEEL_EMBEDDINGS_URL=api.endpoint, KEEL_EMBEDDINGS_API_KEY="pa-test",
+                        KEEL_EMBEDDINGS_DIM="512", KEEL_RETRY_ATTEMPTS="1")
+        _run_id, subject = remembered_refund(keel)
+        assert api.requests and {r.body["output_dimension"] for r in api.requests} == {512}
+        assert keel.json("memory", "stats")["embedder"] == "hosted:voyage-3.5-lite:512"
+        [hit] = keel.json("memory", "search", "refund", "--kind", "outcome")
+        assert hit["found_by"] == "meaning+words"
+        api.add(overloaded())  # the API down: search goes on by words
+        [hit] = keel.json("memory", "search", "refund", "--kind", "outcome")
+        assert hit["subject"] == subject and hit["found_by"] == "words"
+        keel.refund(SMALL_2)
+        api.add(overloaded())  # and what cannot be embedded now is written on the next sync
+        message = keel.fails(5, "memory", "sync")
+        assert "hosted:voyage-3.5-lite:512" in message and "503" in message
+        assert keel.json("memory", "sync")["remembered"] >= 1
+    keel.env["KEEL_EMBEDDINGS_DIM"] = "384"
+    assert "Voyage's models make 256, 512, 1024, 2048" in keel.fails(2, "memory", "stats")
