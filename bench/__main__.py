@@ -1,5 +1,6 @@
 """Run the benchmarks: `python -m bench [--quick] [--only runtime[.refunds|.steps|.dbos|.sqlite]]`
-or `--only assistant[.prompt|.intents]` or `--only slack[.approvals]`.
+or `--only assistant[.prompt|.intents]` or `--only slack[.approvals]` or
+`--only memory[.embedder|.10k|.100k]`.
 
 Each benchmark prints its tables and writes its numbers to bench/results/<name>.json.
 """
@@ -17,9 +18,9 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from . import assistant, runtime, slack
+from . import assistant, memory, runtime, slack
 
-BENCHMARKS = {"runtime": runtime, "assistant": assistant, "slack": slack}
+BENCHMARKS = {"runtime": runtime, "assistant": assistant, "slack": slack, "memory": memory}
 RESULTS = Path(__file__).resolve().parent / "results"
 PACKAGES = ("langgraph", "langgraph-checkpoint-sqlite", "dbos", "sqlalchemy")
 
