@@ -4,6 +4,7 @@ from .audit import AuditReport
 from .clock import Clock, ManualClock, SystemClock
 from .errors import (
     AlreadyDecided,
+    AlreadyInProgress,
     AlreadyVoted,
     Cancelled,
     DecisionRefused,
@@ -45,7 +46,7 @@ from .worker import Worker
 from .workflows import REGISTRY
 
 __all__ = [
-    "REGISTRY", "TERMINAL", "AlreadyDecided", "AlreadyVoted", "Approval", "ApprovalRequest",
+    "REGISTRY", "TERMINAL", "AlreadyDecided", "AlreadyInProgress", "AlreadyVoted", "Approval", "ApprovalRequest",
     "ApprovalStatus", "AuditReport", "Cancelled", "Clock", "Decision", "DecisionRefused",
     "Delegation", "Effect", "EffectFailed", "EffectStatus", "Event", "InboxItem", "InvalidInput",
     "KeelError", "ManualClock", "NotAuthorised", "NotFound", "OutcomeUnknown", "Policy",

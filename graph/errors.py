@@ -3,7 +3,8 @@
     KeelError
     ├── InvalidInput            input refused before anything was written
     │   ├── UnknownWorkflow
-    │   └── ReasonRequired
+    │   ├── ReasonRequired
+    │   └── AlreadyInProgress   another unfinished run already acts on the same thing
     ├── NotFound
     │   ├── UnknownRun
     │   └── UnknownApproval
@@ -47,6 +48,11 @@ class UnknownWorkflow(InvalidInput):
 
 class ReasonRequired(InvalidInput):
     pass
+
+
+class AlreadyInProgress(InvalidInput):
+    """A run that would act on what an unfinished run is acting on (a second refund of an
+    order while the first waits for approval); `context["run_id"]` is the unfinished one."""
 
 
 class NotFound(KeelError):

@@ -166,7 +166,7 @@ class Runtime:
         workflow = self.workflows[kind]
         run_id = new_id("run", self.clock.now())
         self.store.create_run(run_id, workflow.name, workflow.version, model.model_dump(mode="json"),
-                              requested_by, origin)
+                              requested_by, origin, exclusive_on=workflow.exclusive_on)
         if execute:
             self._kick(run_id)
         return self.get(run_id).run

@@ -19,6 +19,7 @@ from typing import Any
 
 from .audit import GENESIS, AuditReport, canonical, link_hash, verify_chain
 from .clock import Clock, SystemClock, iso, parse_iso
+from .errors import AlreadyInProgress
 from .ids import new_id
 from .records import (
     Approval,
@@ -207,9 +208,15 @@ class Store:
     def create_run(
         self, run_id: str, workflow: str, version: int, input: dict[str, Any],
         requested_by: str, origin: str, status: RunStatus = RunStatus.QUEUED,
+        *, exclusive_on: str | None = None,
     ) -> Run:
+        """Record a new run. With `exclusive_on` (an input field), an unfinished run of the
+        same workflow with the same value refuses it (AlreadyInProgress), checked under the
+        write lock so two starts racing cannot both pass."""
         now = self.now()
         with self.tx() as conn:
+            if exclusive_on is not None and input.get(exclusive_on) is not None:
+                self._refuse_a_second(conn, workflow, exclusive_on, input[exclusive_on])
             conn.execute(
                 "INSERT INTO runs (id, workflow, version, status, input, requested_by, origin,"
                 " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -220,6 +227,21 @@ class Store:
                 data={"workflow": workflow, "version": version, "input": input, "origin": origin},
             )
         return self.run(run_id)  # type: ignore[return-value]
+
+    def _refuse_a_second(self, conn: sqlite3.Connection, workflow: str, field: str,
+                         value: Any) -> None:
+        busy = [str(s) for s in RunStatus if not s.terminal]
+        row = conn.execute(
+            f"SELECT id, status FROM runs WHERE workflow = ? AND status IN"
+            f" ({', '.join('?' * len(busy))}) AND json_extract(input, ?) = ?"
+            " ORDER BY created_at LIMIT 1",
+            (workflow, *busy, f"$.{field}", value)).fetchone()
+        if row is not None:
+            what = field.removesuffix("_id").replace("_", " ")
+            raise AlreadyInProgress(
+                f"{what} {value} already has a {workflow} in progress: {row[0]} ({row[1]});"
+                " let it finish or cancel it before starting another",
+                run_id=row[0], status=row[1])
 
     def run(self, run_id: str) -> Run | None:
         row = self._one(f"SELECT r.*, {_COST} AS cost_usd FROM runs r WHERE id = ?", (run_id,))

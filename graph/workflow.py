@@ -28,3 +28,6 @@ class Workflow:
     """Undo actions by name, for the effects this workflow registers compensations for."""
     describe: Callable[[dict[str, Any]], str] = lambda _input: ""
     """A one-line summary of a run's input, for lists."""
+    exclusive_on: str | None = None
+    """An input field (e.g. ``order_id``): at most one unfinished run of this workflow per
+    value, so two refunds of one order never wait for approval side by side."""

@@ -254,4 +254,5 @@ def _describe(data: dict[str, Any]) -> str:
 WORKFLOW = Workflow(
     name=NAME, version=VERSION, input_model=RefundInput, build=build, prepare=prepare,
     compensations={"void_refund": _void_refund, "unstock": _unstock}, describe=_describe,
+    exclusive_on="order_id",
 )

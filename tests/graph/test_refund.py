@@ -9,6 +9,7 @@ import pytest
 
 from graph import (
     AlreadyDecided,
+    AlreadyInProgress,
     ApprovalStatus,
     InvalidInput,
     NotAuthorised,
@@ -122,6 +123,47 @@ def test_second_full_refund_of_a_refunded_order_is_refused(runtime, services, sa
         refund(runtime, order.id)
     assert len(runtime.runs()) == 1
     assert counts(sandbox, order.id)["refund"] == 1
+
+
+def test_an_order_takes_one_refund_at_a_time(runtime, services, sandbox):
+    order, other = orders(services.shop, over="100.00")[:2]
+    first = refund(runtime, order.id)  # the whole order: over the threshold, so it waits
+    assert first.status is RunStatus.WAITING
+    before = (len(runtime.runs(limit=1000)), len(runtime.events()))
+    with pytest.raises(AlreadyInProgress, match=rf"order {order.id} already has a refund in"
+                                                rf" progress: {first.id} \(waiting\)") as caught:
+        refund(runtime, order.id, amount="10.00", by="sam")  # a double submit, or a second ask
+    assert caught.value.context["run_id"] == first.id
+    assert (len(runtime.runs(limit=1000)), len(runtime.events())) == before  # nothing written
+    assert refund(runtime, other.id).status is RunStatus.WAITING  # other orders are free
+
+    runtime.decide(runtime.get(first.id).pending.id, "reject", "maria", reason="no photos")
+    second = refund(runtime, order.id, amount="10.00", by="sam")  # the first has ended
+    assert second.status is RunStatus.SUCCEEDED
+    assert counts(sandbox, order.id) == {"refund": 1, "email": 1}
+
+
+def test_racing_starts_on_one_order_give_one_run(runtime, services):
+    order = orders(services.shop, over="100.00")[0]
+    barrier, outcomes = threading.Barrier(4), []
+
+    def start() -> None:
+        barrier.wait()
+        try:
+            outcomes.append(runtime.start("refund", {"order_id": order.id, "reason": "race"},
+                                          requested_by="cleo", execute=False).id)
+        except AlreadyInProgress as exc:
+            outcomes.append(exc)
+
+    threads = [threading.Thread(target=start) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    started = [o for o in outcomes if isinstance(o, str)]
+    assert len(started) == 1 and len(outcomes) == 4
+    assert all(isinstance(o, AlreadyInProgress) and o.context["run_id"] == started[0]
+               for o in outcomes if o is not started[0])
 
 
 def test_unauthorised_approver_is_refused_and_audited(runtime, services):
