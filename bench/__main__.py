@@ -1,6 +1,6 @@
 """Run the benchmarks: `python -m bench [--quick] [--only runtime[.refunds|.steps|.dbos|.sqlite]]`
 or `--only assistant[.prompt|.intents]` or `--only slack[.approvals]` or
-`--only memory[.embedder|.10k|.100k]`.
+`--only memory[.embedder|.10k|.100k]` or `--only tui[.100|.1k|.10k]`.
 
 Each benchmark prints its tables and writes its numbers to bench/results/<name>.json.
 """
@@ -18,9 +18,10 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from . import assistant, memory, runtime, slack
+from . import assistant, memory, runtime, slack, tui
 
-BENCHMARKS = {"runtime": runtime, "assistant": assistant, "slack": slack, "memory": memory}
+BENCHMARKS = {"runtime": runtime, "assistant": assistant, "slack": slack, "memory": memory,
+              "tui": tui}
 RESULTS = Path(__file__).resolve().parent / "results"
 PACKAGES = ("langgraph", "langgraph-checkpoint-sqlite", "dbos", "sqlalchemy")
 
