@@ -94,6 +94,14 @@ class ApprovalRequest(Record):
     risk: Literal["low", "medium", "high"] = "medium"
     approver_roles: list[str]
     requested_by: str
+    weighed: Decimal | None = Field(default=None, exclude_if=lambda v: v is None)
+    """The amount policy judges this request by when it is not `amount` itself: a refund
+    plus what its order already had refunded, so splitting one refund into several small
+    ones never slips under the threshold or an approver's limit."""
+
+    @property
+    def policy_amount(self) -> Decimal | None:
+        return self.weighed if self.weighed is not None else self.amount
 
 
 class Vote(Record):

@@ -259,7 +259,7 @@ class Runtime:
         request, requester = approval.request, approval.requested_by
         if actor == requester:
             raise SelfApproval(f"{actor} requested this and may not decide it")
-        allowed = set(self.policy.approver_roles(request.workflow, request.amount))
+        allowed = set(self.policy.approver_roles(request.workflow, request.policy_amount))
         acting = self.policy.acting_roles(actor, at)
         fors = list(dict.fromkeys(on for role, on in acting if role in allowed))
         if requester in fors:

@@ -242,7 +242,7 @@ class StepScope:
 
         The quorum policy asks for at this workflow and amount is fixed on the approval now.
         """
-        quorum = self.policy.quorum(request.workflow, request.amount)
+        quorum = self.policy.quorum(request.workflow, request.policy_amount)
         approval, _ = self.ctx.store.ensure_approval(
             self.ctx.run_id, self.task_id, self._next_ordinal(), request, deadline, quorum
         )

@@ -101,33 +101,46 @@ def lookup(state: State, scope: StepScope) -> State:
             "id": order.id, "name": order.name, "email": order.email, "currency": order.currency,
             "first_name": order.customer.first_name if order.customer else "",
             "refundable": str(order.refundable), "total": str(order.total_price),
+            "refunded": str(order.total_refunded),
             "items": [[li.inventory_item_id, li.quantity, li.sku] for li in order.line_items],
         },
     }
 
 
+def _weighed(state: State) -> tuple[Decimal, Decimal]:
+    """(this refund, what policy weighs it as: it plus what the order already had refunded)."""
+    amount = Decimal(state["input"]["amount"])
+    return amount, amount + Decimal(state["order"].get("refunded", "0"))
+
+
 @step("check_policy")
 def check_policy(state: State, scope: StepScope) -> State:
-    amount = Decimal(state["input"]["amount"])
-    needs = scope.policy.needs_approval(NAME, amount)
-    roles = scope.policy.approver_roles(NAME, amount)
-    scope.event("policy.checked", amount=str(amount), needs_approval=needs,
-                threshold=str(scope.policy.workflow(NAME).approval_threshold), approver_roles=roles)
+    amount, weighed = _weighed(state)
+    needs = scope.policy.needs_approval(NAME, weighed)
+    roles = scope.policy.approver_roles(NAME, weighed)
+    scope.event("policy.checked", amount=str(amount), weighed=str(weighed),
+                needs_approval=needs, approver_roles=roles,
+                threshold=str(scope.policy.workflow(NAME).approval_threshold))
     if needs and not roles:
-        scope.fail(f"no role in policy may approve a refund of {amount:.2f}")
+        scope.fail(f"no role in policy may approve a refund of {amount:.2f}"
+                   + (f" ({weighed:.2f} with what the order already had refunded)"
+                      if weighed != amount else ""))
     return {"needs_approval": needs}
 
 
 @step("approval")
 def approval(state: State, scope: StepScope) -> State:
     inp, order = _input(state), state["order"]
-    amount = Decimal(state["input"]["amount"])
-    risk = "high" if amount >= Decimal(order["total"]) else "medium"
+    amount, weighed = _weighed(state)
+    risk = "high" if weighed >= Decimal(order["total"]) else "medium"
+    before = weighed - amount
+    earlier = f" ({before:.2f} already refunded on it)" if before else ""
     request = ApprovalRequest(
-        workflow=NAME, what=f"Refund {amount:.2f} {order['currency']} on order {order['name']}",
+        workflow=NAME,
+        what=f"Refund {amount:.2f} {order['currency']} on order {order['name']}{earlier}",
         why=inp.reason, amount=amount, currency=order["currency"], risk=risk,
-        approver_roles=scope.policy.approver_roles(NAME, amount),
-        requested_by=scope.ctx.requested_by,
+        approver_roles=scope.policy.approver_roles(NAME, weighed),
+        requested_by=scope.ctx.requested_by, weighed=weighed if before else None,
     )
     now: datetime = scope.ctx.clock.now()
     decision = scope.approval(request, deadline=now + scope.policy.escalation.deadline)

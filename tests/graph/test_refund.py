@@ -143,6 +143,35 @@ def test_an_order_takes_one_refund_at_a_time(runtime, services, sandbox):
     assert counts(sandbox, order.id) == {"refund": 1, "email": 1}
 
 
+def test_small_refunds_of_one_order_are_weighed_together_against_the_threshold(
+        runtime, services, sandbox):
+    order = orders(services.shop, over="120.00")[0]
+    assert refund(runtime, order.id, amount="60.00").status is RunStatus.SUCCEEDED
+    second = refund(runtime, order.id, amount="60.00")  # 120.00 in all: over the threshold
+    assert second.status is RunStatus.WAITING
+    pending = runtime.get(second.id).pending
+    assert pending.request.amount == Decimal("60.00")
+    assert pending.request.weighed == Decimal("120.00")
+    assert "(60.00 already refunded on it)" in pending.request.what
+    [checked] = [e for e in runtime.events(second.id) if e.kind == "policy.checked"]
+    assert checked.data["weighed"] == "120.00" and checked.data["needs_approval"]
+    assert counts(sandbox, order.id) == {"refund": 1, "email": 1}
+
+
+def test_an_approver_s_limit_counts_what_the_order_already_had_refunded(runtime, services):
+    order = orders(services.shop, over="300.00")[0]
+    first = refund(runtime, order.id, amount="200.00")
+    runtime.decide(runtime.get(first.id).pending.id, "approve", "sam")  # within sam's 250
+    assert runtime.get(first.id).run.status is RunStatus.SUCCEEDED
+    second = refund(runtime, order.id, amount="80.00")  # 280.00 in all: past sam's limit
+    pending = runtime.get(second.id).pending
+    assert runtime.pending_approvals("sam") == []
+    with pytest.raises(NotAuthorised, match="sam"):
+        runtime.decide(pending.id, "approve", "sam")
+    runtime.decide(pending.id, "approve", "maria")
+    assert runtime.get(second.id).run.status is RunStatus.SUCCEEDED
+
+
 def test_racing_starts_on_one_order_give_one_run(runtime, services):
     order = orders(services.shop, over="100.00")[0]
     barrier, outcomes = threading.Barrier(4), []
