@@ -7,9 +7,7 @@ for a real workspace (Slack only calls https URLs).
 
 from __future__ import annotations
 
-from typing import Self
-
-from connectors.httpserver import BackgroundHTTPServer, Reply
+from connectors.httpserver import BackgroundHTTPServer, Reply, Served
 
 from .app import SlackBot
 
@@ -18,7 +16,7 @@ MAX_BODY = 1 << 20
 """Slack's payloads are far smaller; anything bigger is refused unread."""
 
 
-class SlackHTTPServer:
+class SlackHTTPServer(Served):
     def __init__(self, bot: SlackBot, host: str = "127.0.0.1", port: int = 3000) -> None:
         self.bot = bot
         self._http = BackgroundHTTPServer(self._respond, host, port, name="keel-slack-http", poll=0.1,
@@ -40,16 +38,3 @@ class SlackHTTPServer:
         out = {name: values[0] if isinstance(values, list | tuple) else str(values)
                for name, values in response.headers.items()}
         return response.status, out, body or b""
-
-    def start(self) -> Self:
-        self._http.start()
-        return self
-
-    def stop(self) -> None:
-        self._http.stop()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()

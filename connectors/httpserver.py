@@ -103,3 +103,29 @@ class BackgroundHTTPServer:
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
+
+
+class Served:
+    """For a class that answers HTTP through a `BackgroundHTTPServer` it keeps as `_http`:
+    `start`, `stop` and use as a context manager, delegated to that server."""
+
+    _http: BackgroundHTTPServer
+
+    @property
+    def root(self) -> str:
+        """http://host:port of the running server."""
+        assert self._http.port, "start the server first"
+        return self._http.url
+
+    def start(self) -> Self:
+        self._http.start()
+        return self
+
+    def stop(self) -> None:
+        self._http.stop()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()

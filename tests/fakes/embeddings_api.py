@@ -16,9 +16,9 @@ import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Self
+from typing import Any
 
-from connectors.httpserver import BackgroundHTTPServer
+from connectors.httpserver import BackgroundHTTPServer, Served
 from connectors.httpserver import Reply as Wire
 from memory import HashingEmbedder
 
@@ -55,7 +55,7 @@ class Recorded:
     body: Json
 
 
-class EmbeddingsAPI:
+class EmbeddingsAPI(Served):
     """``POST /v1/embeddings`` on 127.0.0.1 in a thread; `endpoint` is its full URL.
 
     With `api_key` set, any other Bearer token gets Voyage's 401.
@@ -68,22 +68,9 @@ class EmbeddingsAPI:
         self._lock = threading.Lock()
         self._http = BackgroundHTTPServer(self._respond, name="fake-embeddings", poll=0.01)
 
-    def start(self) -> Self:
-        self._http.start()
-        return self
-
-    def stop(self) -> None:
-        self._http.stop()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
     @property
     def endpoint(self) -> str:
-        return f"{self._http.url}/v1/embeddings"
+        return f"{self.root}/v1/embeddings"
 
     def add(self, *replies: Reply) -> None:
         with self._lock:

@@ -18,9 +18,9 @@ import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal, Self
+from typing import Any, Literal
 
-from connectors.httpserver import BackgroundHTTPServer, Reply
+from connectors.httpserver import BackgroundHTTPServer, Reply, Served
 
 __all__ = [
     "Answer",
@@ -122,7 +122,7 @@ def _marks_cache(value: Any) -> bool:
     return False
 
 
-class MessagesAPI:
+class MessagesAPI(Served):
     """``POST /v1/messages`` and ``/v1/messages/count_tokens`` on 127.0.0.1, in a thread.
 
     Use as a context manager (or `start` / `stop`); point the SDK at `url`.
@@ -140,14 +140,7 @@ class MessagesAPI:
         self._lock = threading.Lock()
         self._http = BackgroundHTTPServer(self._respond, name="fake-messages-api", poll=0.01)
 
-    # -- lifecycle ---------------------------------------------------------------------
-
-    def start(self) -> Self:
-        self._http.start()
-        return self
-
-    def stop(self) -> None:
-        self._http.stop()
+    # -- answering ---------------------------------------------------------------------
 
     def _respond(self, _method: str, path: str, headers: dict[str, str], raw: bytes) -> Reply:
         status, body, extra = self._handle(path, headers, raw)
@@ -155,16 +148,9 @@ class MessagesAPI:
                          "request-id": f"req_fake_{self._next_id():04d}", **extra},
                 json.dumps(body).encode())
 
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
     @property
     def url(self) -> str:
-        assert self._http.port, "start the fake first"
-        return self._http.url
+        return self.root
 
     # -- scripting and assertions ------------------------------------------------------
 

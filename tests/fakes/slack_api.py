@@ -16,10 +16,10 @@ import json
 import threading
 from collections import deque
 from dataclasses import dataclass, field, replace
-from typing import Any, Self
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from connectors.httpserver import BackgroundHTTPServer, Reply
+from connectors.httpserver import BackgroundHTTPServer, Reply, Served
 
 __all__ = [
     "BOT_ID",
@@ -82,7 +82,7 @@ class _Failure:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-class SlackAPI:
+class SlackAPI(Served):
     """The Slack Web API's bot methods on 127.0.0.1, in a thread.
 
     Use as a context manager (or `start` / `stop`); build the client with
@@ -103,30 +103,12 @@ class SlackAPI:
         self._lock = threading.Lock()
         self._http = BackgroundHTTPServer(self._respond, name="fake-slack-api", poll=0.01)
 
-    # -- lifecycle ---------------------------------------------------------------------
-
-    def start(self) -> Self:
-        self._http.start()
-        return self
-
-    def stop(self) -> None:
-        self._http.stop()
+    # -- answering ---------------------------------------------------------------------
 
     def _respond(self, _method: str, path: str, headers: dict[str, str], raw: bytes) -> Reply:
         status, body, extra = self._handle(path, headers, raw)
         return (status, {"content-type": "application/json; charset=utf-8", **extra},
                 json.dumps(body).encode())
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
-    @property
-    def root(self) -> str:
-        assert self._http.port, "start the fake first"
-        return self._http.url
 
     @property
     def url(self) -> str:
