@@ -4,7 +4,9 @@ The server schedules the escalation sweep (deadlines, reminders, expiry), a dail
 of open reconciliation items, and — on the embedded default — the demo shop's trickle of
 refund requests. Each job returns a line saying what it did; the latest state of every
 job is written to KEEL_HOME/schedules.json so an attached terminal app can show it, and
-"run now" from another process arrives through the inbox.
+"run now" from another process arrives through the inbox. A job that starts failing, and
+one that recovers, is an event in the log (once each, not every tick); what jobs do is
+already there (approvals escalated, runs started, memories purged, the digest).
 """
 
 from __future__ import annotations
@@ -50,10 +52,15 @@ class Job:
 class Scheduler:
     """The jobs of a server process, with what each last did."""
 
-    def __init__(self, jobs: list[Job], state_file: Path) -> None:
+    def __init__(self, jobs: list[Job], state_file: Path,
+                 record: Callable[[str, dict[str, Any]], None] | None = None) -> None:
         self._jobs = {job.id: job for job in jobs}
         self._state_file = state_file
+        self._record = record
+        """Writes an event to the log: a job's failure (`schedule.failed`, once per run of
+        failures, not every tick) and its recovery (`schedule.recovered`)."""
         self._last: dict[str, tuple[datetime, str]] = {}
+        self._failing: dict[str, datetime] = {}
         self._lock = threading.Lock()
         self._scheduler = BackgroundScheduler(timezone=UTC)
 
@@ -94,14 +101,34 @@ class Scheduler:
 
     def _run(self, job_id: str) -> None:
         job = self._jobs[job_id]
+        failure: Exception | None = None
         try:
             result = job.run()
         except Exception as exc:  # a failed run is its last result; the schedule goes on
             log.exception("job %s failed", job_id)
-            result = f"failed: {type(exc).__name__}: {exc}"
+            failure, result = exc, f"failed: {type(exc).__name__}: {exc}"
+        now = datetime.now(UTC)
         with self._lock:
-            self._last[job_id] = (datetime.now(UTC), result)
+            self._last[job_id] = (now, result)
+            since = self._failing.get(job_id)
+            if failure is not None and since is None:
+                self._failing[job_id] = now
+            elif failure is None and since is not None:
+                del self._failing[job_id]
+        if failure is not None and since is None:
+            self._event("schedule.failed", job, error=f"{type(failure).__name__}: {failure}")
+        elif failure is None and since is not None:
+            self._event("schedule.recovered", job, result=result,
+                        failing_since=since.isoformat(timespec="seconds"))
         self._save()
+
+    def _event(self, kind: str, job: Job, **data: Any) -> None:
+        if self._record is None:
+            return
+        try:
+            self._record(kind, {"job": job.id, "name": job.name, **data})
+        except Exception:  # the log unreachable must not stop the schedule
+            log.exception("could not record %s for job %s", kind, job.id)
 
     def _save(self) -> None:
         """Write every job's state for other processes (atomically: temp file, rename)."""

@@ -103,8 +103,11 @@ def run_server(
                   f" {store_service.smtp_port}", flush=True)
         runtime = open_runtime(settings, workers=workers or settings.workers)
         since = runtime.store.last_event_id()
-        scheduler = Scheduler(standard_jobs(runtime, demo=Demo(runtime) if demo else None),
-                              settings.home / "schedules.json")
+        scheduler = Scheduler(
+            standard_jobs(runtime, demo=Demo(runtime) if demo else None),
+            settings.home / "schedules.json",
+            record=lambda kind, data: runtime.store.append_event(None, kind, actor="scheduler",
+                                                                 data=data))
         worker = Worker(runtime, tick_every=None, commands={RUN_JOB: scheduler.command})
         threads.append(threading.Thread(target=worker.serve, args=(stop,), name="keel-worker"))
         if live_log and foreground is None:

@@ -110,3 +110,37 @@ def test_the_escalation_sweep_and_the_digest_say_what_they_did(
 
     assert jobs["escalations"].run() == "1 escalated"
     assert "demo-shop" not in jobs
+
+
+def test_a_job_failing_then_recovering_is_two_events_however_many_ticks_fail(
+        runtime: Runtime, tmp_path: Path) -> None:
+    outcomes = iter([RuntimeError("store down"), RuntimeError("store down"),
+                     RuntimeError("still down"), "synced 3", "synced 0"])
+
+    def flaky() -> str:
+        outcome = next(outcomes)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    def record(kind: str, data: dict[str, object]) -> None:
+        runtime.store.append_event(None, kind, actor="scheduler", data=data)
+
+    scheduler = Scheduler([Job("flaky", "Flaky sync", IntervalTrigger(hours=1), flaky)],
+                          tmp_path / "schedules.json", record=record)
+    scheduler.start()
+    try:
+        for _ in range(5):  # one after another: each waits for the last to be recorded
+            before = scheduler.jobs()[0].last_run
+            scheduler.run_now("flaky")
+            eventually(lambda before=before: scheduler.jobs()[0].last_run != before)
+    finally:
+        scheduler.shutdown()
+    assert last_result(scheduler, "flaky") == "synced 0"
+    failed, recovered = runtime.store.events(kinds=["schedule.failed", "schedule.recovered"])
+    assert (failed.kind, failed.actor, failed.data["job"]) == ("schedule.failed", "scheduler",
+                                                               "flaky")
+    assert failed.data["error"] == "RuntimeError: store down"
+    assert recovered.kind == "schedule.recovered" and recovered.data["result"] == "synced 3"
+    assert recovered.data["failing_since"]
+    assert runtime.store.verify().ok
