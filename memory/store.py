@@ -625,22 +625,28 @@ class MemoryStore:
     def reindex(self, embedder: Embedder, *, batch: int = 256) -> int:
         """Rebuild every vector with `embedder` (a new model or dimension); returns how
         many items were embedded. The text index and the items are untouched."""
+        live = "select id, subject, kind, text from items where folded_into is null"
         with self._lock:
-            rows = self.conn.execute(
-                "select id, subject, kind, text from items where folded_into is null"
-                " order by id").fetchall()
-        vectors = self._vectors([row[3] for row in rows], embedder)  # may fail: nothing changed
-        self.embedder = embedder
+            rows = self.conn.execute(f"{live} order by id").fetchall()
+        # Embedding may take long (a hosted API) and may fail: the old vectors serve meanwhile.
+        vectors = dict(zip((r[0] for r in rows),
+                           self._vectors([r[3] for r in rows], embedder), strict=True))
         with self.tx() as db:
+            # What changed while embedding: items remembered since are embedded now (a few),
+            # items forgotten or folded since are left out, never brought back as vectors.
+            now = db.execute(f"{live} order by id").fetchall()
+            new = [r for r in now if r[0] not in vectors]
+            vectors.update(zip((r[0] for r in new),
+                               self._vectors([r[3] for r in new], embedder), strict=True))
             db.execute("drop table if exists items_vec")
             self._create_vectors(db, embedder)
-            for start in range(0, len(rows), batch):
+            for start in range(0, len(now), batch):
                 db.executemany(
                     "insert into items_vec (item_id, embedding, subject, kind)"
                     " values (?, ?, ?, ?)",
-                    [(r[0], v, r[1], r[2]) for r, v in
-                     zip(rows[start:start + batch], vectors[start:start + batch], strict=True)])
-        return len(rows)
+                    [(r[0], vectors[r[0]], r[1], r[2]) for r in now[start:start + batch]])
+        self.embedder = embedder
+        return len(now)
 
     def stats(self) -> MemoryStats:
         now = _ts(self.clock())

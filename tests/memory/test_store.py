@@ -224,6 +224,36 @@ def test_another_embedder_is_refused_until_reindexed(tmp_path):
         assert memory.recall("email or phone")[0].item.text == "prefers email over phone calls"
 
 
+def test_what_changes_while_reindexing_is_neither_lost_nor_brought_back(tmp_path):
+    memory = MemoryStore(tmp_path / "memory.db", HashingEmbedder(384))
+    memory.remember("customer:ada", "note", "prefers email over phone calls")
+    memory.remember("customer:bob", "note", "the blue teapot arrived chipped")
+    bob = {item.id for item in memory.about("customer:bob")}
+    new = HashingEmbedder(256)
+
+    class Busy:  # the new embedder; while it works, the server goes on remembering and forgetting
+        name, dim = new.name, new.dim
+        calls = 0
+
+        def embed(self, text: str) -> list[float]:
+            return new.embed(text)
+
+        def embed_many(self, texts):
+            Busy.calls += 1
+            if Busy.calls == 1:
+                memory.remember("customer:cy", "note", "asked for gift wrapping on the kettle")
+                assert memory.forget("customer:bob").items == 1
+            return new.embed_many(texts)
+
+    assert memory.reindex(Busy()) == 2  # ada's, and cy's from meanwhile; bob's is gone
+    vectors = {row[0] for row in memory.conn.execute("select item_id from items_vec")}
+    items = {row[0] for row in memory.conn.execute("select id from items")}
+    assert vectors == items and not vectors & bob
+    assert memory.recall("kettle wrapping")[0].item.subject == "customer:cy"
+    assert memory.recall("blue teapot") == []
+    memory.close()
+
+
 class WrongSize:
     name, dim = "wrong-8", 8
 
