@@ -120,8 +120,7 @@ def ledger_table(effects: list[dict[str, Any]]) -> str:
 
 
 def _found_by(hit: Recalled) -> str:
-    ways = [w for w, rank in (("meaning", hit.vector_rank), ("words", hit.text_rank)) if rank]
-    return "+".join(ways) or "-"
+    return "+".join(hit.found_by) or "-"
 
 
 def memory_hit_data(hit: Recalled) -> dict[str, Any]:

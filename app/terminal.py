@@ -46,8 +46,7 @@ class MemorySearch:
 
         return [Hit(text=hit.item.text, score=hit.score, kind=hit.item.kind,
                     source=hit.item.source, at=hit.item.created, subject=hit.item.subject,
-                    found_by=[way for way, rank in (("meaning", hit.vector_rank),
-                                                    ("words", hit.text_rank)) if rank])
+                    found_by=hit.found_by)
                 for hit in self.memory.recall(query, k=limit)]
 
 

@@ -112,6 +112,12 @@ class Recalled:
     similarity: float | None = None
     """Cosine similarity to the query, when the vector search found the item."""
 
+    @property
+    def found_by(self) -> list[str]:
+        """How it was found, as people read it: "meaning", "words", or both."""
+        return [way for way, rank in (("meaning", self.vector_rank), ("words", self.text_rank))
+                if rank]
+
 
 @dataclass(frozen=True)
 class Forgotten:
