@@ -3,7 +3,9 @@
 A small SQLite file beside the run store (KEEL_HOME/slack.db). The thread keeper reads the
 event log from its cursor and records every message it posts under a key naming why it
 was posted, so a pass that is retried or resumed after a restart edits the same messages
-instead of posting them again. Slack's event ids are kept for a day so a
+instead of posting them again. A post about to be sent is noted first; when its answer is
+lost (a dropped connection, a crash), the keeper finds the message in Slack by the key it
+carries in its metadata rather than posting it twice. Slack's event ids are kept for a day so a
 retried delivery is recognised and starts nothing twice.
 """
 
@@ -30,6 +32,11 @@ CREATE TABLE IF NOT EXISTS cursor (
 CREATE TABLE IF NOT EXISTS meta (
     key TEXT PRIMARY KEY,
     value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS posting (
+    key TEXT PRIMARY KEY,
+    channel TEXT NOT NULL,
+    thread_ts TEXT
 );
 CREATE TABLE IF NOT EXISTS deliveries (
     event_id TEXT PRIMARY KEY,
@@ -83,8 +90,20 @@ class Ledger:
         return Message(rows[0][0], rows[0][1]) if rows else None
 
     def record(self, key: str, channel: str, ts: str, approval_id: str | None = None) -> None:
-        self._write("INSERT OR REPLACE INTO messages (key, channel, ts, approval_id)"
-                    " VALUES (?, ?, ?, ?)", (key, channel, ts, approval_id))
+        with self._lock, self._conn:
+            self._conn.execute("INSERT OR REPLACE INTO messages (key, channel, ts, approval_id)"
+                               " VALUES (?, ?, ?, ?)", (key, channel, ts, approval_id))
+            self._conn.execute("DELETE FROM posting WHERE key = ?", (key,))
+
+    def posting(self, key: str, channel: str, thread_ts: str | None) -> None:
+        """Note that a post under `key` is about to be sent, so that if its answer is lost
+        the next pass looks in Slack for it before posting again."""
+        self._write("INSERT OR REPLACE INTO posting (key, channel, thread_ts) VALUES (?, ?, ?)",
+                    (key, channel, thread_ts))
+
+    def was_posting(self, key: str) -> bool:
+        """True when a post under `key` was sent (or about to be) and its answer never came."""
+        return bool(self._read("SELECT 1 FROM posting WHERE key = ?", (key,)))
 
     def approval_messages(self, approval_id: str) -> list[Message]:
         """Every message that shows this approval: in the run's thread and in DMs."""

@@ -37,6 +37,10 @@ PERMANENT = frozenset({
     "user_disabled", "restricted_action",
 })
 """Slack errors that the same call would meet again: recorded and skipped, never retried."""
+POSTED = "keel_post"
+"""The metadata event type of every message the keeper posts; its payload names the key."""
+LOOK_BACK = 200
+"""Messages searched for a post whose answer was lost (it went out moments before)."""
 
 
 class ThreadKeeper:
@@ -239,14 +243,42 @@ class ThreadKeeper:
 
     def _post(self, key: str, channel: str, approval_id: str | None = None, *,
               text: str, blocks: list[dict[str, Any]], thread_ts: str | None = None) -> Message:
-        """Post once per key; a replayed pass finds the message already there."""
+        """Post once per key: a replayed pass finds the message in the ledger, or, when the
+        answer to an earlier try was lost, in Slack by the key in its metadata."""
         if (done := self.ledger.message(key)) is not None:
             return done
-        reply = self.client.chat_postMessage(channel=channel, text=text, blocks=blocks,
-                                             thread_ts=thread_ts, unfurl_links=False)
+        if self.ledger.was_posting(key) and (
+                found := self._find_posted(key, channel, thread_ts)) is not None:
+            self.ledger.record(key, found.channel, found.ts, approval_id)
+            return found
+        self.ledger.posting(key, channel, thread_ts)
+        reply = self.client.chat_postMessage(
+            channel=channel, text=text, blocks=blocks, thread_ts=thread_ts, unfurl_links=False,
+            metadata={"event_type": POSTED, "event_payload": {"key": key}})
         message = Message(str(reply["channel"]), str(reply["ts"]))
         self.ledger.record(key, message.channel, message.ts, approval_id)
         return message
+
+    def _find_posted(self, key: str, channel: str, thread_ts: str | None) -> Message | None:
+        """The message an earlier try posted under `key`, among the channel's (or thread's)
+        latest; None when it is not there (it never went out) or Slack will not say."""
+        try:
+            if thread_ts is not None:
+                found = self.client.conversations_replies(
+                    channel=channel, ts=thread_ts, include_all_metadata=True, limit=LOOK_BACK)
+            else:
+                found = self.client.conversations_history(
+                    channel=channel, include_all_metadata=True, limit=LOOK_BACK)
+        except SlackApiError as exc:  # e.g. missing_scope: post again rather than never
+            log.warning("could not look for an earlier post of %s: %s", key,
+                        exc.response.get("error") if exc.response is not None else exc)
+            return None
+        for message in found.get("messages") or []:
+            meta = message.get("metadata") or {}
+            if meta.get("event_type") == POSTED and (meta.get("event_payload") or {}).get(
+                    "key") == key:
+                return Message(channel, str(message["ts"]))
+        return None
 
     def _update(self, message: Message, *, text: str, blocks: list[dict[str, Any]]) -> None:
         self.client.chat_update(channel=message.channel, ts=message.ts, text=text, blocks=blocks)

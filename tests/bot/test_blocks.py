@@ -295,8 +295,8 @@ def test_manifest_declares_scopes_events_and_command() -> None:
     assert command["command"] == "/keel" and command["description"]
     assert command["usage_hint"] == "start | status RUN | pending | help"
     assert set(manifest["oauth_config"]["scopes"]["bot"]) == {
-        "app_mentions:read", "chat:write", "commands", "im:history", "im:read", "im:write",
-        "users:read"}
+        "app_mentions:read", "channels:history", "chat:write", "commands", "groups:history",
+        "im:history", "im:read", "im:write", "users:read"}  # history: to find a lost post
     settings = manifest["settings"]
     assert settings["event_subscriptions"]["bot_events"] == [
         "app_mention", "message.im", "app_home_opened"]

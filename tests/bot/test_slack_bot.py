@@ -267,6 +267,44 @@ def test_slack_being_down_loses_no_update_and_posts_nothing_twice(
     assert "Approved by <@U0000SAM>" in texts(approval_message(slack, approval.id).blocks)
 
 
+@pytest.mark.parametrize(("after", "look"), [(0, "conversations.history"),
+                                             (1, "conversations.replies")],
+                         ids=["the root", "a thread reply"])
+def test_a_post_whose_answer_was_lost_is_found_in_slack_not_posted_again(
+        bot: SlackBot, slack: SlackAPI, after: int, look: str) -> None:
+    run = waiting_refund(bot.runtime)
+    slack.lose_reply_next(after=after)  # posted, then the connection drops
+
+    with pytest.raises(SlackApiError):
+        bot.keeper.sync()  # the pass stops there, its place kept
+    bot.keeper.sync()
+
+    root, replies = thread(slack, run.id)
+    assert len([m for m in slack.messages(CHANNEL) if m.thread_ts is None]) == 1
+    lines = [r.text for r in replies]
+    assert len(lines) == len(set(lines)) and lines  # every line once
+    assert slack.count(look) == 1  # looked once, found it
+    assert root.metadata is not None and root.metadata["event_type"] == "keel_post"
+    assert root.metadata["event_payload"]["key"] == f"root:{run.id}"
+    [approval] = bot.runtime.get(run.id).approvals
+    assert approval_message(slack, approval.id).thread_ts == root.ts
+
+
+def test_when_slack_will_not_say_whether_a_lost_post_went_out_it_posts_again(
+        bot: SlackBot, slack: SlackAPI, caplog: pytest.LogCaptureFixture) -> None:
+    run = waiting_refund(bot.runtime)
+    slack.lose_reply_next()
+    slack.fail_next("conversations.history", "missing_scope")
+
+    with pytest.raises(SlackApiError):
+        bot.keeper.sync()
+    bot.keeper.sync()  # never stuck: a second root rather than no thread
+
+    roots = [m for m in slack.messages(CHANNEL) if m.thread_ts is None]
+    assert len(roots) == 2 and bot.keeper.thread_of(run.id).ts == roots[-1].ts
+    assert "could not look for an earlier post" in caplog.text and "missing_scope" in caplog.text
+
+
 def test_a_channel_slack_refuses_is_recorded_once_and_skipped(
         bot: SlackBot, slack: SlackAPI) -> None:
     run = waiting_refund(bot.runtime)

@@ -73,6 +73,8 @@ class PostedMessage:
     """The parent's ts for a thread reply; None for a top-level message."""
     user: str = BOT_USER_ID
     edited: bool = False
+    metadata: Json | None = None
+    """The message's ``metadata`` (event_type and event_payload), when posted with one."""
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,8 @@ class SlackAPI(Served):
         self._messages: dict[tuple[str, str], PostedMessage] = {}
         self._home_views: dict[str, Json] = {}
         self._failures: dict[str, deque[_Failure]] = {}
+        self._lost = [0, 0]
+        """Posts to let through, then posts whose reply is lost."""
         self._ts = 0
         self._ids = 0
         self._lock = threading.Lock()
@@ -128,6 +132,12 @@ class SlackAPI(Served):
     def rate_limit_next(self, method: str, retry_after: int = 1, *, times: int = 1) -> None:
         """The next ``times`` calls of ``method`` answer 429 with ``Retry-After: retry_after``."""
         self._queue(method, _Failure(429, "ratelimited", {"Retry-After": str(retry_after)}), times)
+
+    def lose_reply_next(self, *, after: int = 0, times: int = 1) -> None:
+        """After ``after`` more posts, the next ``times`` calls of ``chat.postMessage`` post,
+        then answer 500: the reply is lost, as when a connection drops after Slack acted."""
+        with self._lock:
+            self._lost = [after, times]
 
     def _queue(self, method: str, failure: _Failure, times: int) -> None:
         with self._lock:
@@ -187,7 +197,7 @@ class SlackAPI(Served):
             return self._record(method, params, headers, failure.status, body, failure.headers)
         answer = getattr(self, "_" + method.replace(".", "_"), None)
         body = answer(params) if answer is not None else {"ok": False, "error": "unknown_method"}
-        return self._record(method, params, headers, 200, body, {})
+        return self._record(method, params, headers, int(body.pop("status", 200)), body, {})
 
     def _record(self, method: str, params: Json, headers: dict[str, str], status: int,
                 body: Json, extra: dict[str, str]) -> tuple[int, Json, dict[str, str]]:
@@ -231,10 +241,37 @@ class SlackAPI(Served):
         message = PostedMessage(channel=channel, ts=self._next_ts(),
                                 text=params.get("text") or "",
                                 blocks=_blocks(params.get("blocks")),
-                                thread_ts=params.get("thread_ts") or None)
+                                thread_ts=params.get("thread_ts") or None,
+                                metadata=_object(params.get("metadata")))
         with self._lock:
             self._messages[(channel, message.ts)] = message
+            skip, lose = self._lost
+            self._lost = [skip - 1, lose] if skip else [0, max(0, lose - 1)]
+        if not skip and lose:  # posted, but the answer never makes it back
+            return {"ok": False, "error": "fatal_error", "status": 500}
         return {"ok": True, "channel": channel, "ts": message.ts, "message": _as_json(message)}
+
+    def _conversations_history(self, params: Json) -> Json:
+        channel, oldest = params.get("channel") or "", float(params.get("oldest") or 0)
+        metadata = _truthy(params.get("include_all_metadata"))
+        found = [m for m in self.messages(channel)
+                 if (m.thread_ts is None or m.thread_ts == m.ts) and float(m.ts) > oldest]
+        limit = int(params.get("limit") or 100)
+        return {"ok": True, "messages": [_as_json(m, metadata=metadata)
+                                         for m in reversed(found)][:limit],
+                "has_more": len(found) > limit}
+
+    def _conversations_replies(self, params: Json) -> Json:
+        channel, ts = params.get("channel") or "", params.get("ts") or ""
+        metadata = _truthy(params.get("include_all_metadata"))
+        parent = [m for m in self.messages(channel) if m.ts == ts]
+        if not parent:
+            return {"ok": False, "error": "thread_not_found"}
+        replies = [m for m in self.messages(channel) if m.thread_ts == ts and m.ts != ts]
+        limit = int(params.get("limit") or 100)
+        return {"ok": True, "messages": [_as_json(m, metadata=metadata)
+                                         for m in [*parent, *replies]][:limit],
+                "has_more": len(replies) + 1 > limit}
 
     def _chat_update(self, params: Json) -> Json:
         key = (params.get("channel", ""), params.get("ts", ""))
@@ -312,9 +349,22 @@ def _blocks(blocks: Any) -> list[Json]:
     return list(blocks or [])
 
 
-def _as_json(message: PostedMessage) -> Json:
+def _object(value: Any) -> Json | None:
+    """A JSON object field, whether it came as JSON or as a JSON string in a form field."""
+    if isinstance(value, str):
+        value = json.loads(value) if value else None
+    return dict(value) if isinstance(value, dict) else None
+
+
+def _truthy(value: Any) -> bool:
+    return str(value).lower() in ("1", "true")
+
+
+def _as_json(message: PostedMessage, *, metadata: bool = False) -> Json:
     body: Json = {"type": "message", "user": message.user, "bot_id": BOT_ID,
                   "text": message.text, "ts": message.ts, "blocks": message.blocks}
+    if metadata and message.metadata is not None:
+        body["metadata"] = message.metadata
     if message.thread_ts is not None:
         body["thread_ts"] = message.thread_ts
     if message.edited:
