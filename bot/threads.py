@@ -11,12 +11,14 @@ so a pass cut short is replayed without posting twice.
 from __future__ import annotations
 
 import contextlib
+import copy
 import logging
 import threading
 from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler
 
 from graph import Approval, ApprovalStatus, Event, Run, Runtime
 from graph.policy import Delegation
@@ -47,7 +49,7 @@ class ThreadKeeper:
     def __init__(self, runtime: Runtime, client: WebClient, ledger: Ledger, people: People,
                  *, batch: int = 500) -> None:
         self.runtime = runtime
-        self.client = client
+        self.client = _without_blind_retries(client)
         self.ledger = ledger
         self.people = people
         self.batch = batch
@@ -282,6 +284,19 @@ class ThreadKeeper:
 
     def _update(self, message: Message, *, text: str, blocks: list[dict[str, Any]]) -> None:
         self.client.chat_update(channel=message.channel, ts=message.ts, text=text, blocks=blocks)
+
+
+def _without_blind_retries(client: WebClient) -> WebClient:
+    """The client without slack_sdk's retry of a call whose connection dropped: a post
+    retried there, below the keeper, could go out twice. The keeper retries on its next
+    pass, looking for the post first."""
+    handlers = [h for h in client.retry_handlers
+                if not isinstance(h, ConnectionErrorRetryHandler)]
+    if len(handlers) == len(client.retry_handlers):
+        return client
+    careful = copy.copy(client)
+    careful.retry_handlers = handlers
+    return careful
 
 
 def _permanent(exc: SlackApiError) -> str | None:

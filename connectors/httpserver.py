@@ -18,6 +18,9 @@ log = logging.getLogger("keel.http")
 Reply = tuple[int, dict[str, str], bytes]
 Responder = Callable[[str, str, dict[str, str], bytes], Reply]
 """(method, path with query, headers with lower-case names, body) → (status, headers, body)."""
+DROP = 0
+"""A reply status that closes the connection without answering (for test doubles: a
+service that acted, then lost the connection)."""
 
 
 class BackgroundHTTPServer:
@@ -67,6 +70,9 @@ class BackgroundHTTPServer:
 
             def _reply(self, reply: Reply, *, close: bool = False) -> None:
                 status, headers, body = reply
+                if status == DROP:
+                    self.close_connection = True
+                    return
                 self.send_response(status)
                 for name, value in headers.items():
                     if name.lower() not in ("content-length", "connection"):

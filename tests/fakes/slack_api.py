@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from connectors.httpserver import BackgroundHTTPServer, Reply, Served
+from connectors.httpserver import DROP, BackgroundHTTPServer, Reply, Served
 
 __all__ = [
     "BOT_ID",
@@ -101,6 +101,7 @@ class SlackAPI(Served):
         self._home_views: dict[str, Json] = {}
         self._failures: dict[str, deque[_Failure]] = {}
         self._lost = [0, 0]
+        self._drop = False
         """Posts to let through, then posts whose reply is lost."""
         self._ts = 0
         self._ids = 0
@@ -133,11 +134,13 @@ class SlackAPI(Served):
         """The next ``times`` calls of ``method`` answer 429 with ``Retry-After: retry_after``."""
         self._queue(method, _Failure(429, "ratelimited", {"Retry-After": str(retry_after)}), times)
 
-    def lose_reply_next(self, *, after: int = 0, times: int = 1) -> None:
+    def lose_reply_next(self, *, after: int = 0, times: int = 1, drop: bool = False) -> None:
         """After ``after`` more posts, the next ``times`` calls of ``chat.postMessage`` post,
-        then answer 500: the reply is lost, as when a connection drops after Slack acted."""
+        then answer 500 (or, with ``drop``, close the connection unanswered): the reply is
+        lost, as when a connection fails after Slack acted."""
         with self._lock:
             self._lost = [after, times]
+            self._drop = drop
 
     def _queue(self, method: str, failure: _Failure, times: int) -> None:
         with self._lock:
@@ -248,7 +251,7 @@ class SlackAPI(Served):
             skip, lose = self._lost
             self._lost = [skip - 1, lose] if skip else [0, max(0, lose - 1)]
         if not skip and lose:  # posted, but the answer never makes it back
-            return {"ok": False, "error": "fatal_error", "status": 500}
+            return {"ok": False, "error": "fatal_error", "status": DROP if self._drop else 500}
         return {"ok": True, "channel": channel, "ts": message.ts, "message": _as_json(message)}
 
     def _conversations_history(self, params: Json) -> Json:
