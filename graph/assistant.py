@@ -17,7 +17,15 @@ from langgraph.runtime import Runtime as GraphRuntime
 
 from connectors.llm import Message, TextBlock, ToolResultBlock
 
-from .prompts import SYSTEM, budget_stop, empty_message, summary_block, too_many_rounds, truncated
+from .prompts import (
+    SYSTEM,
+    budget_stop,
+    empty_message,
+    interrupted,
+    summary_block,
+    too_many_rounds,
+    truncated,
+)
 from .remembering import recall_block
 from .router import BudgetExceeded, Router
 from .runtime import Runtime
@@ -26,6 +34,10 @@ from .tools import SPECS, Tools
 MAX_MESSAGE_CHARS = 20_000
 MAX_TOOL_ROUNDS = 4
 MAX_FACTS = 40
+EFFECTFUL = frozenset({"start_workflow", "decide"})
+"""Tools that change something: recorded before they run, never run twice for one call."""
+MAX_RECORDED = 20_000
+"""Characters of a tool's result kept in its event (and given back if the call recurs)."""
 _FACT = re.compile(
     r"(my name is|i am|i'm|call me|remember|our shop|we sell|order\s*#?\d+|run_[0-9a-z]{26}"
     r"|apv_[0-9a-z]{26})", re.IGNORECASE)
@@ -97,18 +109,43 @@ def act(state: ChatState, runtime: GraphRuntime[ChatContext]) -> ChatState:
     ctx = runtime.context
     messages = _messages(state)
     tools = Tools(ctx.runtime, ctx.asker, ctx.origin, ctx.said, execute=ctx.execute)
-    results = []
-    for block in messages[-1].content:
-        if block.type == "tool_use":
-            content, is_error = tools.call(block.name, block.input)
-            results.append(ToolResultBlock(tool_use_id=block.id, content=content,
-                                           is_error=is_error))
-            ctx.runtime.store.append_event(
-                ctx.conversation, "tool.called", actor=ctx.asker,
-                data={"tool": block.name, "arguments": block.input, "error": is_error,
-                      "result": content[:2000]})
+    results = _results(ctx.runtime, ctx.conversation, ctx.asker, messages[-1], tools)
     messages.append(Message(role="user", content=results))
     return {"messages": [m.model_dump() for m in messages], "rounds": state.get("rounds", 0) + 1}
+
+
+def _results(runtime: Runtime, conversation: str, asker: str, asked: Message,
+             tools: Tools | None) -> list[ToolResultBlock]:
+    """A result for every tool call in `asked`, each call acted on at most once.
+
+    A call already on the record (this node re-run, or a turn cut short) gets its recorded
+    result back. A call with effects is recorded as `tool.calling` before it runs; found
+    so without a result, it was cut short and may or may not have taken effect, so it is
+    not repeated: its result says so. With `tools` None (a later turn mending a cut one)
+    nothing runs at all."""
+    uses = [block for block in asked.content if block.type == "tool_use"]
+    store = runtime.store
+    records = {e.data["tool_use_id"]: e for e in store.events_with(
+        conversation, kinds=["tool.calling", "tool.called", "tool.interrupted"],
+        field="tool_use_id", values=[u.id for u in uses])}
+    results = []
+    for use in uses:
+        data = {"tool": use.name, "tool_use_id": use.id, "arguments": use.input}
+        record = records.get(use.id)
+        if record is not None and record.kind == "tool.called":
+            content, is_error = str(record.data["result"]), bool(record.data["error"])
+        elif record is not None or tools is None:
+            content, is_error = interrupted(use.name), True
+            if record is None or record.kind != "tool.interrupted":
+                store.append_event(conversation, "tool.interrupted", actor=asker, data=data)
+        else:
+            if use.name in EFFECTFUL:
+                store.append_event(conversation, "tool.calling", actor=asker, data=data)
+            content, is_error = tools.call(use.name, use.input)
+            store.append_event(conversation, "tool.called", actor=asker, data={
+                **data, "error": is_error, "result": content[:MAX_RECORDED]})
+        results.append(ToolResultBlock(tool_use_id=use.id, content=content, is_error=is_error))
+    return results
 
 
 def after_think(state: ChatState) -> str:
@@ -175,7 +212,8 @@ class Assistant:
             return TurnResult(conversation, empty_message(), offline=False, tools_called=[])
         config: dict[str, Any] = {"configurable": {"thread_id": conversation}}
         state = self.graph.get_state(config).values or {}
-        messages = [*state.get("messages", []), Message.user(said).model_dump()]
+        messages = [*state.get("messages", []), self._next_message(state, conversation, asker,
+                                                                    said).model_dump()]
         before = self.runtime.store.last_event_id()
         self.runtime.store.append_event(conversation, "chat.message", actor=asker,
                                         data={"text": said[:2000], "origin": origin})
@@ -189,6 +227,18 @@ class Assistant:
         self.runtime.store.append_event(conversation, "chat.reply", data={
             "text": reply[:2000], "offline": bool(result.get("offline"))})
         return TurnResult(conversation, reply, bool(result.get("offline")), tools)
+
+    def _next_message(self, state: ChatState, conversation: str, asker: str,
+                      said: str) -> Message:
+        """The asker's message; after a turn cut short between a tool call and its result
+        (the process died), it first carries that call's result, so the history stays one
+        the model accepts and nothing the call did is done again."""
+        history = _messages(state)
+        if not history or history[-1].role != "assistant" or not any(
+                block.type == "tool_use" for block in history[-1].content):
+            return Message.user(said)
+        mended = _results(self.runtime, conversation, asker, history[-1], None)
+        return Message(role="user", content=[*mended, TextBlock(text=said)])
 
     def _recall(self, conversation: str, said: str) -> str:
         """Memories relevant to this message within the policy's allowance; the recall is

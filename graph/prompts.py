@@ -35,3 +35,9 @@ def truncated(dropped: int) -> str:
 
 def too_many_rounds() -> str:
     return "I stopped after several tool calls without an answer. Please rephrase or be more specific."
+
+
+def interrupted(tool: str) -> str:
+    return (f"interrupted: this {tool} call was cut short before its result was saved; it may"
+            " or may not have taken effect. It was not repeated. Check what happened (show_run,"
+            " list_pending) before trying again.")

@@ -184,6 +184,17 @@ class Store:
         args.append(limit)
         return [self._event(dict(r)) for r in self._all(sql, tuple(args))]
 
+    def events_with(self, run_id: str, *, kinds: list[str], field: str,
+                    values: list[str]) -> list[Event]:
+        """The run's events of these kinds whose data `field` is one of `values`, in order
+        (e.g. the records of some tool calls by their tool_use ids)."""
+        if not values or not kinds:
+            return []
+        sql = (f"SELECT * FROM events WHERE run_id = ? AND kind IN ({', '.join('?' * len(kinds))})"
+               f" AND json_extract(data, ?) IN ({', '.join('?' * len(values))}) ORDER BY id")
+        return [self._event(dict(r)) for r in
+                self._all(sql, (run_id, *kinds, f"$.{field}", *values))]
+
     def last_event_id(self) -> int:
         row = self._one("SELECT COALESCE(MAX(id), 0) FROM events")
         return int(row[0]) if row else 0

@@ -122,6 +122,33 @@ def _marks_cache(value: Any) -> bool:
     return False
 
 
+def _blocks_of(message: Any) -> list[Json]:
+    content = message.get("content") if isinstance(message, dict) else None
+    return [b for b in content if isinstance(b, dict)] if isinstance(content, list) else []
+
+
+def _unpaired_tool_use(messages: list[Any]) -> str | None:
+    """The API's 400 for a tool call without its result right after, or a result for no
+    call, as the real API words it; None when every call is answered."""
+    for i, message in enumerate(messages):
+        asked = [b.get("id") for b in _blocks_of(message) if b.get("type") == "tool_use"]
+        answered = [b.get("tool_use_id") for b in _blocks_of(messages[i + 1])
+                    if b.get("type") == "tool_result"] if i + 1 < len(messages) else []
+        if asked and (missing := [t for t in asked if t not in answered]):
+            return (f"messages.{i}: `tool_use` ids were found without `tool_result` blocks"
+                    f" immediately after: {', '.join(map(str, missing))}. Each `tool_use`"
+                    " block must have a corresponding `tool_result` block in the next message.")
+        results = [b.get("tool_use_id") for b in _blocks_of(message)
+                   if b.get("type") == "tool_result"]
+        before = ([b.get("id") for b in _blocks_of(messages[i - 1]) if b.get("type") == "tool_use"]
+                  if i else [])
+        if stray := [t for t in results if t not in before]:
+            return (f"messages.{i}.content: unexpected `tool_use_id` found in `tool_result`"
+                    f" blocks: {', '.join(map(str, stray))}. Each `tool_result` block must have"
+                    " a corresponding `tool_use` block in the previous message.")
+    return None
+
+
 class MessagesAPI(Served):
     """``POST /v1/messages`` and ``/v1/messages/count_tokens`` on 127.0.0.1, in a thread.
 
@@ -191,6 +218,8 @@ class MessagesAPI(Served):
             return self._error(Failure(404, "not_found_error", f"no route for POST {path}"))
         if not isinstance(body.get("messages"), list) or not body.get("model"):
             return self._error(bad_request("messages and model are required"))
+        if (unpaired := _unpaired_tool_use(body["messages"])) is not None:
+            return self._error(bad_request(unpaired))
         with self._lock:
             reply = self.script.popleft() if self.script else None
         if reply is None and self.responder is not None:

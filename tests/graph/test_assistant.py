@@ -240,3 +240,62 @@ def test_messages_round_trip_through_the_checkpoint(chat_runtime, fake):
     messages = [Message.model_validate(m) for m in state["messages"]]
     assert messages[0].content == [TextBlock(text="hello")]
     assert messages[-1].role == "assistant" and messages[-1].text == "Noted."
+
+
+class Crash(BaseException):
+    """The process dying mid-step (not an error anything catches)."""
+
+
+def test_a_turn_cut_short_mid_action_never_repeats_it_and_the_conversation_goes_on(
+        chat_runtime, fake, monkeypatch):
+    from graph.tools import Tools
+
+    assistant = claude(chat_runtime, fake)
+    started = Tools.start_workflow
+
+    def start_then_die(self, args):
+        started(self, args)  # the refund starts...
+        raise Crash  # ...and the process dies before the turn is saved
+
+    monkeypatch.setattr(Tools, "start_workflow", start_then_die)
+    with pytest.raises(Crash):
+        assistant.turn("conv_c", "cleo", "refund order 1042, it arrived broken")
+    monkeypatch.setattr(Tools, "start_workflow", started)
+
+    restarted = claude(chat_runtime, fake)  # a new process over the same files
+    again = restarted.turn("conv_c", "cleo", "did that go through?")
+    assert len(chat_runtime.runs()) == 1  # the refund was not started twice
+    assert again.text and again.tools_called == []
+    request = fake.calls()[-1].body["messages"]  # a valid request: the call has its result
+    [use] = [b for b in request[-2]["content"] if b["type"] == "tool_use"]
+    [result] = [b for b in request[-1]["content"] if b["type"] == "tool_result"]
+    assert result["tool_use_id"] == use["id"] and result["is_error"]
+    assert "interrupted" in str(result["content"])
+    assert request[-1]["content"][-1] == {"type": "text", "text": "did that go through?"}
+    [called] = [e for e in chat_runtime.events("conv_c") if e.kind == "tool.interrupted"]
+    assert called.data["tool"] == "start_workflow" and called.data["tool_use_id"] == use["id"]
+
+
+def test_an_action_recorded_before_the_cut_is_given_back_not_repeated(
+        chat_runtime, fake, monkeypatch):
+
+    assistant = claude(chat_runtime, fake)
+    real_append = chat_runtime.store.append_event
+
+    def die_after_the_record(run_id, kind, **kwargs):
+        event = real_append(run_id, kind, **kwargs)
+        if kind == "tool.called":
+            raise Crash  # recorded, then the process dies before the turn is saved
+        return event
+
+    monkeypatch.setattr(chat_runtime.store, "append_event", die_after_the_record)
+    with pytest.raises(Crash):
+        assistant.turn("conv_d", "cleo", "refund order 1042, it arrived broken")
+    monkeypatch.setattr(chat_runtime.store, "append_event", real_append)
+    [run] = chat_runtime.runs()
+
+    again = claude(chat_runtime, fake).turn("conv_d", "cleo", "thanks")
+    assert len(chat_runtime.runs()) == 1 and again.text
+    request = fake.calls()[-1].body["messages"]
+    [result] = [b for b in request[-1]["content"] if b["type"] == "tool_result"]
+    assert not result.get("is_error") and run.id in str(result["content"])
