@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import math
 import re
 import threading
 import time
@@ -23,6 +24,7 @@ from typing import Any
 from slack_bolt import Ack, App, BoltRequest, BoltResponse, Respond
 from slack_bolt.error import BoltError
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 from graph import (
@@ -51,6 +53,28 @@ log = logging.getLogger("keel.slack")
 SIGNATURE_MAX_AGE = 300
 """Seconds a signed request stays valid (Slack's rule against replays)."""
 _MENTION = re.compile(r"<@[UW][A-Z0-9]+>")
+
+
+class _Streaming:
+    """Edits the placeholder with the reply so far as the model writes it, at most once per
+    `every` seconds (Slack allows chat.update about once a second per message); the final
+    edit, with the feedback buttons, is the caller's. A failed edit is logged and skipped:
+    the answer still arrives whole."""
+
+    def __init__(self, client: WebClient, channel: str, ts: str, every: float) -> None:
+        self.client, self.channel, self.ts, self.every = client, channel, ts, every
+        self._last = -math.inf
+        self._shown = ""
+
+    def __call__(self, text: str) -> None:
+        now = time.monotonic()
+        if now - self._last < self.every or not text.strip() or text == self._shown:
+            return
+        self._last, self._shown = now, text
+        try:
+            self.client.chat_update(channel=self.channel, ts=self.ts, text=text + m.WRITING)
+        except SlackApiError as exc:
+            log.warning("could not show the reply so far: %s", exc.response.get("error"))
 
 
 def web_client(token: str, api_url: str, *, retries: int = 3,
@@ -103,9 +127,12 @@ class SlackBot:
     Socket Mode (an app-level token) needs no public URL."""
 
     def __init__(self, runtime: Runtime, assistant: Assistant, client: WebClient, ledger: Ledger,
-                 *, signing_secret: str | None, listeners: int = 8) -> None:
+                 *, signing_secret: str | None, listeners: int = 8,
+                 stream_every: float = 1.0) -> None:
         if not signing_secret:
             signing_secret = None
+        self.stream_every = stream_every
+        """Seconds between edits of an answer as it is written."""
         self.runtime = runtime
         self.assistant = assistant
         self.client = client
@@ -239,9 +266,10 @@ class SlackBot:
         conversation = f"conv_slack_{channel}_{thread_ts}"
         placeholder = self.client.chat_postMessage(channel=channel, thread_ts=thread_ts,
                                                    text=m.THINKING)
+        streaming = _Streaming(self.client, channel, str(placeholder["ts"]), self.stream_every)
         try:
             result = self.assistant.turn(conversation, self.people.person(user), said,
-                                         origin=f"{ORIGIN_PREFIX}{channel}")
+                                         origin=f"{ORIGIN_PREFIX}{channel}", on_text=streaming)
             text, reply = result.text, b.assistant_reply(result.text, conversation, result.offline)
         except Exception as exc:
             log.exception("the assistant failed in %s", conversation)

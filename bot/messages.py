@@ -219,6 +219,8 @@ REMINDED = "⏳ Reminder sent to {who}; deadline {deadline}"
 EXPIRED_REASON = "no decision before the deadline"
 
 THINKING = "💭 Thinking…"
+WRITING = " ▍"
+"""After an answer's text while it is still being written."""
 EMPTY_REPLY = "(no answer)"
 OFFLINE_NOTE = ("Offline model: no ANTHROPIC_API_KEY is set, so a deterministic offline model"
                 " answered.")

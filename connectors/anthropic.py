@@ -23,6 +23,7 @@ from connectors.llm import (
     Reply,
     StopReason,
     TextBlock,
+    TextSink,
     ToolCall,
     ToolResultBlock,
     ToolSpec,
@@ -79,17 +80,24 @@ class AnthropicModel:
 
     def complete(
         self, *, system: str, messages: list[Message], tools: list[ToolSpec], max_tokens: int = 1024,
+        on_text: TextSink | None = None,
     ) -> Reply:
-        """One model call; raises `ModelOverloaded`, `ModelUnavailable` or `ModelBadRequest`."""
-        operation = "messages.create"
+        """One model call; raises `ModelOverloaded`, `ModelUnavailable` or `ModelBadRequest`.
+        With `on_text` the reply streams, and `on_text` hears its text so far as it grows."""
+        operation = "messages.stream" if on_text is not None else "messages.create"
         client = self._ready(operation)
+        options = {"model": self.name, "max_tokens": max_tokens, **request(system, messages, tools)}
         try:
-            response = client.messages.create(
-                model=self.name, max_tokens=max_tokens, **request(system, messages, tools),
-            )
+            if on_text is None:
+                return reply_from(client.messages.create(**options))
+            written = ""
+            with client.messages.stream(**options) as stream:
+                for delta in stream.text_stream:
+                    written += delta
+                    on_text(written)
+                return reply_from(stream.get_final_message())
         except anthropic.AnthropicError as exc:
             raise model_error(exc, operation=operation, target=self.name) from exc
-        return reply_from(response)
 
     def count_tokens(self, system: str, messages: list[Message], tools: list[ToolSpec]) -> int:
         """The prompt's size in tokens as the API counts it, without running the model."""

@@ -4,6 +4,7 @@ and `OfflineModel` (connectors/offline/); prices turn usage into cost."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Annotated, Any, Literal, Protocol, runtime_checkable
 
@@ -13,8 +14,8 @@ from connectors.errors import ConnectorError, PermanentError, TransientError
 
 __all__ = [
     "Message", "Model", "ModelBadRequest", "ModelError", "ModelOverloaded", "ModelUnavailable",
-    "Price", "Reply", "TextBlock", "ToolCall", "ToolResultBlock", "ToolSpec", "ToolUseBlock",
-    "Usage", "cost_of", "tool_spec",
+    "Price", "Reply", "TextBlock", "TextSink", "ToolCall", "ToolResultBlock", "ToolSpec",
+    "ToolUseBlock", "Usage", "cost_of", "tool_spec",
 ]
 
 
@@ -114,14 +115,20 @@ class Reply(_Frozen):
         return Message(role="assistant", content=blocks or [TextBlock(text="")])
 
 
+TextSink = Callable[[str], None]
+"""Told a reply's text so far, each time more of it arrives (the whole text, not a delta)."""
+
+
 @runtime_checkable
 class Model(Protocol):
     name: str
 
     def complete(
         self, *, system: str, messages: list[Message], tools: list[ToolSpec], max_tokens: int = 1024,
+        on_text: TextSink | None = None,
     ) -> Reply:
-        """One model call; raises ModelError subclasses."""
+        """One model call; raises ModelError subclasses. With `on_text`, a model that can
+        stream tells it the text as it is written; one that cannot just returns."""
 
 
 class Price(_Frozen):

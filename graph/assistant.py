@@ -15,7 +15,7 @@ from typing import Any, TypedDict
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime as GraphRuntime
 
-from connectors.llm import Message, TextBlock, ToolResultBlock
+from connectors.llm import Message, TextBlock, TextSink, ToolResultBlock
 
 from .prompts import (
     SYSTEM,
@@ -63,6 +63,8 @@ class ChatContext:
     execute: bool = True
     recalled: str = ""
     """Long-term memory recalled for this turn, as a prompt block (empty: none)."""
+    on_text: TextSink | None = None
+    """Hears the reply being written (a surface showing it as it arrives)."""
 
 
 @dataclass(frozen=True)
@@ -95,7 +97,7 @@ def think(state: ChatState, runtime: GraphRuntime[ChatContext]) -> ChatState:
     budget = ctx.runtime.policy.assistant.budget
     try:
         reply = ctx.router.complete(ctx.conversation, budget, system=system, messages=messages,
-                                    tools=SPECS)
+                                    tools=SPECS, on_text=ctx.on_text)
     except BudgetExceeded as exc:
         return {"reply": budget_stop(str(exc)), "offline": False}
     messages.append(reply.as_message())
@@ -206,7 +208,10 @@ class Assistant:
         """Drive the runs it starts or resumes here; False leaves them queued for a server."""
         self.graph = build().compile(checkpointer=runtime.checkpointer)
 
-    def turn(self, conversation: str, asker: str, text: str | bytes, origin: str = "chat") -> TurnResult:
+    def turn(self, conversation: str, asker: str, text: str | bytes, origin: str = "chat",
+             *, on_text: TextSink | None = None) -> TurnResult:
+        """Answer one message. `on_text` hears the reply so far while a hosted model writes
+        it (each model call starts it afresh); the result holds the whole reply."""
         said = clean(text)
         if not said:
             return TurnResult(conversation, empty_message(), offline=False, tools_called=[])
@@ -218,7 +223,7 @@ class Assistant:
         self.runtime.store.append_event(conversation, "chat.message", actor=asker,
                                         data={"text": said[:2000], "origin": origin})
         context = ChatContext(self.runtime, self.router, asker, origin, conversation, said,
-                              self.execute, self._recall(conversation, said))
+                              self.execute, self._recall(conversation, said), on_text)
         result = self.graph.invoke({"messages": messages, "rounds": 0, "reply": None}, config,
                                    context=context, durability="sync")
         tools = [e.data["tool"] for e in self.runtime.store.events(

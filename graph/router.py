@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from connectors.llm import Message, Model, ModelError, Price, Reply, ToolSpec, cost_of
+from connectors.llm import Message, Model, ModelError, Price, Reply, TextSink, ToolSpec, cost_of
 
 from .clock import Clock
 from .errors import KeelError
@@ -70,8 +70,10 @@ class Router:
 
     def complete(
         self, scope: str, budget: Budget, *, system: str, messages: list[Message],
-        tools: list[ToolSpec], max_tokens: int = 1024,
+        tools: list[ToolSpec], max_tokens: int = 1024, on_text: TextSink | None = None,
     ) -> Reply:
+        """The first model on the route that answers; `on_text` hears a streaming model's
+        text so far (a fallback starts its own text afresh)."""
         failures: list[str] = []
         for model, reason in self.route(scope, budget):
             if failures:
@@ -79,7 +81,7 @@ class Router:
             started = self.clock.monotonic()
             try:
                 reply = model.complete(system=system, messages=messages, tools=tools,
-                                       max_tokens=max_tokens)
+                                       max_tokens=max_tokens, on_text=on_text)
             except ModelError as exc:
                 failures.append(f"{model.name}: {exc.detail}")
                 self.store.append_event(scope, "model.failed",

@@ -9,7 +9,16 @@ from collections.abc import Sequence
 from hashlib import blake2b
 from typing import Literal
 
-from connectors.llm import Message, Reply, TextBlock, ToolCall, ToolResultBlock, ToolSpec, Usage
+from connectors.llm import (
+    Message,
+    Reply,
+    TextBlock,
+    TextSink,
+    ToolCall,
+    ToolResultBlock,
+    ToolSpec,
+    Usage,
+)
 from memory import HashingEmbedder
 
 from .decisions import TOOLS, fitted_arguments, respond
@@ -76,7 +85,8 @@ class OfflineModel:
         return extract_slots(text)
 
     def complete(self, *, system: str, messages: list[Message], tools: list[ToolSpec],
-                 max_tokens: int = 1024) -> Reply:
+                 max_tokens: int = 1024, on_text: TextSink | None = None) -> Reply:
+        """The deterministic reply (written at once: `on_text` is not called)."""
         usage_in = _tokens(len(system) + sum(map(_chars, messages))
                            + sum(len(t.model_dump_json()) for t in tools))
         last = messages[-1] if messages else None

@@ -103,6 +103,39 @@ def test_a_mention_starts_a_run_that_gets_its_own_thread(bot: SlackBot, slack: S
     assert replies[-1].text == "🏁 Run finished: ✅ succeeded"
 
 
+def test_a_claude_answer_streams_into_the_placeholder_then_lands_whole(
+        bot: SlackBot, slack: SlackAPI, deliver: Deliver) -> None:
+    from connectors.anthropic import AnthropicModel
+    from connectors.offline import OfflineModel
+    from graph.assistant import Assistant
+    from graph.router import Router
+    from tests.fakes import Answer, MessagesAPI
+
+    said = ("Nothing is waiting on you right now; the last refund went through this"
+            " morning and the shop has no open reconciliation items.")
+    with MessagesAPI(Answer(text=said)) as claude:
+        rt, models = bot.runtime, bot.runtime.policy.models
+        strong = AnthropicModel(models.strong, api_key="sk-test", base_url=claude.url,
+                                max_retries=0)
+        bot.assistant = Assistant(rt, Router(store=rt.store, clock=rt.clock, models=models,
+                                             offline=OfflineModel(), strong=strong))
+        bot.stream_every = 0.0  # every piece shown, so the test sees them all
+        ts = "1700000200.000100"
+        deliver(slack_requests.app_mention("<@U0000BOT> anything waiting?", user=CLEO,
+                                           channel=CHANNEL, ts=ts))
+        assert claude.calls()[0].body["stream"] is True
+
+    [answer] = [msg for msg in slack.messages(CHANNEL) if msg.thread_ts == ts]
+    edits = [c.params for c in slack.calls("chat.update")
+             if c.params.get("ts") == answer.ts]
+    partial, final = edits[:-1], edits[-1]
+    assert len(partial) >= 3 and all(e["text"].endswith(m.WRITING) for e in partial)
+    shown = [e["text"].removesuffix(m.WRITING) for e in partial]
+    assert all(said.startswith(t) for t in shown) and shown == sorted(shown, key=len)
+    assert final["text"] == said and "blocks" in final  # whole, with the feedback buttons
+    assert answer.text == said and m.OFFLINE_NOTE not in texts(answer.blocks)
+
+
 def test_an_approve_click_resumes_the_run_and_updates_the_thread_for_everyone(
         bot: SlackBot, slack: SlackAPI, deliver: Deliver, sandbox) -> None:
     run, approval, asking = waiting_in_slack(bot, slack)  # started from the CLI: it gets a thread all the same

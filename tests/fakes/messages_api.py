@@ -122,6 +122,39 @@ def _marks_cache(value: Any) -> bool:
     return False
 
 
+def _pieces(text: str, size: int = 12) -> list[str]:
+    """Text in the small pieces a streamed reply arrives in."""
+    return [text[i:i + size] for i in range(0, len(text), size)] or [""]
+
+
+def _events(message: Json) -> str:
+    """The message as the API streams it: message_start, each block's start, deltas and
+    stop, message_delta (stop reason, output tokens), message_stop."""
+    usage = message["usage"]
+    events: list[tuple[str, Json]] = [("message_start", {"type": "message_start", "message": {
+        **message, "content": [], "stop_reason": None,
+        "usage": {**usage, "output_tokens": 1}}})]
+    for index, block in enumerate(message["content"]):
+        if block["type"] == "text":
+            start, deltas = {"type": "text", "text": ""}, [
+                {"type": "text_delta", "text": piece} for piece in _pieces(block["text"])]
+        else:
+            start = {**block, "input": {}}
+            deltas = [{"type": "input_json_delta", "partial_json": piece}
+                      for piece in _pieces(json.dumps(block["input"]), 20)]
+        events.append(("content_block_start", {"type": "content_block_start", "index": index,
+                                               "content_block": start}))
+        events += [("content_block_delta", {"type": "content_block_delta", "index": index,
+                                            "delta": delta}) for delta in deltas]
+        events.append(("content_block_stop", {"type": "content_block_stop", "index": index}))
+    events.append(("message_delta", {
+        "type": "message_delta",
+        "delta": {"stop_reason": message["stop_reason"], "stop_sequence": None},
+        "usage": {"output_tokens": usage["output_tokens"]}}))
+    events.append(("message_stop", {"type": "message_stop"}))
+    return "".join(f"event: {name}\ndata: {json.dumps(data)}\n\n" for name, data in events)
+
+
 def _blocks_of(message: Any) -> list[Json]:
     content = message.get("content") if isinstance(message, dict) else None
     return [b for b in content if isinstance(b, dict)] if isinstance(content, list) else []
@@ -171,9 +204,12 @@ class MessagesAPI(Served):
 
     def _respond(self, _method: str, path: str, headers: dict[str, str], raw: bytes) -> Reply:
         status, body, extra = self._handle(path, headers, raw)
-        return (status, {"content-type": "application/json",
-                         "request-id": f"req_fake_{self._next_id():04d}", **extra},
-                json.dumps(body).encode())
+        if isinstance(body, str):  # a streamed reply: server-sent events
+            kind, payload = "text/event-stream; charset=utf-8", body.encode()
+        else:
+            kind, payload = "application/json", json.dumps(body).encode()
+        return (status, {"content-type": kind,
+                         "request-id": f"req_fake_{self._next_id():04d}", **extra}, payload)
 
     @property
     def url(self) -> str:
@@ -201,7 +237,8 @@ class MessagesAPI(Served):
             self._ids += 1
             return self._ids
 
-    def _handle(self, path: str, headers: dict[str, str], raw: bytes) -> tuple[int, Json, dict[str, str]]:
+    def _handle(self, path: str, headers: dict[str, str], raw: bytes
+                ) -> tuple[int, Json | str, dict[str, str]]:
         try:
             body = json.loads(raw or b"{}")
         except ValueError:
@@ -229,7 +266,8 @@ class MessagesAPI(Served):
                                        {"x-should-retry": "false"}))
         if isinstance(reply, Failure):
             return self._error(reply)
-        return 200, self._message(body, reply), {}
+        message = self._message(body, reply)
+        return 200, (_events(message) if body.get("stream") else message), {}
 
     def _authenticate(self, headers: dict[str, str]) -> Failure | None:
         # The SDK (2.12) sends its API key as ``Authorization: Bearer``; the API also

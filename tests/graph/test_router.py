@@ -25,7 +25,7 @@ class Scripted:
         self.offline = offline
         self.calls = 0
 
-    def complete(self, *, system, messages, tools, max_tokens=1024) -> Reply:
+    def complete(self, *, system, messages, tools, max_tokens=1024, on_text=None) -> Reply:
         self.calls += 1
         if self.fail:
             raise self.fail
