@@ -11,6 +11,7 @@ already there (approvals escalated, runs started, memories purged, the digest).
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import os
@@ -27,7 +28,7 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from graph import KeelError, NotFound, Runtime
+from graph import KeelError, NotFound, RunStateError, Runtime
 from graph.inbox import through_inbox
 from graph.remembering import MemoryKeeper
 from tui.desk import JobInfo
@@ -61,6 +62,8 @@ class Scheduler:
         failures, not every tick) and its recovery (`schedule.recovered`)."""
         self._last: dict[str, tuple[datetime, str]] = {}
         self._failing: dict[str, datetime] = {}
+        self._running: set[str] = set()
+        self._asked = itertools.count(1)
         self._lock = threading.Lock()
         self._scheduler = BackgroundScheduler(timezone=UTC)
 
@@ -88,11 +91,18 @@ class Scheduler:
         return infos
 
     def run_now(self, job_id: str) -> None:
-        """Run a job once, now, beside its schedule (which is left as it was)."""
+        """Run a job once, now, beside its schedule (which is left as it was); refused while
+        the job is running (one run of a job at a time)."""
         if job_id not in self._jobs:
             raise NotFound(f"no scheduled job {job_id!r} (known: {', '.join(self._jobs)})")
-        self._scheduler.add_job(self._run, args=[job_id], id=f"{job_id}.now",
-                                name=f"{self._jobs[job_id].name} (now)", replace_existing=True)
+        with self._lock:
+            running = job_id in self._running
+        if running:
+            raise RunStateError(f"“{self._jobs[job_id].name}” is running now; it will not be"
+                                " started twice")
+        # Each request its own one-off job: the guard in _run keeps runs of a job apart.
+        self._scheduler.add_job(self._run, args=[job_id], id=f"{job_id}.now.{next(self._asked)}",
+                                name=f"{self._jobs[job_id].name} (now)")
 
     def command(self, payload: dict[str, Any]) -> dict[str, Any]:
         """The inbox command RUN_JOB, for `run now` from another process."""
@@ -101,12 +111,20 @@ class Scheduler:
 
     def _run(self, job_id: str) -> None:
         job = self._jobs[job_id]
+        with self._lock:
+            if job_id in self._running:  # a tick while a "run now" runs, or the reverse
+                log.info("job %s is running already; this run is skipped", job_id)
+                return
+            self._running.add(job_id)
         failure: Exception | None = None
         try:
             result = job.run()
         except Exception as exc:  # a failed run is its last result; the schedule goes on
             log.exception("job %s failed", job_id)
             failure, result = exc, f"failed: {type(exc).__name__}: {exc}"
+        finally:
+            with self._lock:
+                self._running.discard(job_id)
         now = datetime.now(UTC)
         with self._lock:
             self._last[job_id] = (now, result)

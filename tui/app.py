@@ -121,12 +121,14 @@ class KeelApp(App[None]):
             result = call()
         # The app outlives any failure of the Desk: it says so in one line and goes on.
         except Exception as exc:  # noqa: BLE001
-            self._back(self._failed, exc, failed, doing)
+            self.on_loop(self._failed, exc, failed, doing)
             return
         if done is not None:
-            self._back(self._deliver, done, result, doing)
+            self.on_loop(self._deliver, done, result, doing)
 
-    def _back(self, fn: Callable[..., Any], *args: Any) -> None:
+    def on_loop(self, fn: Callable[..., Any], *args: Any) -> None:
+        """From a worker thread: call `fn(*args)` on the event loop (dropped if the app
+        has closed meanwhile)."""
         with suppress(RuntimeError):  # the app closed meanwhile
             self.call_from_thread(fn, *args)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import ClassVar
 
 from rich.text import Text
@@ -20,13 +21,17 @@ from .widgets import Plain
 
 
 class Message(Static):
-    def __init__(self, line: ChatLine) -> None:
-        who = line.who if line.from_person else "Keel"
+    def __init__(self, line: ChatLine, *, id: str | None = None) -> None:
+        super().__init__(self.body(line), id=id,
+                         classes="message " + ("-person" if line.from_person else "-keel"))
+
+    @staticmethod
+    def body(line: ChatLine) -> Text:
         body = Text()
-        body.append(f"{who}", style="bold")
+        body.append(line.who if line.from_person else "Keel", style="bold")
         body.append(f"  {t.clock(line.at)}\n", style="dim")
         body.append(line.text)
-        super().__init__(body, classes="message " + ("-person" if line.from_person else "-keel"))
+        return body
 
 
 class ChatScreen(Pane[list[ChatLine]]):
@@ -82,16 +87,33 @@ class ChatScreen(Pane[list[ChatLine]]):
         event.input.value = ""
         self._append(ChatLine(self.desk.now(), self.desk.user, said, True))
         self._thinking(True)
-        self.keel.io(lambda: self.desk.chat(said), self._answered, failed=self._unanswered,
-                     doing="Asking Keel")
+        heard = partial(self.keel.on_loop, self._writing)  # from the worker to the screen
+        self.keel.io(lambda: self.desk.chat(said, on_text=heard), self._answered,
+                     failed=self._unanswered, doing="Asking Keel")
+
+    def _writing(self, so_far: str) -> None:
+        """Show the reply so far while the model writes it, in a draft the answer replaces."""
+        if not self._busy:
+            return  # the answer (or its failure) came first
+        line = ChatLine(self.desk.now(), "keel", so_far + t.CHAT_WRITING, False)
+        drafts = self.query("#chat-draft")
+        if drafts:
+            drafts.first(Message).update(Message.body(line))
+            return
+        log = self.query_one("#chat-log", VerticalScroll)
+        self.query_one("#chat-empty").display = False
+        log.mount(Message(line, id="chat-draft"))
+        log.scroll_end(animate=False)
 
     def _answered(self, result: TurnResult) -> None:
         self._thinking(False)
+        self.query("#chat-draft").remove()
         self._append(ChatLine(self.desk.now(), "keel", result.text or "(no answer)", False,
                               result.offline))
 
     def _unanswered(self, exc: BaseException) -> None:
         self._thinking(False)
+        self.query("#chat-draft").remove()
         self.notify(t.explain(exc, "Asking Keel"), severity="error", timeout=8)
 
     def _thinking(self, busy: bool) -> None:

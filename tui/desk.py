@@ -268,9 +268,11 @@ class Desk:
 
     # --- the assistant --------------------------------------------------------------------
 
-    def chat(self, text: str) -> TurnResult:
-        """One turn of the assistant in the user's own conversation."""
-        return self.assistant.turn(self.conversation, self.user, text, origin="tui")
+    def chat(self, text: str, on_text: Callable[[str], None] | None = None) -> TurnResult:
+        """One turn of the assistant in the user's own conversation; `on_text` hears the
+        reply so far while a hosted model writes it."""
+        return self.assistant.turn(self.conversation, self.user, text, origin="tui",
+                                   on_text=on_text)
 
     def chat_history(self, limit: int = 200) -> list[ChatLine]:
         """The conversation so far (its latest `limit` messages), oldest first."""

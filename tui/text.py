@@ -51,6 +51,8 @@ CHAT_PLACEHOLDER = "Ask Keel: “refund order 1042, it arrived broken”, “wha
 CHAT_OFFLINE = ("Offline model: no ANTHROPIC_API_KEY is set, so a deterministic offline model"
                 " answers (its replies start with [offline model]).")
 CHAT_THINKING = "Keel is thinking…"
+CHAT_WRITING = " ▍"
+"""After a reply's text while it is still being written."""
 CHAT_EMPTY = "No messages yet. Say what you need; Keel acts through the same doors as the CLI."
 REASON_TITLE = "Reject {what}"
 REASON_LABEL = "Why are you rejecting this? The requester will see it."

@@ -13,7 +13,7 @@ import pytest
 from apscheduler.triggers.interval import IntervalTrigger
 
 from app.scheduler import RUN_JOB, AttachedSchedules, Job, JobInfo, Scheduler, standard_jobs
-from graph import ManualClock, NotFound, Runtime, Worker
+from graph import ManualClock, NotFound, RunStateError, Runtime, Worker
 
 from ..support import orders
 
@@ -128,14 +128,8 @@ def test_a_job_failing_then_recovering_is_two_events_however_many_ticks_fail(
 
     scheduler = Scheduler([Job("flaky", "Flaky sync", IntervalTrigger(hours=1), flaky)],
                           tmp_path / "schedules.json", record=record)
-    scheduler.start()
-    try:
-        for _ in range(5):  # one after another: each waits for the last to be recorded
-            before = scheduler.jobs()[0].last_run
-            scheduler.run_now("flaky")
-            eventually(lambda before=before: scheduler.jobs()[0].last_run != before)
-    finally:
-        scheduler.shutdown()
+    for _ in range(5):  # five ticks, one after another, as APScheduler calls them
+        scheduler._run("flaky")
     assert last_result(scheduler, "flaky") == "synced 0"
     failed, recovered = runtime.store.events(kinds=["schedule.failed", "schedule.recovered"])
     assert (failed.kind, failed.actor, failed.data["job"]) == ("schedule.failed", "scheduler",
@@ -144,3 +138,30 @@ def test_a_job_failing_then_recovering_is_two_events_however_many_ticks_fail(
     assert recovered.kind == "schedule.recovered" and recovered.data["result"] == "synced 3"
     assert recovered.data["failing_since"]
     assert runtime.store.verify().ok
+
+
+def test_a_running_job_is_not_started_twice(tmp_path: Path) -> None:
+    inside, release, runs = threading.Event(), threading.Event(), []
+
+    def slow() -> str:
+        runs.append(1)
+        inside.set()
+        assert release.wait(10)
+        return "done"
+
+    scheduler = Scheduler([Job("slow", "Slow sync", IntervalTrigger(hours=1), slow)],
+                          tmp_path / "schedules.json")
+    scheduler.start()
+    try:
+        scheduler.run_now("slow")
+        assert inside.wait(10)
+        with pytest.raises(RunStateError, match="“Slow sync” is running now"):
+            scheduler.run_now("slow")
+        scheduler._run("slow")  # a tick meanwhile is skipped, not run beside it
+        release.set()
+        eventually(lambda: last_result(scheduler, "slow") == "done")
+        scheduler.run_now("slow")  # finished: it may run again
+        eventually(lambda: len(runs) == 2)
+    finally:
+        release.set()
+        scheduler.shutdown()

@@ -148,6 +148,45 @@ async def test_chat_starts_a_refund_with_the_offline_model(
         assert len(again.screen.query(".message")) == 2
 
 
+async def test_a_claude_reply_is_shown_as_it_is_written_then_whole(
+    tui_runtime: Runtime, make_desk: MakeDesk, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from connectors.anthropic import AnthropicModel
+    from graph.router import Router
+    from tests.fakes import Answer, MessagesAPI
+    from tui.chat import ChatScreen
+
+    said = "Two refunds wait on you: order 1009 for 244.00 and order 1043 for 131.00."
+    drafts: list[str] = []
+    writing = ChatScreen._writing
+
+    def watched(screen: ChatScreen, so_far: str) -> None:
+        writing(screen, so_far)  # the real thing, then what it put on the screen
+        drafts.append(str(screen.query_one("#chat-draft").render()))
+
+    monkeypatch.setattr(ChatScreen, "_writing", watched)
+    with MessagesAPI(Answer(text=said)) as claude:
+        models = tui_runtime.policy.models
+        tui_runtime.router = Router(
+            store=tui_runtime.store, clock=tui_runtime.clock, models=models,
+            offline=tui_runtime.router.offline,  # type: ignore[union-attr]
+            strong=AnthropicModel(models.strong, api_key="sk-test", base_url=claude.url,
+                                  max_retries=0))
+        app = app_for(make_desk("maria"))
+        async with app.run_test(size=(120, 36)) as pilot:
+            await pilot.press("3")
+            await settle(pilot)
+            app.screen.query_one("#chat-input", Input).value = "what waits on me?"
+            await pilot.press("enter")
+            await settle(pilot)
+            shown = [str(m.render()) for m in app.screen.query(".message")]
+            assert not app.screen.query("#chat-draft")  # the answer replaced the draft
+    assert len(drafts) >= 3 and all(d.endswith("▍") for d in drafts)
+    parts = [d.split("\n", 1)[1].removesuffix(" ▍") for d in drafts]
+    assert all(said.startswith(part) for part in parts) and parts == sorted(parts, key=len)
+    assert shown[-1].endswith(said) and "[offline model]" not in shown[-1]
+
+
 async def test_someone_without_a_role_is_told_why_and_nothing_changes(
     tui_runtime: Runtime, make_desk: MakeDesk, big: str,
 ) -> None:
@@ -427,7 +466,7 @@ async def test_live_refresh_keeps_up_with_runs_started_elsewhere(
             await pilot.pause(0.05)
         worker.join()
         table = app.screen.query_one("#runs", KeyedTable)
-        for _ in range(100):  # the timer shows them within a few ticks
+        for _ in range(600):  # the timer shows them within a few ticks (more on a busy box)
             if table.keys == started[::-1] and {status_of(app, r) for r in started} == {
                     "✓ succeeded"}:
                 break
