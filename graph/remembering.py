@@ -25,6 +25,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from connectors.llm import Message
+from connectors.offline import PREFIX as OFFLINE_PREFIX
 from memory import MemoryStore, Recalled
 from memory.profiles import CustomerProfile, RefundFact, creator_style, customer_profile
 from memory.summarise import Summariser
@@ -151,8 +152,11 @@ class MemoryKeeper:
             if not text:
                 return 0
             who = event.actor or "Keel"
-            if event.kind == "chat.reply":
-                who = "Keel (offline model)" if event.data.get("offline") else "Keel"
+            if event.kind == "chat.reply" and event.data.get("offline"):
+                who, text = "Keel (offline model)", text.removeprefix(OFFLINE_PREFIX.strip())
+                text = text.strip() or "(no answer)"
+            elif event.kind == "chat.reply":
+                who = "Keel"
             subject = conversation_subject(event.run_id)
             touched.add(subject)
             return len(self.memory.remember(subject, "conversation", f"{who}: {text}",

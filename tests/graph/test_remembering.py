@@ -106,7 +106,8 @@ def test_conversations_are_remembered_and_folded_with_the_transcript_kept(rt, or
     assert len(transcript) == report.folded
     assert transcript[0].text == f"maria: {said[0]}"
     assert len(rt.memory.about(subject, ["conversation"])) == 3  # fold_after // 2 kept
-    assert any(item.text.startswith("Keel (offline model):") for item in transcript)
+    replies = [item.text for item in transcript if item.text.startswith("Keel (offline model):")]
+    assert replies and not any("[offline model]" in text for text in replies)  # labelled once
 
 
 def remembering_model(body: dict[str, Any]) -> Answer:
