@@ -162,6 +162,17 @@ def clean_text(text: str | bytes) -> str:
     return re.sub("[\ud800-\udfff]", "\ufffd", text).replace("\x00", "")
 
 
+def _scoped(where: list[str], args: list[Any], table: str, subject: str | None,
+            kinds: Sequence[str] | None) -> tuple[list[str], list[Any]]:
+    """`where` and `args` narrowed to one subject and some kinds (columns of `table`)."""
+    if subject is not None:
+        where, args = [*where, f"{table}subject = ?"], [*args, subject]
+    if kinds:
+        where = [*where, f"{table}kind in ({','.join('?' * len(kinds))})"]
+        args = [*args, *kinds]
+    return where, args
+
+
 def chunk_text(text: str, size: int = CHUNK_CHARS) -> list[str]:
     """Split on paragraphs, then sentences, then spaces, so that every piece is at most
     `size` characters and pieces are whole where the text allows; nothing is dropped
@@ -495,13 +506,8 @@ class MemoryStore:
                                    f" search an index of {embedder.dim}")
         if not any(vector):
             return []
-        where, args = ["embedding match ?", "k = ?"], [sqlite_vec.serialize_float32(vector), k]
-        if subject is not None:
-            where.append("subject = ?")
-            args.append(subject)
-        if kinds:
-            where.append(f"kind in ({','.join('?' * len(kinds))})")
-            args += list(kinds)
+        where, args = _scoped(["embedding match ?", "k = ?"],
+                              [sqlite_vec.serialize_float32(vector), k], "", subject, kinds)
         with self._lock:
             rows = self.conn.execute(
                 f"select item_id, distance from items_vec where {' and '.join(where)}"
@@ -516,13 +522,7 @@ class MemoryStore:
         expression = fts_query(query, keys_only=keys_only)
         if expression is None:
             return []
-        where, args = ["items_fts match ?"], [expression]
-        if subject is not None:
-            where.append("i.subject = ?")
-            args.append(subject)
-        if kinds:
-            where.append(f"i.kind in ({','.join('?' * len(kinds))})")
-            args += list(kinds)
+        where, args = _scoped(["items_fts match ?"], [expression], "i.", subject, kinds)
         with self._lock:
             rows = self.conn.execute(
                 "select f.rowid from items_fts f join items i on i.id = f.rowid"
