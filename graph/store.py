@@ -242,8 +242,9 @@ class Store:
     def _refuse_a_second(self, conn: sqlite3.Connection, workflow: str, field: str,
                          value: Any) -> None:
         busy = [str(s) for s in RunStatus if not s.terminal]
+        # By status (the few unfinished runs), not by workflow (every run there ever was).
         row = conn.execute(
-            f"SELECT id, status FROM runs WHERE workflow = ? AND status IN"
+            f"SELECT id, status FROM runs WHERE +workflow = ? AND status IN"
             f" ({', '.join('?' * len(busy))}) AND json_extract(input, ?) = ?"
             " ORDER BY created_at LIMIT 1",
             (workflow, *busy, f"$.{field}", value)).fetchone()
