@@ -163,7 +163,15 @@ class Tools:
         if memory is None:
             raise ToolError("long-term memory is not configured here")
         hits = memory.recall(args.query, subject=args.subject, k=args.limit)
-        return {"query": args.query, "hits": [
+        # Asked about an identifier (an order id, a SKU) that memory names: those memories,
+        # not the lookalikes found beside them by meaning.
+        exact = [h for h in hits if h.key_rank is not None]
+        shown = exact or hits
+        found: dict[str, Any] = {"query": args.query, "hits": [
             {"subject": h.item.subject, "kind": h.item.kind, "text": h.item.text[:1000],
              "at": h.item.created.isoformat(timespec="seconds"), "source": h.item.source}
-            for h in hits]}
+            for h in shown]}
+        if len(shown) < len(hits):
+            found["not_shown"] = (f"{len(hits) - len(shown)} other memories found by meaning"
+                                  " do not name what was asked about")
+        return found

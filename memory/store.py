@@ -111,6 +111,9 @@ class Recalled:
     """1-based rank in the full-text search, None when it did not find the item."""
     similarity: float | None = None
     """Cosine similarity to the query, when the vector search found the item."""
+    key_rank: int | None = None
+    """1-based rank among the items naming an identifier of the query (an order id, a
+    SKU), None when it names none."""
 
     @property
     def found_by(self) -> list[str]:
@@ -491,9 +494,10 @@ class MemoryStore:
         vector_rank = {item_id: rank for rank, (item_id, _s) in enumerate(by_vector, 1)}
         similarity = dict(by_vector)
         text_rank = {item_id: rank for rank, item_id in enumerate(by_text, 1)}
+        key_rank = {item_id: rank for rank, item_id in enumerate(by_key, 1)}
         items = {item.id: item for item in self.items(best)}
         return [Recalled(items[i], scores[i], vector_rank.get(i), text_rank.get(i),
-                         similarity.get(i)) for i in best if i in items]
+                         similarity.get(i), key_rank.get(i)) for i in best if i in items]
 
     def nearest(self, query: str | Sequence[float], *, subject: str | None = None,
                 kinds: Sequence[str] | None = None, k: int = 10) -> list[tuple[int, float]]:

@@ -260,6 +260,8 @@ def _memories(data: Any) -> str | None:
                      else MEMORY_ITEM_BARE.format(text=text))
     if len(hits) > MAX_MEMORIES:
         lines.append(MORE.format(count=len(hits) - MAX_MEMORIES))
+    if note := _field(data, "not_shown"):
+        lines.append(f"({note}.)")
     return "\n".join(lines)
 
 

@@ -203,3 +203,23 @@ def test_a_published_piece_becomes_the_creators_article_and_style(rt):
     style = json.loads(rt.memory.profile("creator:ines duarte", "style"))
     assert style["pieces"] == 1 and "oolong" in style["signature_terms"]
     assert style["questions_per_100_sentences"] > 0
+
+
+def test_asked_about_an_order_the_tool_answers_with_that_order_s_memories(rt):
+    from graph.tools import SearchMemory, Tools
+
+    for order, amount in ((1007, "14.00"), (1023, "27.00"), (1040, "60.00")):
+        rt.memory.remember(f"customer:c{order}@example.com", "outcome",
+                           f"Refund of {amount} USD on order {order} succeeded"
+                           " (reason: arrived broken).")
+    tools = Tools(rt, "maria", "chat", "what do you remember about order 1007?")
+
+    about = tools.search_memory(SearchMemory(query="order 1007"))
+    assert [h["subject"] for h in about["hits"]] == ["customer:c1007@example.com"]
+    assert about["not_shown"].startswith("2 other memories")
+
+    broad = tools.search_memory(SearchMemory(query="refunds that arrived broken"))
+    assert len(broad["hits"]) == 3 and "not_shown" not in broad
+    said = offline(rt).turn("conv_o", "maria", "what do you remember about order 1007?").text
+    assert "order 1007" in said and "order 1023" not in said
+    assert "2 other memories found by meaning do not name what was asked about" in said
