@@ -273,10 +273,39 @@ def chat(
             build_keeper(runtime).sync()
         # With a server running, what the assistant starts or decides is left for it to drive.
         assistant = build_assistant(runtime, execute=not served)
-        result = assistant.turn(conversation_id, who, message, origin="cli")
+        echo = None if as_json else _Echo()
+        result = assistant.turn(conversation_id, who, message, origin="cli", on_text=echo)
+        if echo is not None and echo.finish(result.text):
+            return  # the reply was printed as it was written
         _emit(as_json, {"conversation": result.conversation, "reply": result.text,
                         "offline": result.offline, "tools_called": result.tools_called},
               result.text)
+
+
+class _Echo:
+    """Prints a reply as the model writes it. Each model call starts its text afresh (a
+    tool round, a fallback): what was printed is then left on its own line."""
+
+    def __init__(self) -> None:
+        self.printed = ""
+
+    def __call__(self, so_far: str) -> None:
+        if not so_far.startswith(self.printed):
+            typer.echo("")
+            self.printed = ""
+        typer.echo(so_far[len(self.printed):], nl=False)
+        self.printed = so_far
+
+    def finish(self, reply: str) -> bool:
+        """End the streamed reply; False when nothing streamed or it was not the reply."""
+        if not self.printed:
+            return False
+        if self.printed != reply:
+            typer.echo("")
+            self.printed = ""
+            return False
+        typer.echo("")
+        return True
 
 
 # --- audit --------------------------------------------------------------------------------

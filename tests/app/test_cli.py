@@ -603,6 +603,20 @@ def test_chat_with_a_key_talks_to_the_messages_api_at_anthropic_base_url(keel: K
     assert fake.calls()[0].headers["authorization"] == "Bearer sk-test"
 
 
+def test_chat_prints_claude_s_reply_as_it_is_written(keel: Keel) -> None:
+    from tests.fakes import Answer, MessagesAPI, ToolUse
+
+    final = "Nothing waits on you, Maria; the last refund went through at nine."
+    with MessagesAPI(Answer(text="Let me look.", tool_uses=(ToolUse("list_pending", {}),)),
+                     Answer(text=final)) as fake:
+        said = keel("chat", "anything for me?", "--as", "maria", ANTHROPIC_API_KEY="sk-test",
+                    ANTHROPIC_BASE_URL=fake.url, KEEL_MODEL_RETRIES="0")
+    assert said.exit_code == 0, said.stderr
+    assert all(call.body["stream"] for call in fake.calls())
+    # The first round's words on their own line, then the answer, each printed once.
+    assert said.stdout == f"Let me look.\n{final}\n"
+
+
 def test_chat_with_an_empty_message_says_so(keel: Keel) -> None:
     reply = chat(keel, "   ")
     assert "empty" in reply["reply"] and keel.runs() == []
