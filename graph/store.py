@@ -190,10 +190,10 @@ class Store:
         (e.g. the records of some tool calls by their tool_use ids)."""
         if not values or not kinds:
             return []
-        sql = (f"SELECT * FROM events WHERE run_id = ? AND kind IN ({', '.join('?' * len(kinds))})"
-               f" AND json_extract(data, ?) IN ({', '.join('?' * len(values))}) ORDER BY id")
-        return [self._event(dict(r)) for r in
-                self._all(sql, (run_id, *kinds, f"$.{field}", *values))]
+        where, args = _where(("run_id", run_id), ("kind", kinds))
+        sql = (f"SELECT * FROM events{where} AND json_extract(data, ?)"
+               f" IN ({','.join('?' * len(values))}) ORDER BY id")
+        return [self._event(dict(r)) for r in self._all(sql, (*args, f"$.{field}", *values))]
 
     def last_event_id(self) -> int:
         row = self._one("SELECT COALESCE(MAX(id), 0) FROM events")
@@ -241,13 +241,13 @@ class Store:
 
     def _refuse_a_second(self, conn: sqlite3.Connection, workflow: str, field: str,
                          value: Any) -> None:
-        busy = [str(s) for s in RunStatus if not s.terminal]
-        # By status (the few unfinished runs), not by workflow (every run there ever was).
+        # By status (the few unfinished runs): `+workflow` keeps SQLite off the workflow
+        # index (every run there ever was).
+        where, args = _where(("+workflow", workflow),
+                             ("status", [str(s) for s in RunStatus if not s.terminal]))
         row = conn.execute(
-            f"SELECT id, status FROM runs WHERE +workflow = ? AND status IN"
-            f" ({', '.join('?' * len(busy))}) AND json_extract(input, ?) = ?"
-            " ORDER BY created_at LIMIT 1",
-            (workflow, *busy, f"$.{field}", value)).fetchone()
+            f"SELECT id, status FROM runs{where} AND json_extract(input, ?) = ?"
+            " ORDER BY created_at LIMIT 1", (*args, f"$.{field}", value)).fetchone()
         if row is not None:
             what = field.removesuffix("_id").replace("_", " ")
             raise AlreadyInProgress(

@@ -486,15 +486,15 @@ class MemoryStore:
         by_text = self.search_text(query, subject=subject, kinds=kinds, limit=depth)
         by_key = self.search_text(query, subject=subject, kinds=kinds, limit=depth,
                                   keys_only=True)
+        similarity = dict(by_vector)
+        vector_rank, text_rank, key_rank = ranks = [
+            {item_id: rank for rank, item_id in enumerate(ranking, 1)}
+            for ranking in (list(similarity), by_text, by_key)]
         scores: dict[int, float] = {}
-        for ranking in ([item_id for item_id, _s in by_vector], by_text, by_key):
-            for rank, item_id in enumerate(ranking, 1):
+        for ranked in ranks:
+            for item_id, rank in ranked.items():
                 scores[item_id] = scores.get(item_id, 0.0) + 1.0 / (RRF_K + rank)
         best = sorted(scores, key=lambda i: (-scores[i], i))[:k]
-        vector_rank = {item_id: rank for rank, (item_id, _s) in enumerate(by_vector, 1)}
-        similarity = dict(by_vector)
-        text_rank = {item_id: rank for rank, item_id in enumerate(by_text, 1)}
-        key_rank = {item_id: rank for rank, item_id in enumerate(by_key, 1)}
         items = {item.id: item for item in self.items(best)}
         return [Recalled(items[i], scores[i], vector_rank.get(i), text_rank.get(i),
                          similarity.get(i), key_rank.get(i)) for i in best if i in items]

@@ -1,10 +1,17 @@
-"""What tests share besides fixtures: the test policy, fast retries, order pickers."""
+"""What tests share besides fixtures: the test policy, fast retries, order pickers, the
+assistant on Claude through a loopback Messages API."""
 
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 from connectors import Order, RetryPolicy, ShopConnector
+
+if TYPE_CHECKING:
+    from graph import Runtime
+    from graph.assistant import Assistant
+    from tests.fakes import MessagesAPI
 
 POLICY = """
 currency = "USD"
@@ -66,3 +73,18 @@ def counts(sandbox, order_id: int) -> dict[str, int]:
     for row in sandbox.ledger(order_id=order_id):
         result[row["kind"]] = result.get(row["kind"], 0) + 1
     return result
+
+
+def claude(rt: Runtime, fake: MessagesAPI, **kw: Any) -> Assistant:
+    """The assistant over `rt` with Claude (strong and cheap) answered by `fake`."""
+    from connectors.anthropic import AnthropicModel
+    from connectors.offline import OfflineModel
+    from graph.assistant import Assistant
+    from graph.router import Router
+
+    models = rt.policy.models
+    strong, cheap = (AnthropicModel(name, api_key="sk-test", base_url=fake.url, max_retries=0)
+                     for name in (models.strong, models.cheap))
+    router = Router(store=rt.store, clock=rt.clock, models=models, offline=OfflineModel(),
+                    strong=strong, cheap=cheap)
+    return Assistant(rt, router, **kw)

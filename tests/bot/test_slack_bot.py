@@ -19,7 +19,7 @@ from graph import Approval, ApprovalStatus, ManualClock, Run, RunStatus, Runtime
 from tests.fakes import SlackAPI, slack_requests
 from tests.fakes.slack_api import PostedMessage
 
-from ..support import counts, orders
+from ..support import claude, counts, orders
 from .conftest import CHANNEL, CLEO, MARIA, SAM, Deliver, buttons, texts
 
 
@@ -105,25 +105,17 @@ def test_a_mention_starts_a_run_that_gets_its_own_thread(bot: SlackBot, slack: S
 
 def test_a_claude_answer_streams_into_the_placeholder_then_lands_whole(
         bot: SlackBot, slack: SlackAPI, deliver: Deliver) -> None:
-    from connectors.anthropic import AnthropicModel
-    from connectors.offline import OfflineModel
-    from graph.assistant import Assistant
-    from graph.router import Router
     from tests.fakes import Answer, MessagesAPI
 
     said = ("Nothing is waiting on you right now; the last refund went through this"
             " morning and the shop has no open reconciliation items.")
-    with MessagesAPI(Answer(text=said)) as claude:
-        rt, models = bot.runtime, bot.runtime.policy.models
-        strong = AnthropicModel(models.strong, api_key="sk-test", base_url=claude.url,
-                                max_retries=0)
-        bot.assistant = Assistant(rt, Router(store=rt.store, clock=rt.clock, models=models,
-                                             offline=OfflineModel(), strong=strong))
+    with MessagesAPI(Answer(text=said)) as fake:
+        bot.assistant = claude(bot.runtime, fake)
         bot.stream_every = 0.0  # every piece shown, so the test sees them all
         ts = "1700000200.000100"
         deliver(slack_requests.app_mention("<@U0000BOT> anything waiting?", user=CLEO,
                                            channel=CHANNEL, ts=ts))
-        assert claude.calls()[0].body["stream"] is True
+        assert fake.calls()[0].body["stream"] is True
 
     [answer] = [msg for msg in slack.messages(CHANNEL) if msg.thread_ts == ts]
     edits = [c.params for c in slack.calls("chat.update")

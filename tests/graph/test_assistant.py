@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 
-from connectors.anthropic import AnthropicModel
 from connectors.llm import Message, TextBlock
 from connectors.offline import OfflineModel
 from graph import ApprovalStatus, RunStatus, Runtime, parse_policy
@@ -19,7 +18,7 @@ from graph.assistant import MAX_MESSAGE_CHARS, Assistant
 from graph.router import Router
 from tests.fakes import Answer, MessagesAPI, ToolUse, overloaded, tokens
 
-from ..support import POLICY
+from ..support import POLICY, claude
 
 # Refunds over 50.00 wait for a person, so order 1042 (84.00) does.
 CHAT_POLICY = POLICY.replace('approval_threshold = "100.00"', 'approval_threshold = "50.00"')
@@ -57,15 +56,6 @@ def chat_runtime(home, services, clock) -> Iterator[Runtime]:
     rt = Runtime.open(home, services=services, policy=parse_policy(CHAT_POLICY), clock=clock)
     yield rt
     rt.close()
-
-
-def claude(rt: Runtime, fake: MessagesAPI, **kw: Any) -> Assistant:
-    models = rt.policy.models
-    strong, cheap = (AnthropicModel(name, api_key="sk-test", base_url=fake.url, max_retries=0)
-                     for name in (models.strong, models.cheap))
-    router = Router(store=rt.store, clock=rt.clock, models=models, offline=OfflineModel(),
-                    strong=strong, cheap=cheap)
-    return Assistant(rt, router, **kw)
 
 
 def offline(rt: Runtime) -> Assistant:

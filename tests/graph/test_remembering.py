@@ -15,8 +15,8 @@ from graph.remembering import CURSOR, MemoryKeeper, customer_subject, recall_blo
 from memory import HashingEmbedder, MemoryStore
 from tests.fakes import Answer, MessagesAPI, ToolUse
 
-from ..support import POLICY, orders
-from .test_assistant import claude, offline
+from ..support import POLICY, claude, orders
+from .test_assistant import offline
 
 MEMORY_POLICY = POLICY + """
 [memory]

@@ -15,7 +15,7 @@ from tui import KeelApp
 from tui.dialogs import ReasonDialog, RefundDialog
 from tui.widgets import KeyedTable
 
-from ..support import orders
+from ..support import claude, orders
 from .conftest import MakeDesk, app_for, settle
 
 pytestmark = pytest.mark.anyio
@@ -151,8 +151,6 @@ async def test_chat_starts_a_refund_with_the_offline_model(
 async def test_a_claude_reply_is_shown_as_it_is_written_then_whole(
     tui_runtime: Runtime, make_desk: MakeDesk, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from connectors.anthropic import AnthropicModel
-    from graph.router import Router
     from tests.fakes import Answer, MessagesAPI
     from tui.chat import ChatScreen
 
@@ -165,13 +163,8 @@ async def test_a_claude_reply_is_shown_as_it_is_written_then_whole(
         drafts.append(str(screen.query_one("#chat-draft").render()))
 
     monkeypatch.setattr(ChatScreen, "_writing", watched)
-    with MessagesAPI(Answer(text=said)) as claude:
-        models = tui_runtime.policy.models
-        tui_runtime.router = Router(
-            store=tui_runtime.store, clock=tui_runtime.clock, models=models,
-            offline=tui_runtime.router.offline,  # type: ignore[union-attr]
-            strong=AnthropicModel(models.strong, api_key="sk-test", base_url=claude.url,
-                                  max_retries=0))
+    with MessagesAPI(Answer(text=said)) as fake:
+        tui_runtime.router = claude(tui_runtime, fake).router  # the desk's assistant uses it
         app = app_for(make_desk("maria"))
         async with app.run_test(size=(120, 36)) as pilot:
             await pilot.press("3")
