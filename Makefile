@@ -18,11 +18,14 @@ $(STAMP): pyproject.toml | $(BIN)/python
 install: $(STAMP)
 
 # Who the terminal app acts as: maria, the manager in the example policy.toml, so a
-# newcomer can approve at once (`make run AS=sam` to be someone else).
-AS ?= maria
+# newcomer can approve at once (`make run KEEL_AS=sam` to be someone else). Not `AS`:
+# make defines that one itself (the assembler), so `AS ?= …` would never apply.
+KEEL_AS ?= maria
 
+# policy.toml names people and their Slack ids: readable by you alone (Keel warns otherwise).
 run: $(STAMP)
-	$(BIN)/keel up --as $(AS)
+	chmod go-rw policy.toml
+	$(BIN)/keel up --as $(KEEL_AS)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

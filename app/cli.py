@@ -8,34 +8,51 @@ unreachable, 6 the audit chain is broken.
 from __future__ import annotations
 
 import json
+import os
+import sqlite3
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated, Any, NoReturn
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
-import httpx
+import click
 import typer
+from typer.core import TyperGroup
 
-from connectors import ConnectorError
-from graph import (
-    DecisionRefused,
-    InvalidInput,
-    KeelError,
-    NotFound,
-    PolicyError,
-    RunStateError,
-    RunStatus,
-    Runtime,
-)
-from graph.inbox import through_inbox
-from memory.embedder import EmbeddingFailed
+from graph import KeelError, RunStatus
 
 from . import render
+from .home import keep_private
 from .lock import HomeLock
-from .settings import Settings, SettingsError, load_settings
-from .wiring import build_embedder, build_keeper, open_memory, open_runtime
 
-cli = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+if TYPE_CHECKING:
+    from graph import Policy, Reads, Runtime
+
+    from .settings import Settings
+
+# What drives runs (LangGraph, the connectors, the model clients, Textual) is imported by
+# the commands that need it, so `--help` and the read-only commands start in moments.
+
+
+class _Keel(TyperGroup):
+    """Usage errors (a missing option, `--order abc`) as one JSON object under `--json`."""
+
+    def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
+             standalone_mode: bool = True, **extra: Any) -> Any:
+        argv = list(sys.argv[1:] if args is None else args)
+        if "--json" not in argv:
+            return super().main(argv, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            code = super().main(argv, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.ClickException as exc:
+            click.echo(json.dumps({"error": type(exc).__name__, "message": exc.format_message()}))
+            code = exc.exit_code
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+cli = typer.Typer(cls=_Keel, no_args_is_help=True, add_completion=False,
+                  pretty_exceptions_enable=False,
                   help="Keel: business processes as durable state machines, with people in the loop.")
 start_cli = typer.Typer(no_args_is_help=True, help="Start a workflow run.")
 sandbox_cli = typer.Typer(invoke_without_command=True, help="The local store and mail sandbox.")
@@ -48,17 +65,42 @@ cli.add_typer(sandbox_cli, name="sandbox")
 cli.add_typer(audit_cli, name="audit")
 
 Json = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
-As = Annotated[str | None, typer.Option("--as", help="Who you are (default: KEEL_USER).")]
+As = Annotated[str | None, typer.Option(
+    "--as", help="Who you are: a person in policy.toml (default: KEEL_USER, your login name).")]
 HttpPort = Annotated[int | None, typer.Option(
     "--http", min=1, max=65535, metavar="PORT",
     help="Slack HTTP mode: serve /slack/events on PORT (default 3000; ignored in Socket Mode).")]
 HttpHost = Annotated[str, typer.Option("--http-host", help="Address for Slack HTTP mode.")]
 
-EXIT_CODES: list[tuple[type[BaseException], int]] = [
-    (SettingsError, 2), (PolicyError, 2), (InvalidInput, 2), (NotFound, 3),
-    (DecisionRefused, 4), (RunStateError, 4), (ConnectorError, 5), (EmbeddingFailed, 5),
-    (KeelError, 1),
-]
+
+def _exit_code(exc: BaseException) -> int | None:
+    """The exit code for an error a person can act on; None for a defect."""
+    from connectors.errors import ConnectorError
+    from graph import DecisionRefused, InvalidInput, NotFound, PolicyError, RunStateError
+    from memory.embedder import EmbeddingFailed
+
+    from .demo import DemoRefused
+    from .settings import SettingsError
+
+    codes: list[tuple[type[BaseException], int]] = [
+        (SettingsError, 2), (PolicyError, 2), (InvalidInput, 2), (DemoRefused, 2),
+        (NotFound, 3), (DecisionRefused, 4), (RunStateError, 4), (ConnectorError, 5),
+        (EmbeddingFailed, 5), (KeelError, 1), (sqlite3.Error, 2), (OSError, 2),
+    ]
+    return next((code for cls, code in codes if isinstance(exc, cls)), None)
+
+
+def _message(exc: BaseException) -> str:
+    from connectors.errors import ConnectorError
+
+    message = str(exc)
+    if isinstance(exc, ConnectorError) and exc.connector in ("store", "sandbox"):
+        message += " — is the store running? `keel up` or `keel sandbox` starts the local one"
+    elif isinstance(exc, sqlite3.Error | OSError):  # the home folder, its files or a socket
+        where = f" ({exc.filename})" if isinstance(exc, OSError) and exc.filename else ""
+        message = (f"{type(exc).__name__}: {exc.strerror if isinstance(exc, OSError) and exc.strerror else exc}"
+                   f"{where}; is KEEL_HOME a folder of Keel's, readable and writable by you?")
+    return " ".join(message.split())  # one line, whatever the error carried
 
 
 def _emit(as_json: bool, data: Any, text: str) -> None:
@@ -69,9 +111,7 @@ def _emit(as_json: bool, data: Any, text: str) -> None:
 
 
 def _fail(as_json: bool, exc: BaseException, code: int) -> NoReturn:
-    message = str(exc)
-    if isinstance(exc, ConnectorError):
-        message += " — is the store running? `keel up` or `keel sandbox` starts the local one"
+    message = _message(exc)
     if as_json:
         typer.echo(json.dumps({"error": type(exc).__name__, "message": message}))
     else:
@@ -81,10 +121,37 @@ def _fail(as_json: bool, exc: BaseException, code: int) -> NoReturn:
 
 @contextmanager
 def _errors(as_json: bool) -> Iterator[None]:
+    """Errors as one line and an exit code; a defect too, unless KEEL_DEBUG asks for its
+    traceback."""
     try:
         yield
-    except tuple(cls for cls, _ in EXIT_CODES) as exc:
-        _fail(as_json, exc, next(code for cls, code in EXIT_CODES if isinstance(exc, cls)))
+    except (typer.Exit, click.exceptions.Exit, KeyboardInterrupt):
+        raise
+    except Exception as exc:
+        code = _exit_code(exc)
+        if code is None:
+            if os.environ.get("KEEL_DEBUG"):
+                raise
+            code = 1
+            exc = KeelError(f"unexpected {type(exc).__name__}: {exc} (a defect in Keel;"
+                            " KEEL_DEBUG=1 shows where)")
+        _fail(as_json, exc, code)
+
+
+def _settings() -> Settings:
+    """Settings, with a warning per settings or policy file that others can read."""
+    from .home import exposure_warnings
+    from .settings import load_settings
+
+    settings = load_settings()
+    for warning in exposure_warnings(settings):
+        typer.echo(f"warning: {warning}", err=True)
+    return settings
+
+
+def _who(settings: Settings, policy: Policy, actor: str | None) -> str:
+    """The person acting: `--as`, else KEEL_USER; refused unless policy names them."""
+    return policy.known_person(actor or settings.user)
 
 
 @contextmanager
@@ -94,9 +161,12 @@ def _runtime(as_json: bool) -> Iterator[tuple[Settings, Runtime, bool]]:
     Unless a server holds the home folder, the command holds it shared while it runs, so
     a server starting meanwhile waits for it rather than driving the same runs.
     """
+    from .wiring import load_rules, open_runtime
+
     with _errors(as_json):
-        settings = load_settings()
-        runtime = open_runtime(settings)
+        settings = _settings()
+        policy = load_rules(settings)  # a broken policy stops the command before it writes
+        runtime = open_runtime(settings, policy=policy)
     lock = HomeLock(settings.home, exclusive=False)
     served = not lock.acquire(block=False)
     try:
@@ -108,8 +178,19 @@ def _runtime(as_json: bool) -> Iterator[tuple[Settings, Runtime, bool]]:
         runtime.services.close()
 
 
-def _who(settings: Settings, actor: str | None) -> str:
-    return actor or settings.user
+@contextmanager
+def _reading(as_json: bool) -> Iterator[tuple[Settings, Reads]]:
+    """Settings and the run store's reads, without opening what drives runs."""
+    from .wiring import load_rules, open_reads
+
+    with _errors(as_json):
+        settings = _settings()
+        reads = open_reads(settings, load_rules(settings))
+    try:
+        with _errors(as_json):
+            yield settings, reads
+    finally:
+        reads.store.close()
 
 
 # --- starting work ------------------------------------------------------------------------
@@ -132,11 +213,12 @@ def start_refund(
     if restock is not None:
         data["restock"] = restock
     with _runtime(as_json) as (settings, runtime, served):
+        who = _who(settings, runtime.policy, actor)
         if served:
-            run = runtime.start("refund", data, _who(settings, actor), origin="cli", execute=False)
+            run = runtime.start("refund", data, who, origin="cli", execute=False)
             note = "queued; the running server will drive it"
         else:
-            run = runtime.start("refund", data, _who(settings, actor), origin="cli")
+            run = runtime.start("refund", data, who, origin="cli")
             note = str(run.status)
         detail = runtime.get(run.id)
         pending = detail.pending
@@ -161,17 +243,17 @@ def runs(
     as_json: Json = False,
 ) -> None:
     """List runs, newest first."""
-    with _runtime(as_json) as (_settings, runtime, _served):
-        found = runtime.runs(status=status, workflow=workflow, limit=limit)
+    with _reading(as_json) as (_settings, reads):
+        found = reads.runs(status=status, workflow=workflow, limit=limit)
         _emit(as_json, [r.model_dump(mode="json") for r in found], render.run_table(found))
 
 
 @cli.command()
 def show(run_id: str, as_json: Json = False) -> None:
     """A run's status, steps, events, effects and pending approval."""
-    with _runtime(as_json) as (_settings, runtime, _served):
-        detail = runtime.get(run_id)
-        events = runtime.events(run_id)
+    with _reading(as_json) as (_settings, reads):
+        detail = reads.get(run_id)
+        events = reads.events(run_id)
         _emit(as_json, {
             "run": detail.run.model_dump(mode="json"),
             "pending_approval": detail.pending.model_dump(mode="json") if detail.pending else None,
@@ -185,9 +267,9 @@ def show(run_id: str, as_json: Json = False) -> None:
 @cli.command()
 def pending(actor: As = None, as_json: Json = False) -> None:
     """What waits on you: approvals you may decide."""
-    with _runtime(as_json) as (settings, runtime, _served):
-        who = _who(settings, actor)
-        waiting = runtime.pending_approvals(who)
+    with _reading(as_json) as (settings, reads):
+        who = _who(settings, reads.authority.policy, actor)
+        waiting = reads.pending_approvals(who)
         text = "\n\n".join(render.approval_text(a) for a in waiting) or f"Nothing waits on {who}."
         _emit(as_json, [a.model_dump(mode="json") for a in waiting], text)
 
@@ -197,8 +279,10 @@ def pending(actor: As = None, as_json: Json = False) -> None:
 
 def _decide(approval_id: str, verdict: str, actor: str | None, reason: str | None,
             as_json: bool) -> None:
+    from graph.inbox import through_inbox
+
     with _runtime(as_json) as (settings, runtime, served):
-        who = _who(settings, actor)
+        who = _who(settings, runtime.policy, actor)
         if served:
             result = through_inbox(runtime, "decide", {"approval_id": approval_id,
                                                         "decision": verdict, "actor": who,
@@ -238,8 +322,10 @@ def cancel(
     as_json: Json = False,
 ) -> None:
     """Cancel a run; effects already done are compensated."""
+    from graph.inbox import through_inbox
+
     with _runtime(as_json) as (settings, runtime, served):
-        who = _who(settings, actor)
+        who = _who(settings, runtime.policy, actor)
         if served:
             result = through_inbox(runtime, "cancel", {"run_id": run_id, "actor": who,
                                                         "reason": reason}, who)
@@ -264,10 +350,10 @@ def chat(
     as_json: Json = False,
 ) -> None:
     """One turn of the assistant (the same one Slack and the terminal app use)."""
-    from .wiring import build_assistant
+    from .wiring import build_assistant, build_keeper
 
     with _runtime(as_json) as (settings, runtime, served):
-        who = _who(settings, actor)
+        who = _who(settings, runtime.policy, actor)
         conversation_id = conversation or f"conv_cli_{who}"
         if not served:  # no server keeps memory up to date: bring it up to now first
             build_keeper(runtime).sync()
@@ -314,8 +400,8 @@ class _Echo:
 @audit_cli.command("verify")
 def audit_verify(as_json: Json = False) -> None:
     """Check the event log's hash chain; name the first broken link."""
-    with _runtime(as_json) as (_settings, runtime, _served):
-        report = runtime.store.verify()
+    with _reading(as_json) as (_settings, reads):
+        report = reads.verify()
         data = {"ok": report.ok, "checked": report.checked, "broken_event_id": report.broken_at,
                 "run_id": report.run_id, "seq": report.seq, "problem": report.problem}
         if report.ok:
@@ -355,13 +441,15 @@ def memory_forget(
     as_json: Json = False,
 ) -> None:
     """Erase everything memory holds about a subject (a person's right to be forgotten)."""
+    from .settings import SettingsError
+
     if not yes:
         _fail(as_json, SettingsError(
             f"forgetting {subject} erases every memory and profile about them and cannot be"
             " undone; run again with --yes"), 2)
     with _runtime(as_json) as (settings, runtime, _served):
         assert runtime.memory is not None
-        gone = runtime.memory.forget(subject, by=_who(settings, actor))
+        gone = runtime.memory.forget(subject, by=_who(settings, runtime.policy, actor))
         _emit(as_json, {"subject": subject, "items": gone.items, "profiles": gone.profiles},
               f"Forgot {subject}: {gone.items} memories and {gone.profiles} profile(s) erased"
               " from every table; the event log records the erasure by digest."
@@ -371,8 +459,10 @@ def memory_forget(
 @memory_cli.command("stats")
 def memory_stats_command(as_json: Json = False) -> None:
     """What memory holds: items by kind, subjects, summaries, expired, file size."""
+    from .wiring import open_memory
+
     with _errors(as_json):
-        settings = load_settings()
+        settings = _settings()
         with open_memory(settings, embedder=None) as memory:
             stats = memory.stats()
     _emit(as_json, stats.__dict__, render.memory_stats(stats))
@@ -381,8 +471,10 @@ def memory_stats_command(as_json: Json = False) -> None:
 @memory_cli.command("reindex")
 def memory_reindex(as_json: Json = False) -> None:
     """Rebuild every vector with the configured embedder (after changing model or size)."""
+    from .wiring import build_embedder, open_memory
+
     with _errors(as_json):
-        settings = load_settings()
+        settings = _settings()
         embedder = build_embedder(settings)
         with open_memory(settings, embedder=None) as memory:
             before = memory.indexed_with[0]
@@ -394,6 +486,8 @@ def memory_reindex(as_json: Json = False) -> None:
 @memory_cli.command("sync")
 def memory_sync(as_json: Json = False) -> None:
     """Write what the event log holds into memory now (a server does this every 10 s)."""
+    from .wiring import build_keeper
+
     with _runtime(as_json) as (_settings, runtime, _served):
         done = build_keeper(runtime).sync()
         _emit(as_json, done.__dict__, f"{done.events} events read: {done.remembered}"
@@ -416,15 +510,16 @@ def serve(
     from .server import run_server
 
     with _errors(False):
-        settings = load_settings()
-        run_server(settings, workers=workers, sandbox=False, demo=False, live_log=not quiet,
+        settings = _settings()
+        run_server(settings, workers=workers, sandbox=False, demo="off", live_log=not quiet,
                    http_port=http, http_host=http_host)
 
 
 @cli.command()
 def up(
-    demo: Annotated[bool | None, typer.Option("--demo/--no-demo",
-                                              help="Play a small shop's day (default: KEEL_DEMO).")] = None,
+    demo: Annotated[bool | None, typer.Option(
+        "--demo/--no-demo", help="Play a small shop's day on the sandbox this starts (default:"
+                                 " KEEL_DEMO; never on a store Keel did not start).")] = None,
     headless: Annotated[bool, typer.Option(
         help="A live event log instead of the terminal app.")] = False,
     actor: As = None,
@@ -435,21 +530,25 @@ def up(
     SLACK_BOT_TOKEN is set, and the terminal app in front (or a live log without a terminal)."""
     from functools import partial
 
-    from .server import run_server
+    from .server import DemoMode, run_server
     from .terminal import embedded, has_terminal
+    from .wiring import load_rules
 
     with _errors(False):
-        settings = load_settings()
-        if actor:
-            settings = settings.model_copy(update={"user": actor})
+        settings = _settings()
+        settings = settings.model_copy(update={"user": _who(settings, load_rules(settings), actor)})
+        if demo is None:  # asked for in the environment, or the default: on where it may play
+            explicit = "demo" in settings.model_fields_set
+            mode: DemoMode = ("on" if settings.demo else "off") if explicit else "auto"
+        else:
+            mode = "on" if demo else "off"
         foreground = None
         if not headless and has_terminal():
             foreground = partial(embedded, settings)
         elif not headless:
             print("keel: no terminal here (CI or a pipe), so no terminal app: running headless"
                   " with a live event log.", flush=True)
-        run_server(settings, sandbox=settings.uses_sandbox,
-                   demo=settings.demo if demo is None else demo, live_log=True,
+        run_server(settings, sandbox=settings.uses_sandbox, demo=mode, live_log=True,
                    http_port=http, http_host=http_host, foreground=foreground)
 
 
@@ -462,7 +561,42 @@ def tui(actor: As = None) -> None:
     if not has_terminal():
         _fail(False, KeelError("keel tui needs a terminal; use the CLI commands in scripts"), 2)
     with _runtime(False) as (settings, runtime, served):
-        attached(settings, runtime, served, _who(settings, actor))
+        attached(settings, runtime, served, _who(settings, runtime.policy, actor))
+
+
+@cli.command()
+def init(
+    folder: Annotated[Path | None, typer.Argument(
+        help="The new home folder (default: KEEL_HOME).", show_default=False)] = None,
+    as_json: Json = False,
+) -> None:
+    """Make a new home: a private folder with a commented policy.toml (you as its owner) and
+    .env (every setting, commented). Never overwrites."""
+    from .home import init_home
+    from .settings import load_settings
+
+    with _errors(as_json):
+        settings = load_settings()
+        target = folder or settings.home
+        written = init_home(target, settings.user)
+    use = "" if target.absolute() == settings.home.absolute() else f"KEEL_HOME={target} "
+    _emit(as_json, {"home": str(target), "files": [str(p) for p in written],
+                    "person": settings.user},
+          f"New home {target}: {written[0]} (business rules; {settings.user} is its owner) and"
+          f" {written[1]} (every setting, commented), readable by you alone.\n"
+          f"Next: {use}keel doctor, then {use}keel up")
+
+
+@cli.command()
+def doctor(as_json: Json = False) -> None:
+    """What Keel would use here (home, policy, you, store, mail, Slack, model, embedder),
+    each checked: reachable, authorised, private. Exits with the first failure's code."""
+    from .doctor import as_data, diagnose, exit_code, report
+
+    with _errors(as_json):
+        checks = diagnose(_settings())
+    _emit(as_json, as_data(checks), report(checks))
+    raise typer.Exit(exit_code(checks))
 
 
 @sandbox_cli.callback()
@@ -477,8 +611,7 @@ def sandbox(
     from connectors.sandbox import serve as serve_sandbox
 
     with _errors(False):
-        settings = load_settings()
-        settings.home.mkdir(parents=True, exist_ok=True)
+        settings = _settings()
         serve_sandbox(settings.home / "sandbox.db", port=port or settings.sandbox_port,
                       smtp_port=smtp_port or settings.smtp_port,
                       token=settings.store_token.get_secret_value())
@@ -491,20 +624,29 @@ def sandbox_ledger(
     as_json: Json = False,
 ) -> None:
     """The effects the sandbox performed: kind, order, amount, idempotency key, time."""
+    import httpx
+
+    from connectors import ConnectorError
+
     with _errors(as_json):
-        settings = load_settings()
+        settings = _settings()
         params: dict[str, Any] = {k: v for k, v in (("kind", kind), ("order_id", order)) if v}
         url = str(settings.store_url).rstrip("/") + "/_sandbox/ledger"
         try:
             response = httpx.get(url, params=params, timeout=5)
             response.raise_for_status()
-        except httpx.HTTPError as exc:
-            _fail(as_json, ConnectorError(f"sandbox at {url} unreachable: {exc}"), 5)
-        effects = response.json()["effects"]
+            effects = response.json()["effects"]
+        except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
+            why = f"unreachable ({exc})" if isinstance(exc, httpx.TransportError) else (
+                "answered, but not as Keel's sandbox does" if not isinstance(exc, httpx.HTTPError)
+                else str(exc))
+            raise ConnectorError(why, connector="sandbox", operation="ledger", target=url,
+                                 method="GET", url=url) from None
         _emit(as_json, effects, render.ledger_table(effects))
 
 
 def main(argv: list[str] | None = None) -> None:
+    keep_private()
     cli(args=argv, prog_name="keel")
 
 

@@ -22,7 +22,7 @@ class HomeLock:
         self._fd: int | None = None
 
     def acquire(self, *, block: bool) -> bool:
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         mode = fcntl.LOCK_EX if self.exclusive else fcntl.LOCK_SH
         try:
             fcntl.flock(fd, mode | (0 if block else fcntl.LOCK_NB))

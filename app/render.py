@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from graph import Approval, Event, Run, RunDetail
-from memory import MemoryStats, Recalled
+if TYPE_CHECKING:
+    from graph import Approval, Event, Run, RunDetail
+    from memory import MemoryStats, Recalled
 
 STATUS_MARK = {
     "queued": "…", "running": "▶", "waiting": "⏸", "succeeded": "✓", "rejected": "✗",

@@ -10,7 +10,7 @@ import threading
 import time
 from collections.abc import Callable
 from types import FrameType
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 
@@ -18,7 +18,8 @@ from connectors.sandbox import Sandbox
 from graph import KeelError, Runtime, Worker
 
 from . import render
-from .demo import Demo
+from .demo import Demo, DemoRefused, refusal
+from .home import prepare_home
 from .lock import HomeLock, server_running
 from .scheduler import RUN_JOB, Scheduler, standard_jobs
 from .settings import Settings
@@ -63,17 +64,36 @@ def _tail(runtime: Runtime, stop: threading.Event, since: int) -> None:
             stop.wait(0.3)
 
 
+DemoMode = Literal["on", "auto", "off"]
+"""on: the demo was asked for (refused with an error where it may not play); auto: it plays
+where it may and says why not elsewhere; off."""
+
+
+def _demo(mode: DemoMode, runtime: Runtime, sandbox: Sandbox | None, settings: Settings) -> Demo | None:
+    if mode == "off":
+        return None
+    why = refusal(runtime, sandbox, str(settings.store_url))
+    if why is None:
+        assert sandbox is not None
+        return Demo(runtime, sandbox)
+    if mode == "on":
+        raise DemoRefused(f"refusing the demo: {why}; run without --demo (or KEEL_DEMO=false)")
+    print(f"demo shop off: {why}", flush=True)
+    return None
+
+
 Foreground = Callable[[Runtime, Scheduler, "RunningSlack | None"], None]
 """What runs in front while the server works (the terminal app); returns when the user quits."""
 
 
 def run_server(
-    settings: Settings, *, workers: int | None = None, sandbox: bool, demo: bool, live_log: bool,
+    settings: Settings, *, workers: int | None = None, sandbox: bool, demo: DemoMode,
+    live_log: bool,
     http_port: int | None = None, http_host: str = "127.0.0.1",
     foreground: Foreground | None = None,
 ) -> None:
     # With the terminal app in front, log lines would tear its screen: they go to a file.
-    settings.home.mkdir(parents=True, exist_ok=True)
+    prepare_home(settings.home)
     target: dict[str, Any] = ({"filename": str(settings.home / "keel.log")} if foreground
                               else {"stream": sys.stderr})
     logging.basicConfig(level=settings.log_level,
@@ -103,8 +123,9 @@ def run_server(
                   f" {store_service.smtp_port}", flush=True)
         runtime = open_runtime(settings, workers=workers or settings.workers)
         since = runtime.store.last_event_id()
+        shop = _demo(demo, runtime, store_service, settings)
         scheduler = Scheduler(
-            standard_jobs(runtime, demo=Demo(runtime) if demo else None),
+            standard_jobs(runtime, demo=shop),
             settings.home / "schedules.json",
             record=lambda kind, data: runtime.store.append_event(None, kind, actor="scheduler",
                                                                  data=data))
@@ -124,7 +145,7 @@ def run_server(
             foreground(runtime, scheduler, slack)
             return
         print(f"keel: serving {settings.home} with {workers or settings.workers} workers"
-              f"{' and the demo shop' if demo else ''}; Ctrl-C stops.", flush=True)
+              f"{' and the demo shop' if shop else ''}; Ctrl-C stops.", flush=True)
         while not stop.is_set():
             stop.wait(0.5)
     finally:

@@ -16,7 +16,7 @@ SLACK_API_URL = "https://slack.com/api/"
 VOYAGE_DIMENSIONS = (256, 512, 1024, 2048)
 
 
-def _default_user() -> str:
+def default_user() -> str:
     try:
         return getpass.getuser()
     except (KeyError, OSError):
@@ -34,11 +34,14 @@ class Settings(BaseSettings):
     )
 
     home: Path = Path(".keel")
-    """Data folder: the run store, checkpoints and the sandbox's database."""
-    policy: Path = Path("policy.toml")
-    """The business rules: thresholds, approvers, escalation, budgets."""
-    user: str = Field(default_factory=_default_user, min_length=1)
-    """Who you are when you use the CLI (`--as` overrides it)."""
+    """Data folder, readable by you alone: the run store, checkpoints, memory, logs and the
+    sandbox's database. A `.env` in it is read too (`keel init` writes one)."""
+    policy: Path | None = None
+    """The business rules: thresholds, approvers, escalation, budgets. Unset: ./policy.toml,
+    else policy.toml in KEEL_HOME (`keel init` writes one)."""
+    user: str = Field(default_factory=default_user, min_length=1)
+    """Who you are when you use the CLI and the terminal app (`--as` overrides it): a person
+    in policy.toml's [people]."""
 
     store_url: HttpUrl = HttpUrl(SANDBOX_STORE_URL)
     """The store's Admin API; the default is the local sandbox, which `keel up` starts."""
@@ -111,6 +114,24 @@ class Settings(BaseSettings):
         ours, default = urlsplit(str(self.store_url)), urlsplit(SANDBOX_STORE_URL)
         return (ours.hostname in ("127.0.0.1", "localhost")) and ours.port == default.port
 
+    def policy_places(self) -> list[tuple[str, Path]]:
+        """Where policy.toml is looked for, in order, each with how a person names the place."""
+        if self.policy is not None:
+            return [("KEEL_POLICY", self.policy.absolute())]
+        return [("./policy.toml", Path("policy.toml").absolute()),
+                ("KEEL_HOME/policy.toml", (self.home / "policy.toml").absolute())]
+
+    def policy_path(self) -> Path:
+        """The policy file in force; SettingsError naming every place looked at when none is."""
+        places = self.policy_places()
+        found = next((path for _, path in places if path.is_file()), None)
+        if found is not None:
+            return found
+        looked = " and ".join(f"{name} ({path})" for name, path in places)
+        unset = "" if self.policy is not None else "KEEL_POLICY (unset), "
+        raise SettingsError(f"no policy.toml found: looked at {unset}{looked}; `keel init DIR`"
+                            " creates a home with a commented one")
+
     @property
     def sandbox_port(self) -> int:
         return urlsplit(str(self.store_url)).port or 80
@@ -125,9 +146,14 @@ def env_name(field: str) -> str:
 
 
 def load_settings(**overrides: object) -> Settings:
-    """Settings from env and `.env`; a bad value raises SettingsError naming the variable."""
+    """Settings from the environment, `./.env` and the home's own `.env` (the environment
+    wins, then ./.env); a bad value raises SettingsError naming the variable."""
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        settings = Settings(**overrides)  # type: ignore[arg-type]
+        home_env = settings.home / ".env"
+        if home_env.is_file():
+            settings = Settings(_env_file=(home_env, ".env"), **overrides)  # type: ignore[arg-type]
+        return settings
     except ValidationError as exc:
         lines = []
         for err in exc.errors():
@@ -142,9 +168,10 @@ def load_settings(**overrides: object) -> Settings:
 
 def env_example() -> str:
     """The text of `.env.example`: every variable with its description and default."""
-    lines = ["# Keel's settings. Copy to .env and change what you need; every line is optional.",
-             "# Environment variables win over this file. Invalid values stop start-up with a",
-             "# message naming the variable.", ""]
+    lines = ["# Keel's settings. Copy to .env (here, or in KEEL_HOME) and change what you need;",
+             "# every line is optional. Environment variables win over ./.env, which wins over",
+             "# KEEL_HOME/.env. Invalid values stop start-up with a message naming the variable.",
+             ""]
     for name, info in Settings.model_fields.items():
         default = info.get_default(call_default_factory=False) if info.default_factory is None else None
         shown = "" if default is None else getattr(default, "get_secret_value", lambda d=default: d)()

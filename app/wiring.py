@@ -1,22 +1,44 @@
-"""The composition root: one place that builds connectors and the runtime from settings."""
+"""The composition root: one place that builds connectors and the runtime from settings.
+
+What drives runs (LangGraph, the connectors, the model clients) is imported where it is
+built, so a read-only command (`open_reads`) starts without loading any of it.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from connectors import MailConnector, RateLimit, RetryPolicy, ShopConnector
-from graph import Clock, Policy, Runtime, Services, SystemClock, load_policy
-from graph.assistant import Assistant
-from graph.router import Router
+from graph import RUN_STORE, Authority, Clock, Policy, Reads, Store, SystemClock, load_policy
 
+from .home import prepare_home
 from .settings import Settings, SettingsError
 
 if TYPE_CHECKING:
+    from graph import Runtime, Services
+    from graph.assistant import Assistant
     from graph.remembering import MemoryKeeper
+    from graph.router import Router
     from memory import Embedder, MemoryStore
+
+def load_rules(settings: Settings) -> Policy:
+    """The policy in force (see `Settings.policy_path`); PolicyError names what is broken."""
+    return load_policy(settings.policy_path())
+
+
+def open_reads(settings: Settings, policy: Policy | None = None) -> Reads:
+    """Runs, events and what waits on whom, straight from the run store: no LangGraph, no
+    connectors (close with `reads.store.close()`)."""
+    policy = policy or load_rules(settings)
+    prepare_home(settings.home)
+    clock = SystemClock()
+    store = Store.open(settings.home / RUN_STORE, clock)
+    return Reads(store, Authority(policy), clock)
 
 
 def build_services(settings: Settings) -> Services:
+    from connectors import MailConnector, RateLimit, RetryPolicy, ShopConnector
+    from graph import Services
+
     retry = RetryPolicy(attempts=settings.retry_attempts)
     shop = ShopConnector.connect(
         str(settings.store_url), settings.store_token.get_secret_value(),
@@ -34,7 +56,10 @@ def open_runtime(
     services: Services | None = None, policy: Policy | None = None,
 ) -> Runtime:
     """The runtime over `settings.home`; a broken policy raises PolicyError before anything runs."""
-    policy = policy or load_policy(settings.policy)
+    from graph import Runtime
+
+    policy = policy or load_rules(settings)
+    prepare_home(settings.home)
     runtime = Runtime.open(settings.home, services=services or build_services(settings),
                            policy=policy, clock=clock, workers=workers)
     runtime.router = build_router(settings, runtime)
@@ -55,6 +80,7 @@ def build_embedder(settings: Settings) -> Embedder:
         from memory import HashingEmbedder
 
         return HashingEmbedder(settings.embeddings_dim)
+    from connectors import RetryPolicy
     from memory.hosted import HostedEmbedder
 
     key = settings.embeddings_api_key
@@ -77,7 +103,7 @@ def open_memory(settings: Settings, runtime: Runtime | None = None, *,
             runtime.store.append_event(None, kind, actor=data.get("by") or "memory", data=data)
 
     chosen = build_embedder(settings) if embedder is True else embedder or None
-    policy = runtime.policy if runtime is not None else load_policy(settings.policy)
+    policy = runtime.policy if runtime is not None else load_rules(settings)
     try:
         return MemoryStore(settings.home / MEMORY_FILE, chosen,
                            retention=policy.memory.retention,
@@ -104,6 +130,7 @@ def build_router(settings: Settings, runtime: Runtime) -> Router:
     The endpoint follows the SDK's own ANTHROPIC_BASE_URL.
     """
     from connectors.offline import OfflineModel
+    from graph.router import Router
 
     models = runtime.policy.models
     strong = cheap = None
@@ -120,5 +147,7 @@ def build_router(settings: Settings, runtime: Runtime) -> Router:
 
 
 def build_assistant(runtime: Runtime, *, execute: bool = True) -> Assistant:
+    from graph.assistant import Assistant
+
     assert runtime.router is not None, "open the runtime with open_runtime()"
     return Assistant(runtime, runtime.router, execute=execute)

@@ -1,8 +1,11 @@
 """Run the benchmarks: `python -m bench [--quick] [--only runtime[.refunds|.steps|.dbos|.sqlite]]`
 or `--only assistant[.prompt|.intents]` or `--only slack[.approvals]` or
-`--only memory[.embedder|.10k|.100k]` or `--only tui[.100|.1k|.10k]`.
+`--only memory[.embedder|.10k|.100k]` or `--only tui[.100|.1k|.10k]` or
+`--only startup[.help|.reads]`.
 
 Each benchmark prints its tables and writes its numbers to bench/results/<name>.json.
+A section that fails (or is skipped) is recorded as such and the run goes on; at the end
+the failures are listed and the exit status is 1.
 """
 
 from __future__ import annotations
@@ -18,10 +21,11 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from . import assistant, memory, runtime, slack, tui
+from . import assistant, memory, runtime, slack, startup, tui
+from .sections import run_benchmark
 
 BENCHMARKS = {"runtime": runtime, "assistant": assistant, "slack": slack, "memory": memory,
-              "tui": tui}
+              "tui": tui, "startup": startup}
 RESULTS = Path(__file__).resolve().parent / "results"
 PACKAGES = ("langgraph", "langgraph-checkpoint-sqlite", "dbos", "sqlalchemy")
 
@@ -69,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=RESULTS, help="where the JSON results go")
     args = parser.parse_args(argv)
     chosen = _selection(args.only)
-    clean = True
+    failures: list[str] = []
     for name, sections in chosen.items():
         with tempfile.TemporaryDirectory(prefix="keel-bench-", dir=args.tmp) as scratch:
             tmp = Path(scratch)
@@ -80,14 +84,18 @@ def main(argv: list[str] | None = None) -> int:
                   f" ({'quick' if args.quick else 'default'}; python {meta['python']},"
                   f" sqlite {meta['sqlite']}, {meta['cpus']} cpus, load average"
                   f" {meta['load_average'][0]:.2f}, scratch in {tmp.parent})\n")
-            results, ok = BENCHMARKS[name].run(quick=args.quick, tmp=tmp, sections=sections)
-        clean &= ok
+            results, failed = run_benchmark(name, BENCHMARKS[name], quick=args.quick, tmp=tmp,
+                                            sections=sections)
+        failures += failed
         meta["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
         args.out.mkdir(parents=True, exist_ok=True)
         path = args.out / f"{name}.json"
         path.write_text(json.dumps({"meta": meta, **results}, indent=2, default=str) + "\n")
         print(f"wrote {path}")
-    return 0 if clean else 1
+    if failures:  # every benchmark has run to the end; the status says not all went well
+        print(f"\nFAILED ({len(failures)}):\n" + "\n".join(f"  {f}" for f in failures))
+        return 1
+    return 0
 
 
 if __name__ == "__main__":

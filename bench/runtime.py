@@ -70,6 +70,8 @@ def _refunds(sizes: Sizes, tmp: Path, _earlier: dict[str, Any]) -> dict[str, Any
     table.notes += [
         ("every round checked: exactly one refund and one email in the sandbox ledger per run,"
          " no other rows"),
+        (f"each refund in a round is of a different order ({inline['orders_per_round']} orders"
+         " of the sandbox's fresh seed): Keel refuses a second unfinished refund of an order"),
         "cpu ms/run is this process's CPU; with the sandbox in a child process, Keel's side alone",
         "the shop connector's rate limit (2 req/s by default) is off, or it is all we'd measure",
         f"per refund (sandbox in a child, inline): steps {sum(inline['step_ms'].values()):.1f} ms ("

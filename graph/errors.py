@@ -4,6 +4,7 @@
     ├── InvalidInput            input refused before anything was written
     │   ├── UnknownWorkflow
     │   ├── ReasonRequired
+    │   ├── UnknownPerson       a name that is not a person in policy.toml
     │   └── AlreadyInProgress   another unfinished run already acts on the same thing
     ├── NotFound
     │   ├── UnknownRun
@@ -47,6 +48,10 @@ class UnknownWorkflow(InvalidInput):
 
 
 class ReasonRequired(InvalidInput):
+    pass
+
+
+class UnknownPerson(InvalidInput):
     pass
 
 

@@ -6,7 +6,8 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from .records import Run, RunStatus
+from .records import Run
+from .statuses import RunStatus
 
 
 def summarise(runs: Iterable[Run], since: datetime | None = None) -> dict[str, Any]:

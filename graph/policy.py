@@ -23,7 +23,7 @@ from pydantic import (
     ValidationError,
 )
 
-from .errors import PolicyError
+from .errors import PolicyError, UnknownPerson
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -247,6 +247,13 @@ class Policy(Strict):
             and (role.limit is None or amount is None or amount <= role.limit)
         ]
 
+    def known_person(self, name: str) -> str:
+        """`name`, when [people] names that person; UnknownPerson listing who exists otherwise."""
+        if name in self.people:
+            return name
+        raise UnknownPerson(f"{name!r} is not a person in policy.toml; [people] names"
+                            f" {', '.join(sorted(self.people)) or 'nobody'}", person=name)
+
     def roles_of(self, person: str) -> list[str]:
         return self.people.get(person, [])
 
@@ -287,6 +294,8 @@ def load_policy(path: str | Path) -> Policy:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise PolicyError(f"{path}: policy file not found") from None
+    except OSError as exc:
+        raise PolicyError(f"{path}: cannot be read ({exc.strerror or exc})") from None
     except UnicodeDecodeError:
         raise PolicyError(f"{path}: not UTF-8 text") from None
     return parse_policy(text, str(path))

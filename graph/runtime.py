@@ -14,8 +14,6 @@ import sqlite3
 import threading
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -24,57 +22,35 @@ from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.types import Command
 from pydantic import BaseModel, ValidationError
 
+from .authority import Authority
 from .clock import Clock, SystemClock, iso
 from .errors import (
-    AlreadyDecided,
-    AlreadyVoted,
-    DecisionRefused,
     InvalidInput,
     NotAuthorised,
     ReasonRequired,
     RunStateError,
-    SelfApproval,
     UnknownApproval,
     UnknownRun,
     UnknownWorkflow,
 )
 from .ids import new_id
 from .policy import Policy
-from .records import (
-    Approval,
-    ApprovalStatus,
-    Decision,
-    Effect,
-    Event,
-    Reconciliation,
-    Run,
-    RunStatus,
-)
+from .reads import Reads, RunDetail
+from .records import Approval, Decision, Event, Run
 from .router import Router
+from .statuses import ApprovalStatus, RunStatus
 
 if TYPE_CHECKING:
     from memory import MemoryStore
 from .services import Services
 from .steps import RunContext
-from .store import Store
+from .store import RUN_STORE, Store
 from .workflow import Workflow
 from .workflows import REGISTRY
 
 log = logging.getLogger("keel.runtime")
 
 Verdict = Literal["approve", "reject"]
-
-
-@dataclass(frozen=True)
-class RunDetail:
-    run: Run
-    approvals: list[Approval]
-    effects: list[Effect]
-    reconciliations: list[Reconciliation]
-
-    @property
-    def pending(self) -> Approval | None:
-        return next((a for a in self.approvals if a.status is ApprovalStatus.PENDING), None)
 
 
 class Runtime:
@@ -98,6 +74,8 @@ class Runtime:
         self.services = services
         self.policy = policy
         self.clock = clock or store.clock
+        self.authority = Authority(policy)
+        self.reads = Reads(store, self.authority, self.clock)
         self.workflows = dict(workflows)
         self._checkpointer = checkpointer
         self._graphs = {name: wf.build().compile(checkpointer=checkpointer)
@@ -117,7 +95,7 @@ class Runtime:
         home = Path(home)
         home.mkdir(parents=True, exist_ok=True)
         clock = clock or SystemClock()
-        store = Store.open(home / "keel.db", clock)
+        store = Store.open(home / RUN_STORE, clock)
         conn = sqlite3.connect(str(home / "checkpoints.db"), check_same_thread=False, timeout=30)
         conn.execute("PRAGMA synchronous=FULL")  # explicit: a checkpoint is on disk before effects
         saver = SqliteSaver(conn)
@@ -178,7 +156,7 @@ class Runtime:
         audited as an `approval.refused` event). Surfaces ask before opening a reason dialog."""
         approval = self._approval(approval_id)
         try:
-            self._standing(approval, actor, self.clock.now())
+            self.authority.standing(approval, actor, self.clock.now())
         except NotAuthorised as refusal:
             self._refused(approval, actor, refusal)
             raise
@@ -203,7 +181,7 @@ class Runtime:
         try:
             with self.store.tx():
                 current = self._approval(approval_id)
-                on_behalf_of = self._standing(current, actor, now)
+                on_behalf_of = self.authority.standing(current, actor, now)
                 settled = decision == "reject" or self._vote(current, actor, on_behalf_of)
                 if settled:
                     status = (ApprovalStatus.APPROVED if decision == "approve"
@@ -238,66 +216,6 @@ class Runtime:
                       "quorum": approval.quorum, **_behalf(on_behalf_of)})
         return votes >= approval.quorum
 
-    def _already(self, approval: Approval) -> AlreadyDecided:
-        when = approval.decided_at.strftime("%Y-%m-%d %H:%M UTC") if approval.decided_at else ""
-        return AlreadyDecided(
-            f"approval {approval.id} was already {approval.status} by {approval.decided_by} {when}"
-            .rstrip(),
-            decided_by=approval.decided_by or "", status=str(approval.status),
-        )
-
-    def _standing(self, approval: Approval, actor: str, at: datetime) -> str | None:
-        """Whom `actor` would decide for at `at`: None for themselves, else the person they
-        stand in for by a delegation (their own roles come first).
-
-        Raises AlreadyDecided, SelfApproval or NotAuthorised (not yet audited), or
-        AlreadyVoted. A vote counts for its voter and for the person it was cast for, each
-        once: a delegate and their delegator are one authority, and no one votes twice.
-        """
-        if approval.status is not ApprovalStatus.PENDING:
-            raise self._already(approval)
-        request, requester = approval.request, approval.requested_by
-        if actor == requester:
-            raise SelfApproval(f"{actor} requested this and may not decide it")
-        allowed = set(self.policy.approver_roles(request.workflow, request.policy_amount))
-        acting = self.policy.acting_roles(actor, at)
-        fors = list(dict.fromkeys(on for role, on in acting if role in allowed))
-        if requester in fors:
-            fors.remove(requester)
-            if not fors:
-                raise SelfApproval(f"{actor} may decide this only for {requester}, who requested it")
-        if not fors:
-            if not acting:
-                raise NotAuthorised(f"{actor} has no role in policy that may approve anything")
-            held = ", ".join(dict.fromkeys(role if on is None else f"{role} for {on}"
-                                           for role, on in acting))
-            amount = f" of {request.amount:.2f} {request.currency}" if request.amount else ""
-            raise NotAuthorised(
-                f"{actor} ({held}) may not approve a {request.workflow}{amount};"
-                f" roles that may: {', '.join(sorted(allowed)) or 'none'}"
-            )
-        counted = {v.by for v in approval.votes} | {v.on_behalf_of for v in approval.votes}
-        free = [on for on in fors if (on or actor) not in counted]
-        if actor not in counted and free:
-            return free[0]
-        mine = next((v for v in approval.votes if actor in (v.by, v.on_behalf_of)), None)
-        if mine is not None:
-            done = f"{mine.by} already approved {approval.id}" + (
-                f" for {mine.on_behalf_of}" if mine.on_behalf_of else "")
-        else:
-            done = (f"{actor} may approve {approval.id} only for {', '.join(map(str, fors))},"
-                    " whose approval is already counted")
-        count, need = len(approval.votes), approval.quorum - len(approval.votes)
-        raise AlreadyVoted(f"{done}; {need} more approval{'s' if need != 1 else ''} needed"
-                           f" ({count} of {approval.quorum})", votes=count, quorum=approval.quorum)
-
-    def _may(self, approval: Approval, actor: str, at: datetime) -> bool:
-        try:
-            self._standing(approval, actor, at)
-        except DecisionRefused:
-            return False
-        return True
-
     def _refused(self, approval: Approval, actor: str, refusal: NotAuthorised) -> None:
         """A refusal by policy is an audit event."""
         self.store.append_event(approval.run_id, "approval.refused", step="approval",
@@ -324,27 +242,18 @@ class Runtime:
     # --- reading --------------------------------------------------------------------------
 
     def get(self, run_id: str) -> RunDetail:
-        run = self.store.run(run_id)
-        if run is None:
-            raise UnknownRun(f"no run with id {run_id}")
-        return RunDetail(run, self.store.approvals(run_id=run_id), self.store.effects(run_id),
-                         self.store.reconciliations(run_id=run_id))
+        return self.reads.get(run_id)
 
     def runs(self, *, status: list[RunStatus] | None = None, workflow: str | None = None,
              limit: int = 100) -> list[Run]:
-        return self.store.runs(status=status, workflow=workflow, limit=limit)
+        return self.reads.runs(status=status, workflow=workflow, limit=limit)
 
     def events(self, run_id: str | None = None, *, since: int = 0, limit: int = 1000) -> list[Event]:
-        return self.store.events(run_id, since=since, limit=limit)
+        return self.reads.events(run_id, since=since, limit=limit)
 
     def pending_approvals(self, actor: str | None = None) -> list[Approval]:
-        """What waits on a person: every pending approval, or those `actor` may decide now
-        (for themselves or for someone they stand in for), not yet approved by them."""
-        pending = self.store.approvals(status=ApprovalStatus.PENDING)
-        if actor is None:
-            return pending
-        now = self.clock.now()
-        return [a for a in pending if self._may(a, actor, now)]
+        """What waits on a person (see `Reads.pending_approvals`)."""
+        return self.reads.pending_approvals(actor)
 
     # --- recovery and time ----------------------------------------------------------------
 
@@ -395,7 +304,7 @@ class Runtime:
                         data={"approval_id": approval.id, "level": approval.escalation_level,
                               "deadline": iso(approval.deadline),
                               "notify": [p for p in self.policy.people
-                                         if self._may(approval, p, now)]}))
+                                         if self.authority.may(approval, p, now)]}))
         return done
 
     def _expire(self, approval: Approval) -> list[Event]:

@@ -27,7 +27,8 @@ from connectors import ConnectorError
 from connectors.llm import Message, Reply, ToolSpec
 
 from .errors import Cancelled, EffectFailed, KeelError, OutcomeUnknown, StepFailed
-from .records import ApprovalRequest, ApprovalStatus, Decision, EffectStatus, RunStatus
+from .records import ApprovalRequest, Decision
+from .statuses import ApprovalStatus, EffectStatus, RunStatus
 
 if TYPE_CHECKING:
     from .clock import Clock

@@ -21,20 +21,12 @@ from .audit import GENESIS, AuditReport, canonical, link_hash, verify_chain
 from .clock import Clock, SystemClock, iso, parse_iso
 from .errors import AlreadyInProgress
 from .ids import new_id
-from .records import (
-    Approval,
-    ApprovalRequest,
-    ApprovalStatus,
-    Effect,
-    EffectStatus,
-    Event,
-    InboxItem,
-    Reconciliation,
-    Run,
-    RunStatus,
-    Vote,
-)
+from .records import Approval, ApprovalRequest, Effect, Event, InboxItem, Reconciliation, Run, Vote
 from .schema import migrate
+from .statuses import ApprovalStatus, EffectStatus, RunStatus
+
+RUN_STORE = "keel.db"
+"""The run store's file name in a home folder."""
 
 
 def _loads(text: str | None) -> Any:

@@ -8,8 +8,9 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from .errors import AlreadyDecided, AlreadyVoted, KeelError
-from .records import InboxItem, RunStatus
+from .records import InboxItem
 from .runtime import Runtime
+from .statuses import RunStatus
 from .steps import crashpoint
 
 log = logging.getLogger("keel.worker")

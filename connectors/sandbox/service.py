@@ -104,6 +104,10 @@ class Sandbox:
         self.stop()
 
     @property
+    def running(self) -> bool:
+        return self._http is not None
+
+    @property
     def url(self) -> str:
         """Where the store API listens, e.g. http://127.0.0.1:43121."""
         if self._http is None:

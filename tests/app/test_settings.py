@@ -27,7 +27,7 @@ def test_defaults_point_at_the_local_sandbox() -> None:
     settings = load_settings()
 
     assert settings.home == Path(".keel")
-    assert settings.policy == Path("policy.toml")
+    assert settings.policy is None
     assert settings.user == "tester"
     assert str(settings.store_url).rstrip("/") == SANDBOX_STORE_URL
     assert settings.store_token.get_secret_value() == "sandbox"
@@ -178,3 +178,56 @@ def test_settings_are_frozen() -> None:
     with pytest.raises(ValueError, match="frozen"):
         settings.workers = 9  # type: ignore[misc]
     assert isinstance(settings, Settings)
+
+
+# --- where the policy comes from --------------------------------------------------------------
+
+
+def test_policy_is_found_in_keel_policy_then_here_then_the_home(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    home = clean_env / "home"
+    home.mkdir()
+    (home / "policy.toml").write_text("currency = 'EUR'\n")
+    monkeypatch.setenv("KEEL_HOME", str(home))
+    assert load_settings().policy_path() == home / "policy.toml"
+
+    (clean_env / "policy.toml").write_text("currency = 'GBP'\n")
+    assert load_settings().policy_path() == clean_env / "policy.toml"
+
+    chosen = clean_env / "rules" / "shop.toml"
+    monkeypatch.setenv("KEEL_POLICY", str(chosen))
+    with pytest.raises(SettingsError) as missing:  # named, so never another file instead
+        load_settings().policy_path()
+    assert str(missing.value) == (f"no policy.toml found: looked at KEEL_POLICY ({chosen});"
+                                  " `keel init DIR` creates a home with a commented one")
+    chosen.parent.mkdir()
+    chosen.write_text("currency = 'USD'\n")
+    assert load_settings().policy_path() == chosen
+
+
+def test_with_no_policy_anywhere_the_error_names_every_place_looked(clean_env: Path) -> None:
+    with pytest.raises(SettingsError) as missing:
+        load_settings().policy_path()
+
+    assert str(missing.value) == (
+        f"no policy.toml found: looked at KEEL_POLICY (unset), ./policy.toml"
+        f" ({clean_env / 'policy.toml'}) and KEEL_HOME/policy.toml"
+        f" ({clean_env / '.keel' / 'policy.toml'}); `keel init DIR` creates a home with a"
+        " commented one")
+
+
+def test_the_homes_own_dotenv_is_read_and_the_local_one_wins(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    home = clean_env / "home"
+    home.mkdir()
+    (home / ".env").write_text("KEEL_WORKERS=7\nKEEL_SMTP_PORT=2600\n")
+    monkeypatch.setenv("KEEL_HOME", str(home))
+    assert (load_settings().workers, load_settings().smtp_port) == (7, 2600)
+
+    (clean_env / ".env").write_text("KEEL_WORKERS=3\n")
+    assert (load_settings().workers, load_settings().smtp_port) == (3, 2600)
+
+    monkeypatch.setenv("KEEL_WORKERS", "9")
+    assert load_settings().workers == 9
