@@ -75,26 +75,33 @@ HttpHost = Annotated[str, typer.Option("--http-host", help="Address for Slack HT
 
 def _exit_code(exc: BaseException) -> int | None:
     """The exit code for an error a person can act on; None for a defect."""
-    from connectors.errors import ConnectorError
     from graph import DecisionRefused, InvalidInput, NotFound, PolicyError, RunStateError
-    from memory.embedder import EmbeddingFailed
 
     from .demo import DemoRefused
     from .settings import SettingsError
 
-    codes: list[tuple[type[BaseException], int]] = [
+    codes: list[tuple[type[BaseException] | None, int]] = [
         (SettingsError, 2), (PolicyError, 2), (InvalidInput, 2), (DemoRefused, 2),
-        (NotFound, 3), (DecisionRefused, 4), (RunStateError, 4), (ConnectorError, 5),
-        (EmbeddingFailed, 5), (KeelError, 1), (sqlite3.Error, 2), (OSError, 2),
+        (NotFound, 3), (DecisionRefused, 4), (RunStateError, 4),
+        (_loaded("connectors.errors", "ConnectorError"), 5),
+        (_loaded("memory.embedder", "EmbeddingFailed"), 5),
+        (KeelError, 1), (sqlite3.Error, 2), (OSError, 2),
     ]
-    return next((code for cls, code in codes if isinstance(exc, cls)), None)
+    return next((code for cls, code in codes if cls and isinstance(exc, cls)), None)
+
+
+def _loaded(module: str, name: str) -> type[BaseException] | None:
+    """An error class from a module already imported: none of its errors can exist otherwise,
+    and importing it to find out would load the connectors on every error path."""
+    found = getattr(sys.modules.get(module), name, None)
+    return found if isinstance(found, type) and issubclass(found, BaseException) else None
 
 
 def _message(exc: BaseException) -> str:
-    from connectors.errors import ConnectorError
-
     message = str(exc)
-    if isinstance(exc, ConnectorError) and exc.connector in ("store", "sandbox"):
+    connector = _loaded("connectors.errors", "ConnectorError")
+    if connector and isinstance(exc, connector) and getattr(exc, "connector", None) in (
+            "store", "sandbox"):
         message += " — is the store running? `keel up` or `keel sandbox` starts the local one"
     elif isinstance(exc, sqlite3.Error | OSError):  # the home folder, its files or a socket
         where = f" ({exc.filename})" if isinstance(exc, OSError) and exc.filename else ""
@@ -536,14 +543,17 @@ def up(
 
     with _errors(False):
         settings = _settings()
-        settings = settings.model_copy(update={"user": _who(settings, load_rules(settings), actor)})
+        front = not headless and has_terminal()
+        if front or actor:  # the terminal app acts as someone; a named person must exist
+            who = _who(settings, load_rules(settings), actor)
+            settings = settings.model_copy(update={"user": who})
         if demo is None:  # asked for in the environment, or the default: on where it may play
             explicit = "demo" in settings.model_fields_set
             mode: DemoMode = ("on" if settings.demo else "off") if explicit else "auto"
         else:
             mode = "on" if demo else "off"
         foreground = None
-        if not headless and has_terminal():
+        if front:
             foreground = partial(embedded, settings)
         elif not headless:
             print("keel: no terminal here (CI or a pipe), so no terminal app: running headless"

@@ -49,10 +49,6 @@ def _home(settings: Settings) -> Check:
         return Check("home", str(home), "fail", f"mode {mode:04o}: other users can read customer"
                      f" data; `chmod 700 {home}` (Keel tightens a home it owns when it opens it)", 2)
     opened = sorted(p.name for p in home.glob("*.db"))
-    exposed_files = [p.name for p in home.iterdir() if p.is_file() and exposed(p)]
-    if exposed_files:
-        return Check("home", str(home), "warn", f"private (0700), but {', '.join(exposed_files)}"
-                     " readable by others if the folder is ever opened: `chmod 600` them")
     return Check("home", str(home), "ok",
                  f"private (0700); {', '.join(opened) or 'no databases yet'}")
 
