@@ -9,21 +9,19 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
-import click
 import typer
 from typer.core import TyperGroup
 
 from graph import KeelError, RunStatus
 
 from . import render
-from .home import keep_private
+from .home import database_errors, keep_private, opening
 from .lock import HomeLock
 
 if TYPE_CHECKING:
@@ -45,8 +43,8 @@ class _Keel(TyperGroup):
             return super().main(argv, prog_name, complete_var, standalone_mode, **extra)
         try:
             code = super().main(argv, prog_name, complete_var, standalone_mode=False, **extra)
-        except click.ClickException as exc:
-            click.echo(json.dumps({"error": type(exc).__name__, "message": exc.format_message()}))
+        except typer.TyperException as exc:  # Typer's own copy of Click's errors
+            typer.echo(json.dumps({"error": type(exc).__name__, "message": exc.format_message()}))
             code = exc.exit_code
         sys.exit(code if isinstance(code, int) else 0)
 
@@ -85,7 +83,7 @@ def _exit_code(exc: BaseException) -> int | None:
         (NotFound, 3), (DecisionRefused, 4), (RunStateError, 4),
         (_loaded("connectors.errors", "ConnectorError"), 5),
         (_loaded("memory.embedder", "EmbeddingFailed"), 5),
-        (KeelError, 1), (sqlite3.Error, 2), (OSError, 2),
+        (KeelError, 1), *((cls, 2) for cls in database_errors()), (OSError, 2),
     ]
     return next((code for cls, code in codes if cls and isinstance(exc, cls)), None)
 
@@ -103,7 +101,7 @@ def _message(exc: BaseException) -> str:
     if connector and isinstance(exc, connector) and getattr(exc, "connector", None) in (
             "store", "sandbox"):
         message += " — is the store running? `keel up` or `keel sandbox` starts the local one"
-    elif isinstance(exc, sqlite3.Error | OSError):  # the home folder, its files or a socket
+    elif isinstance(exc, (*database_errors(), OSError)):  # the home, its files, a socket
         where = f" ({exc.filename})" if isinstance(exc, OSError) and exc.filename else ""
         message = (f"{type(exc).__name__}: {exc.strerror if isinstance(exc, OSError) and exc.strerror else exc}"
                    f"{where}; is KEEL_HOME a folder of Keel's, readable and writable by you?")
@@ -132,7 +130,7 @@ def _errors(as_json: bool) -> Iterator[None]:
     traceback."""
     try:
         yield
-    except (typer.Exit, click.exceptions.Exit, KeyboardInterrupt):
+    except (typer.Exit, KeyboardInterrupt):
         raise
     except Exception as exc:
         code = _exit_code(exc)
@@ -173,11 +171,12 @@ def _runtime(as_json: bool) -> Iterator[tuple[Settings, Runtime, bool]]:
     with _errors(as_json):
         settings = _settings()
         policy = load_rules(settings)  # a broken policy stops the command before it writes
-        runtime = open_runtime(settings, policy=policy)
+        with opening(settings.home):
+            runtime = open_runtime(settings, policy=policy)
     lock = HomeLock(settings.home, exclusive=False)
-    served = not lock.acquire(block=False)
     try:
         with _errors(as_json):
+            served = not lock.acquire(block=False)
             yield settings, runtime, served
     finally:
         lock.release()
@@ -192,7 +191,9 @@ def _reading(as_json: bool) -> Iterator[tuple[Settings, Reads]]:
 
     with _errors(as_json):
         settings = _settings()
-        reads = open_reads(settings, load_rules(settings))
+        policy = load_rules(settings)
+        with opening(settings.home):
+            reads = open_reads(settings, policy)
     try:
         with _errors(as_json):
             yield settings, reads
@@ -470,7 +471,7 @@ def memory_stats_command(as_json: Json = False) -> None:
 
     with _errors(as_json):
         settings = _settings()
-        with open_memory(settings, embedder=None) as memory:
+        with opening(settings.home), open_memory(settings, embedder=None) as memory:
             stats = memory.stats()
     _emit(as_json, stats.__dict__, render.memory_stats(stats))
 
@@ -483,7 +484,7 @@ def memory_reindex(as_json: Json = False) -> None:
     with _errors(as_json):
         settings = _settings()
         embedder = build_embedder(settings)
-        with open_memory(settings, embedder=None) as memory:
+        with opening(settings.home), open_memory(settings, embedder=None) as memory:
             before = memory.indexed_with[0]
             count = memory.reindex(embedder)
     _emit(as_json, {"items": count, "embedder": embedder.name, "was": before},
@@ -583,12 +584,18 @@ def init(
     """Make a new home: a private folder with a commented policy.toml (you as its owner) and
     .env (every setting, commented). Never overwrites."""
     from .home import init_home
-    from .settings import load_settings
+    from .settings import SettingsError, load_settings
 
     with _errors(as_json):
         settings = load_settings()
         target = folder or settings.home
-        written = init_home(target, settings.user)
+        try:
+            written = init_home(target, settings.user)
+        except OSError as exc:
+            why = "it is a file, not a folder" if target.is_file() else (
+                f"{exc.strerror or exc} ({exc.filename or target})")
+            raise SettingsError(f"cannot make a home in {target}: {why}; pick a folder you may"
+                                " write to") from exc
     use = "" if target.absolute() == settings.home.absolute() else f"KEEL_HOME={target} "
     _emit(as_json, {"home": str(target), "files": [str(p) for p in written],
                     "person": settings.user},

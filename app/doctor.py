@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Literal
 
-from .home import exposed
+from .home import exposed, problem
 from .settings import Settings, SettingsError
 
 Outcome = Literal["ok", "warn", "off", "fail"]
@@ -42,8 +42,9 @@ def _home(settings: Settings) -> Check:
     home = settings.home.absolute()
     if not home.exists():
         return Check("home", str(home), "off", "not created yet; the first command makes it 0700")
-    if not home.is_dir():
-        return Check("home", str(home), "fail", "is not a folder", 2)
+    found = problem(home)
+    if found is not None:  # a file, a database that is not one, one Keel may not open
+        return Check("home", str(home), "fail", found, 2)
     mode = stat.S_IMODE(home.stat().st_mode)
     if mode & 0o077:
         return Check("home", str(home), "fail", f"mode {mode:04o}: other users can read customer"

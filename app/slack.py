@@ -6,7 +6,9 @@ import logging
 import threading
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.error import URLError
 
+from connectors import ConnectorError
 from graph import Runtime
 
 from .settings import Settings, SettingsError
@@ -66,12 +68,22 @@ def start_slack(settings: Settings, runtime: Runtime, stop: threading.Event, *,
                 http_port: int | None = None, http_host: str = "127.0.0.1") -> RunningSlack:
     """Socket Mode when SLACK_APP_TOKEN is set, else HTTP mode on `http_port`; plus the
     thread keeper that mirrors every run into its Slack thread."""
-    bot = build_bot(settings, runtime)
+    sdk = logging.getLogger("slack_sdk")
+    level = sdk.level
+    sdk.setLevel(logging.CRITICAL)  # its failed attempts would repeat the one error we raise
     try:
-        running = _connect(settings, bot, http_port, http_host)
-    except BaseException:
-        bot.close()
-        raise
+        bot = build_bot(settings, runtime)
+        try:
+            running = _connect(settings, bot, http_port, http_host)
+        except BaseException:
+            bot.close()
+            raise
+    except (URLError, TimeoutError) as exc:  # urllib's: Slack's Web API did not answer
+        raise ConnectorError(f"unreachable ({getattr(exc, 'reason', exc)}); is SLACK_API_URL"
+                             " right, and Slack reachable from here?", connector="slack",
+                             operation="connect", target=str(settings.slack_api_url)) from None
+    finally:
+        sdk.setLevel(level)
     keeper = threading.Thread(target=bot.keeper.serve, args=(stop,), name="keel-slack-threads",
                               daemon=True)
     keeper.start()

@@ -3,28 +3,22 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import sqlite3
 import threading
-import time
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner, Result
 
-from app.cli import cli
 from app.lock import HomeLock
 from app.settings import load_settings
 from app.wiring import open_runtime
-from connectors.sandbox import Sandbox
 from graph import Runtime, Worker
 
-REPO_POLICY = Path(__file__).resolve().parents[2] / "policy.toml"
+from .conftest import Keel
 
 # Seeded orders and their totals in USD (connectors/sandbox/seed.py seeds the same shop each time).
 SMALL = 1042    # 84.00: under the 100.00 threshold
@@ -33,85 +27,6 @@ MEDIUM = 1043   # 131.00: over the threshold, within support's 250.00 limit
 MEDIUM_2 = 1044  # 220.00
 LARGE = 1024    # 400.00: over support's limit
 EVERY_EFFECT_ONCE = {"refund": 1, "restock": 1, "email": 1}
-
-
-@dataclass
-class Keel:
-    """The CLI as a person runs it, with the environment of one test."""
-
-    runner: CliRunner
-    env: dict[str, str | None]
-    home: Path
-    policy: Path
-    sandbox: Sandbox
-
-    def __call__(self, *args: str, **env: str | None) -> Result:
-        return self.runner.invoke(cli, list(args), env={**self.env, **env})
-
-    def ok(self, *args: str) -> Result:
-        result = self(*args)
-        assert result.exit_code == 0, (result.stdout, result.stderr, result.exception)
-        assert result.stderr == ""
-        return result
-
-    def json(self, *args: str) -> Any:
-        return json.loads(self.ok(*args, "--json").stdout)
-
-    def fails(self, code: int, *args: str) -> str:
-        """The one-line error a refused command prints on stderr (nothing on stdout)."""
-        result = self(*args)
-        assert result.exit_code == code, (result.stdout, result.stderr, result.exception)
-        assert result.stdout == ""
-        assert result.stderr.startswith("error: ")
-        assert result.stderr.endswith("\n") and result.stderr.count("\n") == 1
-        return result.stderr.removeprefix("error: ").rstrip("\n")
-
-    def fails_json(self, code: int, *args: str) -> dict[str, str]:
-        result = self(*args, "--json")
-        assert result.exit_code == code, (result.stdout, result.stderr, result.exception)
-        assert result.stderr == ""
-        error = json.loads(result.stdout)
-        assert set(error) == {"error", "message"}
-        return error
-
-    def refund(self, order: int, *extra: str) -> dict[str, Any]:
-        return self.json("start", "refund", "--order", str(order), "--reason", "arrived broken",
-                         *extra)
-
-    def show(self, run_id: str) -> dict[str, Any]:
-        return self.json("show", run_id)
-
-    def runs(self) -> list[dict[str, Any]]:
-        return self.json("runs")
-
-    def ledger(self, order: int | None = None) -> dict[str, int]:
-        """How many of each effect the store performed (for one order), read from the sandbox."""
-        return dict(Counter(e["kind"] for e in self.sandbox.ledger(order_id=order)))
-
-    def wait_until_ended(self, run_id: str, timeout: float = 15.0) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        while True:
-            run = self.show(run_id)["run"]
-            if run["finished_at"] is not None or time.monotonic() > deadline:
-                return run
-            time.sleep(0.05)
-
-
-@pytest.fixture
-def keel(sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Keel:
-    monkeypatch.chdir(tmp_path)  # no stray .env
-    policy = tmp_path / "policy.toml"
-    # cleo: a person in policy with no role, who may ask for work but approves nothing.
-    policy.write_text(REPO_POLICY.read_text().replace("[people]\n", "[people]\ncleo = []\n"))
-    policy.chmod(0o600)
-    env: dict[str, str | None] = {name: None for name in os.environ if name.startswith("KEEL_")}
-    env |= {
-        "KEEL_HOME": str(tmp_path / "home"), "KEEL_POLICY": str(policy),
-        "KEEL_STORE_URL": sandbox.url, "KEEL_STORE_TOKEN": sandbox.token,
-        "KEEL_SMTP_HOST": sandbox.smtp_host, "KEEL_SMTP_PORT": str(sandbox.smtp_port),
-        "KEEL_RETRY_ATTEMPTS": "2", "KEEL_USER": "cleo",
-    }
-    return Keel(CliRunner(), env, tmp_path / "home", policy, sandbox)
 
 
 # --- starting a refund ----------------------------------------------------------------------

@@ -4,21 +4,12 @@ Slack's Web API and of the Messages API, each reachable or not, authorised or no
 from __future__ import annotations
 
 import json
-import socket
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from tests.fakes import MessagesAPI, SlackAPI
 
-from .test_cli import Keel, keel  # noqa: F401  (the fixture)
-
-
-def dead_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+from .conftest import Keel, dead_port
 
 
 def doctor(keel: Keel, **env: str) -> tuple[int, dict[str, dict[str, Any]], str]:
@@ -123,3 +114,15 @@ def test_a_broken_policy_is_the_failure_it_names(keel: Keel) -> None:
     assert code == 2
     assert checks["policy"]["outcome"] == "fail" and "not valid TOML" in checks["policy"]["detail"]
     assert checks["you"]["outcome"] == "off"
+
+
+def test_a_home_keel_cannot_use_is_the_failure_it_names(keel: Keel) -> None:
+    keel.ok("runs")
+    (keel.home / "keel.db").write_bytes(b"not a database at all" * 100)
+
+    code, checks, _ = doctor(keel, KEEL_USER="maria")
+
+    assert code == 2
+    assert checks["home"]["detail"] == (f"{keel.home / 'keel.db'} is not a SQLite database;"
+                                        " restore it from a backup, or move it away and Keel"
+                                        " starts an empty one")

@@ -4,7 +4,6 @@ folder, a private home, and a demo that never plays on a store Keel did not star
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import signal
 import socket
@@ -20,28 +19,10 @@ import pytest
 
 from connectors.sandbox import Sandbox
 
+from .conftest import keel_process, outer_env, private_policy
+
 REPO = Path(__file__).resolve().parents[2]
 PEOPLE = "[people] names demo, maria, olivia, sam"
-
-
-def keel_env(**extra: str) -> dict[str, str]:
-    """The machine's environment without Keel's, Slack's or Anthropic's variables."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("KEEL_", "SLACK_", "ANTHROPIC_"))}
-    return {**env, "KEEL_LOG_LEVEL": "WARNING", **extra}
-
-
-def keel(*args: str, cwd: Path, timeout: float = 60, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "app.cli", *args], cwd=cwd, env=keel_env(**env),
-                          stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                          timeout=timeout, check=False)
-
-
-def private_policy(folder: Path) -> Path:
-    policy = folder / "policy.toml"
-    policy.write_text((REPO / "policy.toml").read_text())
-    policy.chmod(0o600)
-    return policy
 
 
 def mode(path: Path) -> int:
@@ -55,7 +36,7 @@ def mode(path: Path) -> int:
 def test_make_run_acts_as_maria_and_takes_another_person_by_keel_as() -> None:
     def planned(*args: str) -> str:
         done = subprocess.run(["make", "-n", "run", *args], cwd=REPO, capture_output=True,
-                              text=True, check=True, env=keel_env())
+                              text=True, check=True, env=outer_env())
         return done.stdout.strip().splitlines()[-1]
 
     assert planned().endswith("/keel up --as maria")
@@ -65,7 +46,7 @@ def test_make_run_acts_as_maria_and_takes_another_person_by_keel_as() -> None:
 def test_keel_up_as_someone_policy_does_not_know_stops_naming_who_exists(tmp_path: Path) -> None:
     policy = private_policy(tmp_path)
 
-    done = keel("up", "--headless", "--as", "nobody", cwd=tmp_path, KEEL_POLICY=str(policy),
+    done = keel_process("up", "--headless", "--as", "nobody", cwd=tmp_path, KEEL_POLICY=str(policy),
                 KEEL_HOME=str(tmp_path / "home"))
 
     assert done.returncode == 2, done
@@ -77,7 +58,7 @@ def test_keel_up_as_someone_policy_does_not_know_stops_naming_who_exists(tmp_pat
 
 
 def test_keel_init_makes_a_private_home_that_the_next_command_uses(tmp_path: Path) -> None:
-    done = keel("init", "h", cwd=tmp_path, KEEL_USER="ada")
+    done = keel_process("init", "h", cwd=tmp_path, KEEL_USER="ada")
     assert done.returncode == 0, done
     home = tmp_path / "h"
     assert mode(home) == 0o700
@@ -87,18 +68,18 @@ def test_keel_init_makes_a_private_home_that_the_next_command_uses(tmp_path: Pat
     assert policy.startswith((REPO / "policy.toml").read_text().split("[people]")[0])
     assert '"ada" = ["owner"]' in policy  # its maker may act at once
 
-    listed = keel("runs", "--json", cwd=tmp_path, KEEL_HOME="h")
+    listed = keel_process("runs", "--json", cwd=tmp_path, KEEL_HOME="h")
     assert (listed.returncode, listed.stderr, json.loads(listed.stdout)) == (0, "", [])
-    waiting = keel("pending", "--json", cwd=tmp_path, KEEL_HOME="h", KEEL_USER="ada")
+    waiting = keel_process("pending", "--json", cwd=tmp_path, KEEL_HOME="h", KEEL_USER="ada")
     assert (waiting.returncode, json.loads(waiting.stdout)) == (0, [])
 
-    again = keel("init", "h", cwd=tmp_path)
+    again = keel_process("init", "h", cwd=tmp_path)
     assert again.returncode == 2
     assert "never overwrites" in again.stderr and again.stderr.count("\n") == 1
 
 
 def test_without_init_the_error_names_the_three_places_looked(tmp_path: Path) -> None:
-    done = keel("runs", cwd=tmp_path, KEEL_HOME="h")
+    done = keel_process("runs", cwd=tmp_path, KEEL_HOME="h")
 
     assert done.returncode == 2
     assert done.stderr == (
@@ -110,10 +91,10 @@ def test_without_init_the_error_names_the_three_places_looked(tmp_path: Path) ->
 
 
 def test_a_settings_or_policy_file_others_can_read_is_warned_about(tmp_path: Path) -> None:
-    assert keel("init", "h", cwd=tmp_path).returncode == 0
+    assert keel_process("init", "h", cwd=tmp_path).returncode == 0
     (tmp_path / "h" / ".env").chmod(0o644)
 
-    done = keel("runs", "--json", cwd=tmp_path, KEEL_HOME="h")
+    done = keel_process("runs", "--json", cwd=tmp_path, KEEL_HOME="h")
 
     assert done.returncode == 0 and json.loads(done.stdout) == []
     env = tmp_path / "h" / ".env"
@@ -131,12 +112,13 @@ class Up:
         self.cwd, self.env = cwd, env
         self.process = subprocess.Popen(
             [sys.executable, "-m", "app.cli", "up", "--headless", *args], cwd=cwd,
-            env=keel_env(**env), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            env=outer_env(KEEL_LOG_LEVEL="WARNING", **env), stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT, text=True)
         self.output = ""
 
     def runs(self) -> list[dict[str, Any]]:
-        done = keel("runs", "--json", cwd=self.cwd, **self.env)
+        done = keel_process("runs", "--json", cwd=self.cwd, **self.env)
         assert done.returncode == 0, done
         return json.loads(done.stdout)
 
@@ -180,7 +162,7 @@ def test_the_demo_never_plays_on_a_store_keel_did_not_start(
            "KEEL_STORE_URL": sandbox.url, "KEEL_STORE_TOKEN": sandbox.token,
            "KEEL_SMTP_HOST": sandbox.smtp_host, "KEEL_SMTP_PORT": str(sandbox.smtp_port)}
 
-    asked = keel("up", "--headless", "--demo", cwd=tmp_path, **env)
+    asked = keel_process("up", "--headless", "--demo", cwd=tmp_path, **env)
     assert asked.returncode == 2
     assert asked.stderr.startswith(f"error: refusing the demo: the store at {sandbox.url} was"
                                    " not started by this keel, so it may be a real shop;")
@@ -222,3 +204,19 @@ def test_on_the_default_address_the_demo_plays_only_on_the_sandbox_keel_up_start
     files = {p.name: mode(p) for p in home.iterdir() if p.is_file()}
     assert {"keel.db", "checkpoints.db", "memory.db", "sandbox.db", "server.lock"} <= set(files)
     assert set(files.values()) == {0o600}, files
+
+
+def test_a_home_an_older_keel_left_open_is_closed_on_first_use(tmp_path: Path) -> None:
+    home = tmp_path / "h"
+    assert keel_process("init", "h", cwd=tmp_path).returncode == 0
+    home.chmod(0o755)
+    (home / "keel.db").write_bytes(b"")
+    (home / "keel.db").chmod(0o644)
+    (home / "policy.toml").chmod(0o644)
+
+    done = keel_process("runs", cwd=tmp_path, KEEL_HOME="h")
+
+    assert done.returncode == 0, done
+    assert (mode(home), mode(home / "keel.db")) == (0o700, 0o600)
+    assert mode(home / "policy.toml") == 0o644  # a person's own file: warned about, not changed
+    assert done.stderr.startswith(f"warning: {home / 'policy.toml'} is readable by other users")

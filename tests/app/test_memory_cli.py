@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from graph import Store
 
-from .test_cli import SMALL, SMALL_2, Keel, keel
-
-__all__ = ["keel"]
+from .conftest import Keel
+from .test_cli import SMALL, SMALL_2
 
 
 def remembered_refund(keel: Keel) -> tuple[str, str]:
