@@ -7,22 +7,20 @@ unreachable, 6 the audit chain is broken.
 
 from __future__ import annotations
 
-import json
-import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from typer.core import TyperGroup
 
 from graph import KeelError, RunStatus
 
 from . import render
-from .home import database_errors, keep_private, opening
+from .home import keep_private, opening
 from .lock import HomeLock
+from .output import JsonUsage, emit, errors, fail
 
 if TYPE_CHECKING:
     from graph import Policy, Reads, Runtime
@@ -33,23 +31,7 @@ if TYPE_CHECKING:
 # the commands that need it, so `--help` and the read-only commands start in moments.
 
 
-class _Keel(TyperGroup):
-    """Usage errors (a missing option, `--order abc`) as one JSON object under `--json`."""
-
-    def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
-             standalone_mode: bool = True, **extra: Any) -> Any:
-        argv = list(sys.argv[1:] if args is None else args)
-        if "--json" not in argv:
-            return super().main(argv, prog_name, complete_var, standalone_mode, **extra)
-        try:
-            code = super().main(argv, prog_name, complete_var, standalone_mode=False, **extra)
-        except typer.TyperException as exc:  # Typer's own copy of Click's errors
-            typer.echo(json.dumps({"error": type(exc).__name__, "message": exc.format_message()}))
-            code = exc.exit_code
-        sys.exit(code if isinstance(code, int) else 0)
-
-
-cli = typer.Typer(cls=_Keel, no_args_is_help=True, add_completion=False,
+cli = typer.Typer(cls=JsonUsage, no_args_is_help=True, add_completion=False,
                   pretty_exceptions_enable=False,
                   help="Keel: business processes as durable state machines, with people in the loop.")
 start_cli = typer.Typer(no_args_is_help=True, help="Start a workflow run.")
@@ -69,78 +51,6 @@ HttpPort = Annotated[int | None, typer.Option(
     "--http", min=1, max=65535, metavar="PORT",
     help="Slack HTTP mode: serve /slack/events on PORT (default 3000; ignored in Socket Mode).")]
 HttpHost = Annotated[str, typer.Option("--http-host", help="Address for Slack HTTP mode.")]
-
-
-def _exit_code(exc: BaseException) -> int | None:
-    """The exit code for an error a person can act on; None for a defect."""
-    from graph import DecisionRefused, InvalidInput, NotFound, PolicyError, RunStateError
-
-    from .demo import DemoRefused
-    from .settings import SettingsError
-
-    codes: list[tuple[type[BaseException] | None, int]] = [
-        (SettingsError, 2), (PolicyError, 2), (InvalidInput, 2), (DemoRefused, 2),
-        (NotFound, 3), (DecisionRefused, 4), (RunStateError, 4),
-        (_loaded("connectors.errors", "ConnectorError"), 5),
-        (_loaded("memory.embedder", "EmbeddingFailed"), 5),
-        (KeelError, 1), *((cls, 2) for cls in database_errors()), (OSError, 2),
-    ]
-    return next((code for cls, code in codes if cls and isinstance(exc, cls)), None)
-
-
-def _loaded(module: str, name: str) -> type[BaseException] | None:
-    """An error class from a module already imported: none of its errors can exist otherwise,
-    and importing it to find out would load the connectors on every error path."""
-    found = getattr(sys.modules.get(module), name, None)
-    return found if isinstance(found, type) and issubclass(found, BaseException) else None
-
-
-def _message(exc: BaseException) -> str:
-    message = str(exc)
-    connector = _loaded("connectors.errors", "ConnectorError")
-    if connector and isinstance(exc, connector) and getattr(exc, "connector", None) in (
-            "store", "sandbox"):
-        message += " — is the store running? `keel up` or `keel sandbox` starts the local one"
-    elif isinstance(exc, (*database_errors(), OSError)):  # the home, its files, a socket
-        where = f" ({exc.filename})" if isinstance(exc, OSError) and exc.filename else ""
-        message = (f"{type(exc).__name__}: {exc.strerror if isinstance(exc, OSError) and exc.strerror else exc}"
-                   f"{where}; is KEEL_HOME a folder of Keel's, readable and writable by you?")
-    return " ".join(message.split())  # one line, whatever the error carried
-
-
-def _emit(as_json: bool, data: Any, text: str) -> None:
-    if as_json:
-        typer.echo(json.dumps(data, indent=2, default=str))
-    else:
-        typer.echo(text)
-
-
-def _fail(as_json: bool, exc: BaseException, code: int) -> NoReturn:
-    message = _message(exc)
-    if as_json:
-        typer.echo(json.dumps({"error": type(exc).__name__, "message": message}))
-    else:
-        typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code)
-
-
-@contextmanager
-def _errors(as_json: bool) -> Iterator[None]:
-    """Errors as one line and an exit code; a defect too, unless KEEL_DEBUG asks for its
-    traceback."""
-    try:
-        yield
-    except (typer.Exit, KeyboardInterrupt):
-        raise
-    except Exception as exc:
-        code = _exit_code(exc)
-        if code is None:
-            if os.environ.get("KEEL_DEBUG"):
-                raise
-            code = 1
-            exc = KeelError(f"unexpected {type(exc).__name__}: {exc} (a defect in Keel;"
-                            " KEEL_DEBUG=1 shows where)")
-        _fail(as_json, exc, code)
 
 
 def _settings() -> Settings:
@@ -168,14 +78,14 @@ def _runtime(as_json: bool) -> Iterator[tuple[Settings, Runtime, bool]]:
     """
     from .wiring import load_rules, open_runtime
 
-    with _errors(as_json):
+    with errors(as_json):
         settings = _settings()
         policy = load_rules(settings)  # a broken policy stops the command before it writes
         with opening(settings.home):
             runtime = open_runtime(settings, policy=policy)
     lock = HomeLock(settings.home, exclusive=False)
     try:
-        with _errors(as_json):
+        with errors(as_json):
             served = not lock.acquire(block=False)
             yield settings, runtime, served
     finally:
@@ -189,13 +99,13 @@ def _reading(as_json: bool) -> Iterator[tuple[Settings, Reads]]:
     """Settings and the run store's reads, without opening what drives runs."""
     from .wiring import load_rules, open_reads
 
-    with _errors(as_json):
+    with errors(as_json):
         settings = _settings()
         policy = load_rules(settings)
         with opening(settings.home):
             reads = open_reads(settings, policy)
     try:
-        with _errors(as_json):
+        with errors(as_json):
             yield settings, reads
     finally:
         reads.store.close()
@@ -236,7 +146,7 @@ def start_refund(
                      f"  keel approve {pending.id} --as USER")
         elif run.error:
             text += f": {run.error}"
-        _emit(as_json, {"run_id": run.id, "status": str(detail.run.status),
+        emit(as_json, {"run_id": run.id, "status": str(detail.run.status),
                         "approval_id": pending.id if pending else None}, text)
 
 
@@ -253,7 +163,7 @@ def runs(
     """List runs, newest first."""
     with _reading(as_json) as (_settings, reads):
         found = reads.runs(status=status, workflow=workflow, limit=limit)
-        _emit(as_json, [r.model_dump(mode="json") for r in found], render.run_table(found))
+        emit(as_json, [r.model_dump(mode="json") for r in found], render.run_table(found))
 
 
 @cli.command()
@@ -262,7 +172,7 @@ def show(run_id: str, as_json: Json = False) -> None:
     with _reading(as_json) as (_settings, reads):
         detail = reads.get(run_id)
         events = reads.events(run_id)
-        _emit(as_json, {
+        emit(as_json, {
             "run": detail.run.model_dump(mode="json"),
             "pending_approval": detail.pending.model_dump(mode="json") if detail.pending else None,
             "approvals": [a.model_dump(mode="json") for a in detail.approvals],
@@ -279,7 +189,7 @@ def pending(actor: As = None, as_json: Json = False) -> None:
         who = _who(settings, reads.authority.policy, actor)
         waiting = reads.pending_approvals(who)
         text = "\n\n".join(render.approval_text(a) for a in waiting) or f"Nothing waits on {who}."
-        _emit(as_json, [a.model_dump(mode="json") for a in waiting], text)
+        emit(as_json, [a.model_dump(mode="json") for a in waiting], text)
 
 
 # --- deciding -----------------------------------------------------------------------------
@@ -301,7 +211,7 @@ def _decide(approval_id: str, verdict: str, actor: str | None, reason: str | Non
                       "run_id": approval.run_id}
         run = runtime.get(result["run_id"]).run
         result["run_status"] = str(run.status)
-        _emit(as_json, result, f"{approval_id} {result['status']} by {who}; run {run.id} is"
+        emit(as_json, result, f"{approval_id} {result['status']} by {who}; run {run.id} is"
                                f" {run.status}" + (" (the server is driving it)" if served else ""))
 
 
@@ -343,7 +253,7 @@ def cancel(
         # A run driven elsewhere (the server) stops later; its status now is not the outcome.
         text = (f"{run_id} {result['status']}" if RunStatus(result["status"]).terminal
                 else f"{run_id} cancel requested; it stops at its next step")
-        _emit(as_json, result, text)
+        emit(as_json, result, text)
 
 
 # --- the assistant ------------------------------------------------------------------------
@@ -371,7 +281,7 @@ def chat(
         result = assistant.turn(conversation_id, who, message, origin="cli", on_text=echo)
         if echo is not None and echo.finish(result.text):
             return  # the reply was printed as it was written
-        _emit(as_json, {"conversation": result.conversation, "reply": result.text,
+        emit(as_json, {"conversation": result.conversation, "reply": result.text,
                         "offline": result.offline, "tools_called": result.tools_called},
               result.text)
 
@@ -413,9 +323,9 @@ def audit_verify(as_json: Json = False) -> None:
         data = {"ok": report.ok, "checked": report.checked, "broken_event_id": report.broken_at,
                 "run_id": report.run_id, "seq": report.seq, "problem": report.problem}
         if report.ok:
-            _emit(as_json, data, f"ok: {report.checked} events, chain intact")
+            emit(as_json, data, f"ok: {report.checked} events, chain intact")
             return
-        _emit(as_json, data, f"BROKEN at event {report.broken_at} (run {report.run_id},"
+        emit(as_json, data, f"BROKEN at event {report.broken_at} (run {report.run_id},"
                              f" seq {report.seq}): {report.problem}; {report.checked} events"
                              " before it are intact")
         raise typer.Exit(6)
@@ -437,7 +347,7 @@ def memory_search(
     with _runtime(as_json) as (_settings, runtime, _served):
         assert runtime.memory is not None
         hits = runtime.memory.recall(query, subject=subject, kinds=kind or None, k=limit)
-        _emit(as_json, [render.memory_hit_data(hit) for hit in hits],
+        emit(as_json, [render.memory_hit_data(hit) for hit in hits],
               render.memory_hits(query, hits))
 
 
@@ -452,13 +362,13 @@ def memory_forget(
     from .settings import SettingsError
 
     if not yes:
-        _fail(as_json, SettingsError(
+        fail(as_json, SettingsError(
             f"forgetting {subject} erases every memory and profile about them and cannot be"
             " undone; run again with --yes"), 2)
     with _runtime(as_json) as (settings, runtime, _served):
         assert runtime.memory is not None
         gone = runtime.memory.forget(subject, by=_who(settings, runtime.policy, actor))
-        _emit(as_json, {"subject": subject, "items": gone.items, "profiles": gone.profiles},
+        emit(as_json, {"subject": subject, "items": gone.items, "profiles": gone.profiles},
               f"Forgot {subject}: {gone.items} memories and {gone.profiles} profile(s) erased"
               " from every table; the event log records the erasure by digest."
               if gone.items or gone.profiles else f"Memory holds nothing about {subject}.")
@@ -469,11 +379,11 @@ def memory_stats_command(as_json: Json = False) -> None:
     """What memory holds: items by kind, subjects, summaries, expired, file size."""
     from .wiring import open_memory
 
-    with _errors(as_json):
+    with errors(as_json):
         settings = _settings()
         with opening(settings.home), open_memory(settings, embedder=None) as memory:
             stats = memory.stats()
-    _emit(as_json, stats.__dict__, render.memory_stats(stats))
+    emit(as_json, stats.__dict__, render.memory_stats(stats))
 
 
 @memory_cli.command("reindex")
@@ -481,13 +391,13 @@ def memory_reindex(as_json: Json = False) -> None:
     """Rebuild every vector with the configured embedder (after changing model or size)."""
     from .wiring import build_embedder, open_memory
 
-    with _errors(as_json):
+    with errors(as_json):
         settings = _settings()
         embedder = build_embedder(settings)
         with opening(settings.home), open_memory(settings, embedder=None) as memory:
             before = memory.indexed_with[0]
             count = memory.reindex(embedder)
-    _emit(as_json, {"items": count, "embedder": embedder.name, "was": before},
+    emit(as_json, {"items": count, "embedder": embedder.name, "was": before},
           f"Re-embedded {count} memories with {embedder.name} (was {before or 'none'}).")
 
 
@@ -498,7 +408,7 @@ def memory_sync(as_json: Json = False) -> None:
 
     with _runtime(as_json) as (_settings, runtime, _served):
         done = build_keeper(runtime).sync()
-        _emit(as_json, done.__dict__, f"{done.events} events read: {done.remembered}"
+        emit(as_json, done.__dict__, f"{done.events} events read: {done.remembered}"
                                       f" memories, {done.profiles} profiles,"
                                       f" {done.folded} folded into summaries.")
 
@@ -517,7 +427,7 @@ def serve(
     runs the Slack bot when SLACK_BOT_TOKEN is set."""
     from .server import run_server
 
-    with _errors(False):
+    with errors(False):
         settings = _settings()
         run_server(settings, workers=workers, sandbox=False, demo="off", live_log=not quiet,
                    http_port=http, http_host=http_host)
@@ -542,7 +452,7 @@ def up(
     from .terminal import embedded, has_terminal
     from .wiring import load_rules
 
-    with _errors(False):
+    with errors(False):
         settings = _settings()
         front = not headless and has_terminal()
         if front or actor:  # the terminal app acts as someone; a named person must exist
@@ -570,7 +480,7 @@ def tui(actor: As = None) -> None:
     from .terminal import attached, has_terminal
 
     if not has_terminal():
-        _fail(False, KeelError("keel tui needs a terminal; use the CLI commands in scripts"), 2)
+        fail(False, KeelError("keel tui needs a terminal; use the CLI commands in scripts"), 2)
     with _runtime(False) as (settings, runtime, served):
         attached(settings, runtime, served, _who(settings, runtime.policy, actor))
 
@@ -586,7 +496,7 @@ def init(
     from .home import init_home
     from .settings import SettingsError, load_settings
 
-    with _errors(as_json):
+    with errors(as_json):
         settings = load_settings()
         target = folder or settings.home
         try:
@@ -597,7 +507,7 @@ def init(
             raise SettingsError(f"cannot make a home in {target}: {why}; pick a folder you may"
                                 " write to") from exc
     use = "" if target.absolute() == settings.home.absolute() else f"KEEL_HOME={target} "
-    _emit(as_json, {"home": str(target), "files": [str(p) for p in written],
+    emit(as_json, {"home": str(target), "files": [str(p) for p in written],
                     "person": settings.user},
           f"New home {target}: {written[0]} (business rules; {settings.user} is its owner) and"
           f" {written[1]} (every setting, commented), readable by you alone.\n"
@@ -610,9 +520,9 @@ def doctor(as_json: Json = False) -> None:
     each checked: reachable, authorised, private. Exits with the first failure's code."""
     from .doctor import as_data, diagnose, exit_code, report
 
-    with _errors(as_json):
+    with errors(as_json):
         checks = diagnose(_settings())
-    _emit(as_json, as_data(checks), report(checks))
+    emit(as_json, as_data(checks), report(checks))
     raise typer.Exit(exit_code(checks))
 
 
@@ -627,7 +537,7 @@ def sandbox(
         return
     from connectors.sandbox import serve as serve_sandbox
 
-    with _errors(False):
+    with errors(False):
         settings = _settings()
         serve_sandbox(settings.home / "sandbox.db", port=port or settings.sandbox_port,
                       smtp_port=smtp_port or settings.smtp_port,
@@ -645,7 +555,7 @@ def sandbox_ledger(
 
     from connectors import ConnectorError
 
-    with _errors(as_json):
+    with errors(as_json):
         settings = _settings()
         params: dict[str, Any] = {k: v for k, v in (("kind", kind), ("order_id", order)) if v}
         url = str(settings.store_url).rstrip("/") + "/_sandbox/ledger"
@@ -659,7 +569,7 @@ def sandbox_ledger(
                 else str(exc))
             raise ConnectorError(why, connector="sandbox", operation="ledger", target=url,
                                  method="GET", url=url) from None
-        _emit(as_json, effects, render.ledger_table(effects))
+        emit(as_json, effects, render.ledger_table(effects))
 
 
 def main(argv: list[str] | None = None) -> None:
