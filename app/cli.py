@@ -31,25 +31,41 @@ if TYPE_CHECKING:
 # the commands that need it, so `--help` and the read-only commands start in moments.
 
 
-cli = typer.Typer(cls=JsonUsage, no_args_is_help=True, add_completion=False,
-                  pretty_exceptions_enable=False,
-                  help="Keel: business processes as durable state machines, with people in the loop.")
+cli = typer.Typer(
+    cls=JsonUsage,
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    help="Keel: business processes as durable state machines, with people in the loop.",
+)
 start_cli = typer.Typer(no_args_is_help=True, help="Start a workflow run.")
 sandbox_cli = typer.Typer(invoke_without_command=True, help="The local store and mail sandbox.")
 audit_cli = typer.Typer(no_args_is_help=True, help="Check the event log.")
-memory_cli = typer.Typer(no_args_is_help=True,
-                         help="Long-term memory: search, forget a person, stats, reindex.")
+memory_cli = typer.Typer(
+    no_args_is_help=True, help="Long-term memory: search, forget a person, stats, reindex."
+)
 cli.add_typer(start_cli, name="start")
 cli.add_typer(memory_cli, name="memory")
 cli.add_typer(sandbox_cli, name="sandbox")
 cli.add_typer(audit_cli, name="audit")
 
 Json = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
-As = Annotated[str | None, typer.Option(
-    "--as", help="Who you are: a person in policy.toml (default: KEEL_USER, your login name).")]
-HttpPort = Annotated[int | None, typer.Option(
-    "--http", min=1, max=65535, metavar="PORT",
-    help="Slack HTTP mode: serve /slack/events on PORT (default 3000; ignored in Socket Mode).")]
+As = Annotated[
+    str | None,
+    typer.Option(
+        "--as", help="Who you are: a person in policy.toml (default: KEEL_USER, your login name)."
+    ),
+]
+HttpPort = Annotated[
+    int | None,
+    typer.Option(
+        "--http",
+        min=1,
+        max=65535,
+        metavar="PORT",
+        help="Slack HTTP mode: serve /slack/events on PORT (default 3000; ignored in Socket Mode).",
+    ),
+]
 HttpHost = Annotated[str, typer.Option("--http-host", help="Address for Slack HTTP mode.")]
 
 
@@ -118,9 +134,12 @@ def _reading(as_json: bool) -> Iterator[tuple[Settings, Reads]]:
 def start_refund(
     order: Annotated[int, typer.Option("--order", help="The order id.")],
     reason: Annotated[str, typer.Option("--reason", help="Why, in a sentence.")],
-    amount: Annotated[str | None, typer.Option(help="Default: all that is still refundable.")] = None,
-    restock: Annotated[bool | None, typer.Option("--restock/--no-restock",
-                                                 help="Default: yes for a full refund.")] = None,
+    amount: Annotated[
+        str | None, typer.Option(help="Default: all that is still refundable.")
+    ] = None,
+    restock: Annotated[
+        bool | None, typer.Option("--restock/--no-restock", help="Default: yes for a full refund.")
+    ] = None,
     actor: As = None,
     as_json: Json = False,
 ) -> None:
@@ -142,12 +161,18 @@ def start_refund(
         pending = detail.pending
         text = f"{run.id}\n{note}"
         if pending:
-            text += (f": waiting for approval {pending.id}\n"
-                     f"  keel approve {pending.id} --as USER")
+            text += f": waiting for approval {pending.id}\n  keel approve {pending.id} --as USER"
         elif run.error:
             text += f": {run.error}"
-        emit(as_json, {"run_id": run.id, "status": str(detail.run.status),
-                        "approval_id": pending.id if pending else None}, text)
+        emit(
+            as_json,
+            {
+                "run_id": run.id,
+                "status": str(detail.run.status),
+                "approval_id": pending.id if pending else None,
+            },
+            text,
+        )
 
 
 # --- reading ------------------------------------------------------------------------------
@@ -155,7 +180,9 @@ def start_refund(
 
 @cli.command()
 def runs(
-    status: Annotated[list[RunStatus] | None, typer.Option(help="Only runs in this status.")] = None,
+    status: Annotated[
+        list[RunStatus] | None, typer.Option(help="Only runs in this status.")
+    ] = None,
     workflow: Annotated[str | None, typer.Option(help="Only this workflow.")] = None,
     limit: Annotated[int, typer.Option(min=1, max=10_000)] = 50,
     as_json: Json = False,
@@ -172,14 +199,20 @@ def show(run_id: str, as_json: Json = False) -> None:
     with _reading(as_json) as (_settings, reads):
         detail = reads.get(run_id)
         events = reads.events(run_id)
-        emit(as_json, {
-            "run": detail.run.model_dump(mode="json"),
-            "pending_approval": detail.pending.model_dump(mode="json") if detail.pending else None,
-            "approvals": [a.model_dump(mode="json") for a in detail.approvals],
-            "effects": [e.model_dump(mode="json") for e in detail.effects],
-            "reconciliations": [r.model_dump(mode="json") for r in detail.reconciliations],
-            "events": [e.model_dump(mode="json") for e in events],
-        }, render.run_detail(detail, events))
+        emit(
+            as_json,
+            {
+                "run": detail.run.model_dump(mode="json"),
+                "pending_approval": detail.pending.model_dump(mode="json")
+                if detail.pending
+                else None,
+                "approvals": [a.model_dump(mode="json") for a in detail.approvals],
+                "effects": [e.model_dump(mode="json") for e in detail.effects],
+                "reconciliations": [r.model_dump(mode="json") for r in detail.reconciliations],
+                "events": [e.model_dump(mode="json") for e in events],
+            },
+            render.run_detail(detail, events),
+        )
 
 
 @cli.command()
@@ -195,24 +228,35 @@ def pending(actor: As = None, as_json: Json = False) -> None:
 # --- deciding -----------------------------------------------------------------------------
 
 
-def _decide(approval_id: str, verdict: str, actor: str | None, reason: str | None,
-            as_json: bool) -> None:
+def _decide(
+    approval_id: str, verdict: str, actor: str | None, reason: str | None, as_json: bool
+) -> None:
     from graph.inbox import through_inbox
 
     with _runtime(as_json) as (settings, runtime, served):
         who = _who(settings, runtime.policy, actor)
         if served:
-            result = through_inbox(runtime, "decide", {"approval_id": approval_id,
-                                                        "decision": verdict, "actor": who,
-                                                        "reason": reason}, who)
+            result = through_inbox(
+                runtime,
+                "decide",
+                {"approval_id": approval_id, "decision": verdict, "actor": who, "reason": reason},
+                who,
+            )
         else:
             approval = runtime.decide(approval_id, verdict, who, reason)  # type: ignore[arg-type]
-            result = {"approval_id": approval.id, "status": str(approval.status),
-                      "run_id": approval.run_id}
+            result = {
+                "approval_id": approval.id,
+                "status": str(approval.status),
+                "run_id": approval.run_id,
+            }
         run = runtime.get(result["run_id"]).run
         result["run_status"] = str(run.status)
-        emit(as_json, result, f"{approval_id} {result['status']} by {who}; run {run.id} is"
-                               f" {run.status}" + (" (the server is driving it)" if served else ""))
+        emit(
+            as_json,
+            result,
+            f"{approval_id} {result['status']} by {who}; run {run.id} is"
+            f" {run.status}" + (" (the server is driving it)" if served else ""),
+        )
 
 
 @cli.command()
@@ -245,14 +289,18 @@ def cancel(
     with _runtime(as_json) as (settings, runtime, served):
         who = _who(settings, runtime.policy, actor)
         if served:
-            result = through_inbox(runtime, "cancel", {"run_id": run_id, "actor": who,
-                                                        "reason": reason}, who)
+            result = through_inbox(
+                runtime, "cancel", {"run_id": run_id, "actor": who, "reason": reason}, who
+            )
         else:
             run = runtime.cancel(run_id, who, reason)
             result = {"run_id": run.id, "status": str(run.status)}
         # A run driven elsewhere (the server) stops later; its status now is not the outcome.
-        text = (f"{run_id} {result['status']}" if RunStatus(result["status"]).terminal
-                else f"{run_id} cancel requested; it stops at its next step")
+        text = (
+            f"{run_id} {result['status']}"
+            if RunStatus(result["status"]).terminal
+            else f"{run_id} cancel requested; it stops at its next step"
+        )
         emit(as_json, result, text)
 
 
@@ -262,8 +310,9 @@ def cancel(
 @cli.command()
 def chat(
     message: Annotated[str, typer.Argument(help="What you want, in your own words.")],
-    conversation: Annotated[str | None, typer.Option(
-        help="Continue this conversation (default: your own, per user).")] = None,
+    conversation: Annotated[
+        str | None, typer.Option(help="Continue this conversation (default: your own, per user).")
+    ] = None,
     actor: As = None,
     as_json: Json = False,
 ) -> None:
@@ -281,9 +330,16 @@ def chat(
         result = assistant.turn(conversation_id, who, message, origin="cli", on_text=echo)
         if echo is not None and echo.finish(result.text):
             return  # the reply was printed as it was written
-        emit(as_json, {"conversation": result.conversation, "reply": result.text,
-                        "offline": result.offline, "tools_called": result.tools_called},
-              result.text)
+        emit(
+            as_json,
+            {
+                "conversation": result.conversation,
+                "reply": result.text,
+                "offline": result.offline,
+                "tools_called": result.tools_called,
+            },
+            result.text,
+        )
 
 
 class _Echo:
@@ -297,7 +353,7 @@ class _Echo:
         if not so_far.startswith(self.printed):
             typer.echo("")
             self.printed = ""
-        typer.echo(so_far[len(self.printed):], nl=False)
+        typer.echo(so_far[len(self.printed) :], nl=False)
         self.printed = so_far
 
     def finish(self, reply: str) -> bool:
@@ -320,14 +376,24 @@ def audit_verify(as_json: Json = False) -> None:
     """Check the event log's hash chain; name the first broken link."""
     with _reading(as_json) as (_settings, reads):
         report = reads.verify()
-        data = {"ok": report.ok, "checked": report.checked, "broken_event_id": report.broken_at,
-                "run_id": report.run_id, "seq": report.seq, "problem": report.problem}
+        data = {
+            "ok": report.ok,
+            "checked": report.checked,
+            "broken_event_id": report.broken_at,
+            "run_id": report.run_id,
+            "seq": report.seq,
+            "problem": report.problem,
+        }
         if report.ok:
             emit(as_json, data, f"ok: {report.checked} events, chain intact")
             return
-        emit(as_json, data, f"BROKEN at event {report.broken_at} (run {report.run_id},"
-                             f" seq {report.seq}): {report.problem}; {report.checked} events"
-                             " before it are intact")
+        emit(
+            as_json,
+            data,
+            f"BROKEN at event {report.broken_at} (run {report.run_id},"
+            f" seq {report.seq}): {report.problem}; {report.checked} events"
+            " before it are intact",
+        )
         raise typer.Exit(6)
 
 
@@ -337,8 +403,9 @@ def audit_verify(as_json: Json = False) -> None:
 @memory_cli.command("search")
 def memory_search(
     query: str,
-    subject: Annotated[str | None, typer.Option(help="Only about this subject, e.g."
-                                                     " customer:ada@example.com.")] = None,
+    subject: Annotated[
+        str | None, typer.Option(help="Only about this subject, e.g. customer:ada@example.com.")
+    ] = None,
     kind: Annotated[list[str] | None, typer.Option(help="Only these kinds (repeatable).")] = None,
     limit: Annotated[int, typer.Option("--limit", "-k", min=1, max=100)] = 10,
     as_json: Json = False,
@@ -347,8 +414,9 @@ def memory_search(
     with _runtime(as_json) as (_settings, runtime, _served):
         assert runtime.memory is not None
         hits = runtime.memory.recall(query, subject=subject, kinds=kind or None, k=limit)
-        emit(as_json, [render.memory_hit_data(hit) for hit in hits],
-              render.memory_hits(query, hits))
+        emit(
+            as_json, [render.memory_hit_data(hit) for hit in hits], render.memory_hits(query, hits)
+        )
 
 
 @memory_cli.command("forget")
@@ -362,16 +430,25 @@ def memory_forget(
     from .settings import SettingsError
 
     if not yes:
-        fail(as_json, SettingsError(
-            f"forgetting {subject} erases every memory and profile about them and cannot be"
-            " undone; run again with --yes"), 2)
+        fail(
+            as_json,
+            SettingsError(
+                f"forgetting {subject} erases every memory and profile about them and cannot be"
+                " undone; run again with --yes"
+            ),
+            2,
+        )
     with _runtime(as_json) as (settings, runtime, _served):
         assert runtime.memory is not None
         gone = runtime.memory.forget(subject, by=_who(settings, runtime.policy, actor))
-        emit(as_json, {"subject": subject, "items": gone.items, "profiles": gone.profiles},
-              f"Forgot {subject}: {gone.items} memories and {gone.profiles} profile(s) erased"
-              " from every table; the event log records the erasure by digest."
-              if gone.items or gone.profiles else f"Memory holds nothing about {subject}.")
+        emit(
+            as_json,
+            {"subject": subject, "items": gone.items, "profiles": gone.profiles},
+            f"Forgot {subject}: {gone.items} memories and {gone.profiles} profile(s) erased"
+            " from every table; the event log records the erasure by digest."
+            if gone.items or gone.profiles
+            else f"Memory holds nothing about {subject}.",
+        )
 
 
 @memory_cli.command("stats")
@@ -397,8 +474,11 @@ def memory_reindex(as_json: Json = False) -> None:
         with opening(settings.home), open_memory(settings, embedder=None) as memory:
             before = memory.indexed_with[0]
             count = memory.reindex(embedder)
-    emit(as_json, {"items": count, "embedder": embedder.name, "was": before},
-          f"Re-embedded {count} memories with {embedder.name} (was {before or 'none'}).")
+    emit(
+        as_json,
+        {"items": count, "embedder": embedder.name, "was": before},
+        f"Re-embedded {count} memories with {embedder.name} (was {before or 'none'}).",
+    )
 
 
 @memory_cli.command("sync")
@@ -408,9 +488,13 @@ def memory_sync(as_json: Json = False) -> None:
 
     with _runtime(as_json) as (_settings, runtime, _served):
         done = build_keeper(runtime).sync()
-        emit(as_json, done.__dict__, f"{done.events} events read: {done.remembered}"
-                                      f" memories, {done.profiles} profiles,"
-                                      f" {done.folded} folded into summaries.")
+        emit(
+            as_json,
+            done.__dict__,
+            f"{done.events} events read: {done.remembered}"
+            f" memories, {done.profiles} profiles,"
+            f" {done.folded} folded into summaries.",
+        )
 
 
 # --- processes ----------------------------------------------------------------------------
@@ -429,17 +513,30 @@ def serve(
 
     with errors(False):
         settings = _settings()
-        run_server(settings, workers=workers, sandbox=False, demo="off", live_log=not quiet,
-                   http_port=http, http_host=http_host)
+        run_server(
+            settings,
+            workers=workers,
+            sandbox=False,
+            demo="off",
+            live_log=not quiet,
+            http_port=http,
+            http_host=http_host,
+        )
 
 
 @cli.command()
 def up(
-    demo: Annotated[bool | None, typer.Option(
-        "--demo/--no-demo", help="Play a small shop's day on the sandbox this starts (default:"
-                                 " KEEL_DEMO; never on a store Keel did not start).")] = None,
-    headless: Annotated[bool, typer.Option(
-        help="A live event log instead of the terminal app.")] = False,
+    demo: Annotated[
+        bool | None,
+        typer.Option(
+            "--demo/--no-demo",
+            help="Play a small shop's day on the sandbox this starts (default:"
+            " KEEL_DEMO; never on a store Keel did not start).",
+        ),
+    ] = None,
+    headless: Annotated[
+        bool, typer.Option(help="A live event log instead of the terminal app.")
+    ] = False,
     actor: As = None,
     http: HttpPort = None,
     http_host: HttpHost = "127.0.0.1",
@@ -467,10 +564,20 @@ def up(
         if front:
             foreground = partial(embedded, settings)
         elif not headless:
-            print("keel: no terminal here (CI or a pipe), so no terminal app: running headless"
-                  " with a live event log.", flush=True)
-        run_server(settings, sandbox=settings.uses_sandbox, demo=mode, live_log=True,
-                   http_port=http, http_host=http_host, foreground=foreground)
+            print(
+                "keel: no terminal here (CI or a pipe), so no terminal app: running headless"
+                " with a live event log.",
+                flush=True,
+            )
+        run_server(
+            settings,
+            sandbox=settings.uses_sandbox,
+            demo=mode,
+            live_log=True,
+            http_port=http,
+            http_host=http_host,
+            foreground=foreground,
+        )
 
 
 @cli.command()
@@ -487,8 +594,10 @@ def tui(actor: As = None) -> None:
 
 @cli.command()
 def init(
-    folder: Annotated[Path | None, typer.Argument(
-        help="The new home folder (default: KEEL_HOME).", show_default=False)] = None,
+    folder: Annotated[
+        Path | None,
+        typer.Argument(help="The new home folder (default: KEEL_HOME).", show_default=False),
+    ] = None,
     as_json: Json = False,
 ) -> None:
     """Make a new home: a private folder with a commented policy.toml (you as its owner) and
@@ -502,16 +611,22 @@ def init(
         try:
             written = init_home(target, settings.user)
         except OSError as exc:
-            why = "it is a file, not a folder" if target.is_file() else (
-                f"{exc.strerror or exc} ({exc.filename or target})")
-            raise SettingsError(f"cannot make a home in {target}: {why}; pick a folder you may"
-                                " write to") from exc
+            why = (
+                "it is a file, not a folder"
+                if target.is_file()
+                else (f"{exc.strerror or exc} ({exc.filename or target})")
+            )
+            raise SettingsError(
+                f"cannot make a home in {target}: {why}; pick a folder you may write to"
+            ) from exc
     use = "" if target.absolute() == settings.home.absolute() else f"KEEL_HOME={target} "
-    emit(as_json, {"home": str(target), "files": [str(p) for p in written],
-                    "person": settings.user},
-          f"New home {target}: {written[0]} (business rules; {settings.user} is its owner) and"
-          f" {written[1]} (every setting, commented), readable by you alone.\n"
-          f"Next: {use}keel doctor, then {use}keel up")
+    emit(
+        as_json,
+        {"home": str(target), "files": [str(p) for p in written], "person": settings.user},
+        f"New home {target}: {written[0]} (business rules; {settings.user} is its owner) and"
+        f" {written[1]} (every setting, commented), readable by you alone.\n"
+        f"Next: {use}keel doctor, then {use}keel up",
+    )
 
 
 @cli.command()
@@ -529,8 +644,12 @@ def doctor(as_json: Json = False) -> None:
 @sandbox_cli.callback()
 def sandbox(
     ctx: typer.Context,
-    port: Annotated[int | None, typer.Option(help="HTTP port (default: from KEEL_STORE_URL).")] = None,
-    smtp_port: Annotated[int | None, typer.Option(help="SMTP port (default: KEEL_SMTP_PORT).")] = None,
+    port: Annotated[
+        int | None, typer.Option(help="HTTP port (default: from KEEL_STORE_URL).")
+    ] = None,
+    smtp_port: Annotated[
+        int | None, typer.Option(help="SMTP port (default: KEEL_SMTP_PORT).")
+    ] = None,
 ) -> None:
     """Run the local store API and SMTP sink in the foreground."""
     if ctx.invoked_subcommand is not None:
@@ -539,9 +658,12 @@ def sandbox(
 
     with errors(False):
         settings = _settings()
-        serve_sandbox(settings.home / "sandbox.db", port=port or settings.sandbox_port,
-                      smtp_port=smtp_port or settings.smtp_port,
-                      token=settings.store_token.get_secret_value())
+        serve_sandbox(
+            settings.home / "sandbox.db",
+            port=port or settings.sandbox_port,
+            smtp_port=smtp_port or settings.smtp_port,
+            token=settings.store_token.get_secret_value(),
+        )
 
 
 @sandbox_cli.command("ledger")
@@ -564,11 +686,18 @@ def sandbox_ledger(
             response.raise_for_status()
             effects = response.json()["effects"]
         except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
-            why = f"unreachable ({exc})" if isinstance(exc, httpx.TransportError) else (
-                "answered, but not as Keel's sandbox does" if not isinstance(exc, httpx.HTTPError)
-                else str(exc))
-            raise ConnectorError(why, connector="sandbox", operation="ledger", target=url,
-                                 method="GET", url=url) from None
+            why = (
+                f"unreachable ({exc})"
+                if isinstance(exc, httpx.TransportError)
+                else (
+                    "answered, but not as Keel's sandbox does"
+                    if not isinstance(exc, httpx.HTTPError)
+                    else str(exc)
+                )
+            )
+            raise ConnectorError(
+                why, connector="sandbox", operation="ledger", target=url, method="GET", url=url
+            ) from None
         emit(as_json, effects, render.ledger_table(effects))
 
 

@@ -47,11 +47,18 @@ def _home(settings: Settings) -> Check:
         return Check("home", str(home), "fail", found, 2)
     mode = stat.S_IMODE(home.stat().st_mode)
     if mode & 0o077:
-        return Check("home", str(home), "fail", f"mode {mode:04o}: other users can read customer"
-                     f" data; `chmod 700 {home}` (Keel tightens a home it owns when it opens it)", 2)
+        return Check(
+            "home",
+            str(home),
+            "fail",
+            f"mode {mode:04o}: other users can read customer"
+            f" data; `chmod 700 {home}` (Keel tightens a home it owns when it opens it)",
+            2,
+        )
     opened = sorted(p.name for p in home.glob("*.db"))
-    return Check("home", str(home), "ok",
-                 f"private (0700); {', '.join(opened) or 'no databases yet'}")
+    return Check(
+        "home", str(home), "ok", f"private (0700); {', '.join(opened) or 'no databases yet'}"
+    )
 
 
 def _policy(settings: Settings) -> tuple[Check, Check]:
@@ -64,9 +71,11 @@ def _policy(settings: Settings) -> tuple[Check, Check]:
         failed = Check("policy", "policy.toml", "fail", str(exc), 2)
         return failed, Check("you", settings.user, "off", "no policy to find you in")
     people = f"{len(policy.people)} people; workflows: {', '.join(sorted(policy.workflows)) or '-'}"
-    shown = (Check("policy", str(path), "warn", f"{people}; readable by other users:"
-                   f" `chmod 600 {path}`") if exposed(path) else
-             Check("policy", str(path), "ok", people))
+    shown = (
+        Check("policy", str(path), "warn", f"{people}; readable by other users: `chmod 600 {path}`")
+        if exposed(path)
+        else Check("policy", str(path), "ok", people)
+    )
     try:
         who = policy.known_person(settings.user)
     except UnknownPerson as exc:
@@ -86,18 +95,31 @@ def _store(settings: Settings) -> Check:
 
     url = str(settings.store_url).rstrip("/")
     uses = f"{url} (the sandbox `keel up` starts)" if settings.uses_sandbox else url
-    shop = ShopConnector.connect(url, settings.store_token.get_secret_value(),
-                                 timeout=CHECK_TIMEOUT, retry=RetryPolicy(attempts=1))
+    shop = ShopConnector.connect(
+        url,
+        settings.store_token.get_secret_value(),
+        timeout=CHECK_TIMEOUT,
+        retry=RetryPolicy(attempts=1),
+    )
     try:
         orders = shop.list_orders(limit=1)
     except TransientError as exc:
-        return _unreachable(settings, "store", uses, _printable(exc.detail),
-                            "`keel up` or `keel sandbox` starts it")
+        return _unreachable(
+            settings, "store", uses, _printable(exc.detail), "`keel up` or `keel sandbox` starts it"
+        )
     except ConnectorError as exc:
         refused = exc.status_code in (401, 403)
-        return Check("store", uses, "fail", ("not authorised: the store refused"
-                                              " KEEL_STORE_TOKEN" if refused else "answered with"
-                                              f" an error: {_printable(exc.detail)}"), 4 if refused else 5)
+        return Check(
+            "store",
+            uses,
+            "fail",
+            (
+                "not authorised: the store refused KEEL_STORE_TOKEN"
+                if refused
+                else f"answered with an error: {_printable(exc.detail)}"
+            ),
+            4 if refused else 5,
+        )
     finally:
         shop.close()
     return Check("store", uses, "ok", f"reachable, token accepted ({len(orders)} order read)")
@@ -105,13 +127,19 @@ def _store(settings: Settings) -> Check:
 
 def _mail(settings: Settings) -> Check:
     uses = f"{settings.smtp_host}:{settings.smtp_port}" + (
-        " (the sandbox's mail sink)" if settings.uses_sandbox else "")
+        " (the sandbox's mail sink)" if settings.uses_sandbox else ""
+    )
     try:
         with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=CHECK_TIMEOUT) as smtp:
             code, banner = smtp.ehlo()
     except (OSError, smtplib.SMTPException) as exc:
-        return _unreachable(settings, "mail", uses, _printable(exc) or type(exc).__name__,
-                            "`keel up` or `keel sandbox` starts it")
+        return _unreachable(
+            settings,
+            "mail",
+            uses,
+            _printable(exc) or type(exc).__name__,
+            "`keel up` or `keel sandbox` starts it",
+        )
     if code != 250:
         return Check("mail", uses, "fail", f"EHLO answered {code}", 5)
     server = _printable(banner.decode("utf-8", "replace").splitlines()[0]) if banner else ""
@@ -128,10 +156,19 @@ def _slack(settings: Settings) -> Check:
     mode = "Socket Mode" if settings.slack_app_token else "HTTP mode"
     uses = f"{str(settings.slack_api_url).rstrip('/')} ({mode})"
     if settings.slack_app_token is None and settings.slack_signing_secret is None:
-        return Check("slack", uses, "fail", "HTTP mode needs SLACK_SIGNING_SECRET (or set"
-                     " SLACK_APP_TOKEN for Socket Mode)", 2)
-    client = web_client(settings.slack_bot_token.get_secret_value(), str(settings.slack_api_url),
-                        retries=0, timeout=int(CHECK_TIMEOUT))
+        return Check(
+            "slack",
+            uses,
+            "fail",
+            "HTTP mode needs SLACK_SIGNING_SECRET (or set SLACK_APP_TOKEN for Socket Mode)",
+            2,
+        )
+    client = web_client(
+        settings.slack_bot_token.get_secret_value(),
+        str(settings.slack_api_url),
+        retries=0,
+        timeout=int(CHECK_TIMEOUT),
+    )
     try:
         answer = client.auth_test()
     except SlackApiError as exc:
@@ -139,14 +176,22 @@ def _slack(settings: Settings) -> Check:
         return Check("slack", uses, "fail", f"not authorised: Slack said {error}", 4)
     except (OSError, ValueError) as exc:  # urllib's connection errors are OSErrors
         return Check("slack", uses, "fail", f"unreachable: {_printable(exc)}", 5)
-    return Check("slack", uses, "ok", f"authorised as {_printable(answer.get('user'))} in"
-                                      f" {_printable(answer.get('team'))}")
+    return Check(
+        "slack",
+        uses,
+        "ok",
+        f"authorised as {_printable(answer.get('user'))} in {_printable(answer.get('team'))}",
+    )
 
 
 def _model(settings: Settings) -> Check:
     if settings.anthropic_api_key is None:
-        return Check("model", "offline model", "ok", "deterministic, no ANTHROPIC_API_KEY; every"
-                     " reply is labelled [offline model]")
+        return Check(
+            "model",
+            "offline model",
+            "ok",
+            "deterministic, no ANTHROPIC_API_KEY; every reply is labelled [offline model]",
+        )
     from connectors.anthropic import AnthropicModel
     from connectors.llm import Message, ModelBadRequest, ModelError
     from graph import PolicyError, load_policy
@@ -157,15 +202,28 @@ def _model(settings: Settings) -> Check:
         name = "claude-sonnet-5-5"
     url = str(settings.anthropic_base_url).rstrip("/") if settings.anthropic_base_url else None
     uses = f"{name} at {url or 'Anthropic'}"
-    with AnthropicModel(name, api_key=settings.anthropic_api_key.get_secret_value(),
-                        base_url=url, max_retries=0, timeout=CHECK_TIMEOUT) as model:
+    with AnthropicModel(
+        name,
+        api_key=settings.anthropic_api_key.get_secret_value(),
+        base_url=url,
+        max_retries=0,
+        timeout=CHECK_TIMEOUT,
+    ) as model:
         try:
             model.count_tokens("", [Message.user("ping")], [])
         except ModelBadRequest as exc:
             refused = exc.status_code in (401, 403)
-            return Check("model", uses, "fail", ("not authorised: the API refused"
-                                                  " ANTHROPIC_API_KEY" if refused else
-                                                  _printable(exc.detail)), 4 if refused else 2)
+            return Check(
+                "model",
+                uses,
+                "fail",
+                (
+                    "not authorised: the API refused ANTHROPIC_API_KEY"
+                    if refused
+                    else _printable(exc.detail)
+                ),
+                4 if refused else 2,
+            )
         except ModelError as exc:
             return Check("model", uses, "fail", f"unreachable: {_printable(exc.detail)}", 5)
     return Check("model", uses, "ok", "reachable, key accepted (a token count; nothing billed)")
@@ -187,8 +245,9 @@ def _embedder(settings: Settings) -> Check:
         close = getattr(embedder, "close", None)
         if close is not None:
             close()
-    return Check("embedder", uses, "ok", f"{len(vector)} dimensions"
-                 + (", reachable" if hosted else ""))
+    return Check(
+        "embedder", uses, "ok", f"{len(vector)} dimensions" + (", reachable" if hosted else "")
+    )
 
 
 CHECKS: list[Callable[[Settings], Check]] = [_home, _store, _mail, _slack, _model, _embedder]
@@ -212,4 +271,3 @@ def report(checks: list[Check]) -> str:
 
 def as_data(checks: list[Check]) -> dict[str, object]:
     return {"ok": exit_code(checks) == 0, "checks": [asdict(c) for c in checks]}
-

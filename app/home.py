@@ -58,8 +58,10 @@ def problem(home: Path) -> str | None:
     """What keeps Keel from opening its home folder, when the folder shows it."""
     try:
         if home.exists() and not home.is_dir():
-            return (f"KEEL_HOME ({home}) is a file, not a folder; point KEEL_HOME at a folder"
-                    " (`keel init DIR` makes one)")
+            return (
+                f"KEEL_HOME ({home}) is a file, not a folder; point KEEL_HOME at a folder"
+                " (`keel init DIR` makes one)"
+            )
         databases = sorted(home.glob("*.db*"))  # with their -wal and -shm files
         for path in (home, *databases):
             if not os.access(path, os.R_OK | os.W_OK | (os.X_OK if path.is_dir() else 0)):
@@ -69,16 +71,23 @@ def problem(home: Path) -> str | None:
                 except KeyError:
                     owner = str(info.st_uid)
                 chmod = f"`chmod {700 if path.is_dir() else 600} {path}`"
-                return (f"{path}: permission denied (mode {stat.S_IMODE(info.st_mode):04o},"
-                        f" owner {owner}); Keel reads and writes it: "
-                        + (chmod if info.st_uid == os.geteuid() else
-                           f"run Keel as {owner}, or {chmod} as {owner}"))
+                return (
+                    f"{path}: permission denied (mode {stat.S_IMODE(info.st_mode):04o},"
+                    f" owner {owner}); Keel reads and writes it: "
+                    + (
+                        chmod
+                        if info.st_uid == os.geteuid()
+                        else f"run Keel as {owner}, or {chmod} as {owner}"
+                    )
+                )
         for path in (p for p in databases if p.suffix == ".db"):
             with path.open("rb") as db:
                 header = db.read(len(SQLITE_HEADER))
             if header and header != SQLITE_HEADER:
-                return (f"{path} is not a SQLite database; restore it from a backup, or move it"
-                        " away and Keel starts an empty one")
+                return (
+                    f"{path} is not a SQLite database; restore it from a backup, or move it"
+                    " away and Keel starts an empty one"
+                )
     except OSError:  # the folder cannot even be looked at: the error itself says where
         return None
     return None
@@ -115,9 +124,12 @@ def exposure_warnings(settings: Settings) -> list[str]:
         candidates.append(settings.policy_path())
     except SettingsError:
         pass  # the command itself says the policy is missing
-    return [f"{path} is readable by other users (mode {stat.S_IMODE(path.stat().st_mode):04o});"
-            f" `chmod 600 {path}` keeps it private"
-            for path in dict.fromkeys(candidates) if exposed(path)]
+    return [
+        f"{path} is readable by other users (mode {stat.S_IMODE(path.stat().st_mode):04o});"
+        f" `chmod 600 {path}` keeps it private"
+        for path in dict.fromkeys(candidates)
+        if exposed(path)
+    ]
 
 
 def policy_template() -> str:
@@ -129,9 +141,10 @@ def _with_person(policy: str, person: str) -> str:
     """The template with `person` as an owner under [people], so its maker can act at once."""
     if re.search(rf"^{re.escape(person)}\s*=", policy, flags=re.MULTILINE):
         return policy
-    line = f"{json.dumps(person)} = [\"owner\"]  # you: `keel init` named your login name"
-    return re.sub(r"^\[people\]\n", lambda m: m[0] + line + "\n", policy, count=1,
-                  flags=re.MULTILINE)
+    line = f'{json.dumps(person)} = ["owner"]  # you: `keel init` named your login name'
+    return re.sub(
+        r"^\[people\]\n", lambda m: m[0] + line + "\n", policy, count=1, flags=re.MULTILINE
+    )
 
 
 def init_home(target: Path, person: str | None = None) -> list[Path]:
@@ -140,12 +153,16 @@ def init_home(target: Path, person: str | None = None) -> list[Path]:
     Refuses to overwrite either file; returns the files written."""
     from .settings import SettingsError, default_user, env_example
 
-    files = {target / "policy.toml": _with_person(policy_template(), person or default_user()),
-             target / ".env": env_example()}
+    files = {
+        target / "policy.toml": _with_person(policy_template(), person or default_user()),
+        target / ".env": env_example(),
+    }
     there = [str(path) for path in files if path.exists()]
     if there:
-        raise SettingsError(f"{' and '.join(there)} already exist{'s' if len(there) == 1 else ''};"
-                            " keel init never overwrites (move it away or pick another folder)")
+        raise SettingsError(
+            f"{' and '.join(there)} already exist{'s' if len(there) == 1 else ''};"
+            " keel init never overwrites (move it away or pick another folder)"
+        )
     prepare_home(target)
     for path, text in files.items():
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

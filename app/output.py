@@ -22,8 +22,14 @@ from .home import database_errors
 class JsonUsage(TyperGroup):
     """Usage errors (a missing option, `--order abc`) as one JSON object under `--json`."""
 
-    def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
-             standalone_mode: bool = True, **extra: Any) -> Any:
+    def main(
+        self,
+        args: Any = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
         argv = list(sys.argv[1:] if args is None else args)
         if "--json" not in argv:
             return super().main(argv, prog_name, complete_var, standalone_mode, **extra)
@@ -43,11 +49,18 @@ def exit_code(exc: BaseException) -> int | None:
     from .settings import SettingsError
 
     codes: list[tuple[type[BaseException] | None, int]] = [
-        (SettingsError, 2), (PolicyError, 2), (InvalidInput, 2), (DemoRefused, 2),
-        (NotFound, 3), (DecisionRefused, 4), (RunStateError, 4),
+        (SettingsError, 2),
+        (PolicyError, 2),
+        (InvalidInput, 2),
+        (DemoRefused, 2),
+        (NotFound, 3),
+        (DecisionRefused, 4),
+        (RunStateError, 4),
         (loaded("connectors.errors", "ConnectorError"), 5),
         (loaded("memory.embedder", "EmbeddingFailed"), 5),
-        (KeelError, 1), *((cls, 2) for cls in database_errors()), (OSError, 2),
+        (KeelError, 1),
+        *((cls, 2) for cls in database_errors()),
+        (OSError, 2),
     ]
     return next((code for cls, code in codes if cls and isinstance(exc, cls)), None)
 
@@ -62,13 +75,18 @@ def loaded(module: str, name: str) -> type[BaseException] | None:
 def message_of(exc: BaseException) -> str:
     message = str(exc)
     connector = loaded("connectors.errors", "ConnectorError")
-    if connector and isinstance(exc, connector) and getattr(exc, "connector", None) in (
-            "store", "sandbox"):
+    if (
+        connector
+        and isinstance(exc, connector)
+        and getattr(exc, "connector", None) in ("store", "sandbox")
+    ):
         message += " — is the store running? `keel up` or `keel sandbox` starts the local one"
     elif isinstance(exc, (*database_errors(), OSError)):  # the home, its files, a socket
         where = f" ({exc.filename})" if isinstance(exc, OSError) and exc.filename else ""
-        message = (f"{type(exc).__name__}: {exc.strerror if isinstance(exc, OSError) and exc.strerror else exc}"
-                   f"{where}; is KEEL_HOME a folder of Keel's, readable and writable by you?")
+        message = (
+            f"{type(exc).__name__}: {exc.strerror if isinstance(exc, OSError) and exc.strerror else exc}"
+            f"{where}; is KEEL_HOME a folder of Keel's, readable and writable by you?"
+        )
     return " ".join(message.split())  # one line, whatever the error carried
 
 
@@ -102,6 +120,8 @@ def errors(as_json: bool) -> Iterator[None]:
             if os.environ.get("KEEL_DEBUG"):
                 raise
             code = 1
-            exc = KeelError(f"unexpected {type(exc).__name__}: {exc} (a defect in Keel;"
-                            " KEEL_DEBUG=1 shows where)")
+            exc = KeelError(
+                f"unexpected {type(exc).__name__}: {exc} (a defect in Keel;"
+                " KEEL_DEBUG=1 shows where)"
+            )
         fail(as_json, exc, code)

@@ -10,8 +10,14 @@ if TYPE_CHECKING:
     from memory import MemoryStats, Recalled
 
 STATUS_MARK = {
-    "queued": "…", "running": "▶", "waiting": "⏸", "succeeded": "✓", "rejected": "✗",
-    "compensated": "↺", "failed": "!", "cancelled": "-",
+    "queued": "…",
+    "running": "▶",
+    "waiting": "⏸",
+    "succeeded": "✓",
+    "rejected": "✗",
+    "compensated": "↺",
+    "failed": "!",
+    "cancelled": "-",
 }
 
 
@@ -20,8 +26,9 @@ def _when(moment: datetime | None) -> str:
 
 
 def _table(headers: list[str], rows: list[list[str]]) -> str:
-    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h)
-              for i, h in enumerate(headers)]
+    widths = [
+        max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)
+    ]
     line = "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))
     body = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
     return "\n".join([line, *body]).rstrip()
@@ -30,9 +37,19 @@ def _table(headers: list[str], rows: list[list[str]]) -> str:
 def run_table(runs: list[Run]) -> str:
     if not runs:
         return "No runs yet. Start one with: keel start refund --order ID --reason TEXT"
-    rows = [[r.id, r.workflow, f"{STATUS_MARK.get(r.status, '?')} {r.status}", r.step or "-",
-             _summary(r.input), r.requested_by, _when(r.created_at), f"${r.cost_usd:.4f}"]
-            for r in runs]
+    rows = [
+        [
+            r.id,
+            r.workflow,
+            f"{STATUS_MARK.get(r.status, '?')} {r.status}",
+            r.step or "-",
+            _summary(r.input),
+            r.requested_by,
+            _when(r.created_at),
+            f"${r.cost_usd:.4f}",
+        ]
+        for r in runs
+    ]
     return _table(["RUN", "WORKFLOW", "STATUS", "STEP", "WHAT", "BY", "STARTED", "COST"], rows)
 
 
@@ -55,9 +72,11 @@ def approval_text(approval: Approval) -> str:
         f"  deadline:  {_when(approval.deadline)}",
     ]
     if approval.decided_by:
-        lines.append(f"  decided:   {approval.status} by {approval.decided_by}"
-                     f" at {_when(approval.decided_at)}"
-                     + (f" — {approval.reason}" if approval.reason else ""))
+        lines.append(
+            f"  decided:   {approval.status} by {approval.decided_by}"
+            f" at {_when(approval.decided_at)}"
+            + (f" — {approval.reason}" if approval.reason else "")
+        )
     return "\n".join(lines)
 
 
@@ -73,14 +92,22 @@ def run_detail(detail: RunDetail, events: list[Event]) -> str:
     if run.error:
         lines.append(f"  error: {run.error}")
     if detail.pending:
-        lines += ["", "Waiting on a person:", approval_text(detail.pending),
-                  (f"  decide: keel approve {detail.pending.id} --as USER"
-                   f"  |  keel reject {detail.pending.id} --as USER --reason TEXT")]
+        lines += [
+            "",
+            "Waiting on a person:",
+            approval_text(detail.pending),
+            (
+                f"  decide: keel approve {detail.pending.id} --as USER"
+                f"  |  keel reject {detail.pending.id} --as USER --reason TEXT"
+            ),
+        ]
     if detail.effects:
         lines += ["", "Effects:"]
-        lines += [f"  {e.kind:<14} {e.status:<8} key {e.key}"
-                  + (f"  (undo: {e.compensation_status})" if e.compensation_status else "")
-                  for e in detail.effects]
+        lines += [
+            f"  {e.kind:<14} {e.status:<8} key {e.key}"
+            + (f"  (undo: {e.compensation_status})" if e.compensation_status else "")
+            for e in detail.effects
+        ]
     if detail.reconciliations:
         lines += ["", "Open reconciliation items:"]
         lines += [f"  {r.id}: {r.summary}" for r in detail.reconciliations]
@@ -95,16 +122,20 @@ def event_line(event: Event, *, with_run: bool = True) -> str:
     who = f" by {event.actor}" if event.actor else ""
     run = f"{event.run_id or '-'} " if with_run else ""
     note = _event_note(event)
-    return (f"{event.at.strftime('%H:%M:%S')} {run}{event.kind}"
-            f"{' [' + event.step + ']' if event.step else ''}{who}{took}{cost}"
-            f"{'  ' + note if note else ''}")
+    return (
+        f"{event.at.strftime('%H:%M:%S')} {run}{event.kind}"
+        f"{' [' + event.step + ']' if event.step else ''}{who}{took}{cost}"
+        f"{'  ' + note if note else ''}"
+    )
 
 
 def _event_note(event: Event) -> str:
     d = event.data
     if event.kind == "approval.requested":
-        return (f"⏸ {d.get('what')} waits for a person: keel approve {d.get('approval_id')}"
-                " --as USER (or keel reject … --reason …)")
+        return (
+            f"⏸ {d.get('what')} waits for a person: keel approve {d.get('approval_id')}"
+            " --as USER (or keel reject … --reason …)"
+        )
     for key in ("status", "decision", "reason", "error", "operation", "kind", "role", "summary"):
         if d.get(key):
             return f"{key}={d[key]}"
@@ -114,9 +145,17 @@ def _event_note(event: Event) -> str:
 def ledger_table(effects: list[dict[str, Any]]) -> str:
     if not effects:
         return "The sandbox has performed no effects yet."
-    rows = [[str(e.get("seq", "")), e["kind"], str(e.get("order_id") or "-"),
-             str(e.get("amount") or "-"), e.get("idempotency_key") or "-", e.get("at", "")]
-            for e in effects]
+    rows = [
+        [
+            str(e.get("seq", "")),
+            e["kind"],
+            str(e.get("order_id") or "-"),
+            str(e.get("amount") or "-"),
+            e.get("idempotency_key") or "-",
+            e.get("at", ""),
+        ]
+        for e in effects
+    ]
     return _table(["SEQ", "KIND", "ORDER", "AMOUNT", "IDEMPOTENCY KEY", "AT"], rows)
 
 
@@ -126,25 +165,46 @@ def _found_by(hit: Recalled) -> str:
 
 def memory_hit_data(hit: Recalled) -> dict[str, Any]:
     item = hit.item
-    return {"id": item.id, "subject": item.subject, "kind": item.kind, "text": item.text,
-            "created": item.created.isoformat(), "source": item.source,
-            "score": round(hit.score, 5), "found_by": _found_by(hit)}
+    return {
+        "id": item.id,
+        "subject": item.subject,
+        "kind": item.kind,
+        "text": item.text,
+        "created": item.created.isoformat(),
+        "source": item.source,
+        "score": round(hit.score, 5),
+        "found_by": _found_by(hit),
+    }
 
 
 def memory_hits(query: str, hits: list[Recalled]) -> str:
     if not hits:
         return f"Nothing in memory matches {query!r}."
-    rows = [[_when(h.item.created)[:10], h.item.kind, h.item.subject, _found_by(h),
-             " ".join(h.item.text.split())[:90]] for h in hits]
+    rows = [
+        [
+            _when(h.item.created)[:10],
+            h.item.kind,
+            h.item.subject,
+            _found_by(h),
+            " ".join(h.item.text.split())[:90],
+        ]
+        for h in hits
+    ]
     return _table(["date", "kind", "subject", "found by", "text"], rows)
 
 
 def memory_stats(stats: MemoryStats) -> str:
     kinds = ", ".join(f"{n} {kind}" for kind, n in stats.by_kind.items()) or "none"
-    return "\n".join([
-        f"{stats.items} memories about {stats.subjects} subjects ({kinds})",
-        (f"{stats.folded} folded into summaries (transcripts kept); {stats.expired} expired,"
-        " awaiting the daily purge"),
-        (f"embedder {stats.embedder} ({stats.dim} dimensions); {stats.path},"
-        f" {stats.file_bytes / 1e6:.1f} MB"),
-    ])
+    return "\n".join(
+        [
+            f"{stats.items} memories about {stats.subjects} subjects ({kinds})",
+            (
+                f"{stats.folded} folded into summaries (transcripts kept); {stats.expired} expired,"
+                " awaiting the daily purge"
+            ),
+            (
+                f"embedder {stats.embedder} ({stats.dim} dimensions); {stats.path},"
+                f" {stats.file_bytes / 1e6:.1f} MB"
+            ),
+        ]
+    )

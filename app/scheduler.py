@@ -53,8 +53,12 @@ class Job:
 class Scheduler:
     """The jobs of a server process, with what each last did."""
 
-    def __init__(self, jobs: list[Job], state_file: Path,
-                 record: Callable[[str, dict[str, Any]], None] | None = None) -> None:
+    def __init__(
+        self,
+        jobs: list[Job],
+        state_file: Path,
+        record: Callable[[str, dict[str, Any]], None] | None = None,
+    ) -> None:
         self._jobs = {job.id: job for job in jobs}
         self._state_file = state_file
         self._record = record
@@ -70,9 +74,17 @@ class Scheduler:
     def start(self) -> None:
         for job in self._jobs.values():
             # A pause (a laptop asleep) runs a missed job once, late, rather than never.
-            self._scheduler.add_job(self._run, job.trigger, args=[job.id], id=job.id,
-                                    name=job.name, replace_existing=True, coalesce=True,
-                                    max_instances=1, misfire_grace_time=None)
+            self._scheduler.add_job(
+                self._run,
+                job.trigger,
+                args=[job.id],
+                id=job.id,
+                name=job.name,
+                replace_existing=True,
+                coalesce=True,
+                max_instances=1,
+                misfire_grace_time=None,
+            )
         self._scheduler.start()
         self._save()
 
@@ -85,9 +97,16 @@ class Scheduler:
         for job in self._jobs.values():
             scheduled = self._scheduler.get_job(job.id) if self._scheduler.running else None
             last = self._last.get(job.id)
-            infos.append(JobInfo(job.id, job.name, str(job.trigger),
-                                 scheduled.next_run_time if scheduled else None,
-                                 last[0] if last else None, last[1] if last else None))
+            infos.append(
+                JobInfo(
+                    job.id,
+                    job.name,
+                    str(job.trigger),
+                    scheduled.next_run_time if scheduled else None,
+                    last[0] if last else None,
+                    last[1] if last else None,
+                )
+            )
         return infos
 
     def run_now(self, job_id: str) -> None:
@@ -98,11 +117,16 @@ class Scheduler:
         with self._lock:
             running = job_id in self._running
         if running:
-            raise RunStateError(f"“{self._jobs[job_id].name}” is running now; it will not be"
-                                " started twice")
+            raise RunStateError(
+                f"“{self._jobs[job_id].name}” is running now; it will not be started twice"
+            )
         # Each request its own one-off job: the guard in _run keeps runs of a job apart.
-        self._scheduler.add_job(self._run, args=[job_id], id=f"{job_id}.now.{next(self._asked)}",
-                                name=f"{self._jobs[job_id].name} (now)")
+        self._scheduler.add_job(
+            self._run,
+            args=[job_id],
+            id=f"{job_id}.now.{next(self._asked)}",
+            name=f"{self._jobs[job_id].name} (now)",
+        )
 
     def command(self, payload: dict[str, Any]) -> dict[str, Any]:
         """The inbox command RUN_JOB, for `run now` from another process."""
@@ -136,8 +160,12 @@ class Scheduler:
         if failure is not None and since is None:
             self._event("schedule.failed", job, error=f"{type(failure).__name__}: {failure}")
         elif failure is None and since is not None:
-            self._event("schedule.recovered", job, result=result,
-                        failing_since=since.isoformat(timespec="seconds"))
+            self._event(
+                "schedule.recovered",
+                job,
+                result=result,
+                failing_since=since.isoformat(timespec="seconds"),
+            )
         self._save()
 
     def _event(self, kind: str, job: Job, **data: Any) -> None:
@@ -150,8 +178,10 @@ class Scheduler:
 
     def _save(self) -> None:
         """Write every job's state for other processes (atomically: temp file, rename)."""
-        state = [{**info.__dict__, "next_run": _iso(info.next_run), "last_run": _iso(info.last_run)}
-                 for info in self.jobs()]
+        state = [
+            {**info.__dict__, "next_run": _iso(info.next_run), "last_run": _iso(info.last_run)}
+            for info in self.jobs()
+        ]
         with self._lock:
             temp = self._state_file.with_suffix(".tmp")
             temp.write_text(json.dumps(state, indent=1))
@@ -172,20 +202,42 @@ class AttachedSchedules:
             state = json.loads(self.state_file.read_text())
         except (FileNotFoundError, json.JSONDecodeError):
             return []
-        return [JobInfo(s["id"], s["name"], s["trigger"], _dt(s["next_run"]), _dt(s["last_run"]),
-                        s["last_result"]) for s in state]
+        return [
+            JobInfo(
+                s["id"],
+                s["name"],
+                s["trigger"],
+                _dt(s["next_run"]),
+                _dt(s["last_run"]),
+                s["last_result"],
+            )
+            for s in state
+        ]
 
     def run_now(self, job_id: str) -> None:
         through_inbox(self.runtime, RUN_JOB, {"job_id": job_id}, self.actor)
 
 
-def standard_jobs(runtime: Runtime, *, demo: Demo | None = None,
-                  escalate_every: float = 15.0, remember_every: float = 10.0) -> list[Job]:
+def standard_jobs(
+    runtime: Runtime,
+    *,
+    demo: Demo | None = None,
+    escalate_every: float = 15.0,
+    remember_every: float = 10.0,
+) -> list[Job]:
     jobs = [
-        Job("escalations", "Escalations, reminders and expiry",
-            IntervalTrigger(seconds=escalate_every), lambda: _sweep(runtime)),
-        Job("reconciliation-digest", "Open reconciliation items",
-            CronTrigger(hour=9, minute=0, timezone=UTC), lambda: _digest(runtime)),
+        Job(
+            "escalations",
+            "Escalations, reminders and expiry",
+            IntervalTrigger(seconds=escalate_every),
+            lambda: _sweep(runtime),
+        ),
+        Job(
+            "reconciliation-digest",
+            "Open reconciliation items",
+            CronTrigger(hour=9, minute=0, timezone=UTC),
+            lambda: _digest(runtime),
+        ),
     ]
     if runtime.memory is not None:
         from .wiring import build_keeper
@@ -193,17 +245,29 @@ def standard_jobs(runtime: Runtime, *, demo: Demo | None = None,
         keeper = build_keeper(runtime)
         memory = runtime.memory
         jobs += [
-            Job("memory", "Memory: outcomes, profiles and conversations from the log",
-                IntervalTrigger(seconds=remember_every), lambda: _remember(keeper)),
-            Job("memory-retention", "Memory retention: purge what has expired",
+            Job(
+                "memory",
+                "Memory: outcomes, profiles and conversations from the log",
+                IntervalTrigger(seconds=remember_every),
+                lambda: _remember(keeper),
+            ),
+            Job(
+                "memory-retention",
+                "Memory retention: purge what has expired",
                 CronTrigger(hour=3, minute=30, timezone=UTC),
-                lambda: f"{memory.purge_expired()} purged"),
+                lambda: f"{memory.purge_expired()} purged",
+            ),
         ]
     if demo is not None:
         first = datetime.now(UTC) + timedelta(seconds=2)  # a newcomer sees a run move at once
-        jobs.append(Job("demo-shop", "Demo shop: a customer asks for a refund",
-                        IntervalTrigger(seconds=demo.every, start_date=first),
-                        lambda: _demo(demo)))
+        jobs.append(
+            Job(
+                "demo-shop",
+                "Demo shop: a customer asks for a refund",
+                IntervalTrigger(seconds=demo.every, start_date=first),
+                lambda: _demo(demo),
+            )
+        )
     return jobs
 
 
@@ -216,8 +280,10 @@ def _remember(keeper: MemoryKeeper) -> str:
     done = keeper.sync()
     if not done.events:
         return "up to date"
-    return (f"{done.events} events: {done.remembered} remembered, {done.profiles} profiles,"
-            f" {done.folded} folded")
+    return (
+        f"{done.events} events: {done.remembered} remembered, {done.profiles} profiles,"
+        f" {done.folded} folded"
+    )
 
 
 def _digest(runtime: Runtime) -> str:
@@ -226,9 +292,12 @@ def _digest(runtime: Runtime) -> str:
         return "no open items"
     oldest = min(item.created_at for item in open_items)
     kinds = Counter(item.kind for item in open_items)
-    runtime.store.append_event(None, "reconciliation.digest", actor="scheduler",
-                               data={"open": len(open_items), "by_kind": dict(kinds),
-                                     "oldest": oldest.isoformat()})
+    runtime.store.append_event(
+        None,
+        "reconciliation.digest",
+        actor="scheduler",
+        data={"open": len(open_items), "by_kind": dict(kinds), "oldest": oldest.isoformat()},
+    )
     return f"{len(open_items)} open (oldest {oldest:%Y-%m-%d %H:%M})"
 
 

@@ -47,8 +47,10 @@ def _hold_home(settings: Settings, wait: float = 30.0) -> HomeLock:
     deadline = time.monotonic() + wait
     while not lock.acquire(block=False):
         if server_running(settings.home) or time.monotonic() > deadline:
-            raise ServerBusy(f"another keel server already drives {settings.home} (see"
-                             f" {lock.path}); stop it first or use another KEEL_HOME")
+            raise ServerBusy(
+                f"another keel server already drives {settings.home} (see"
+                f" {lock.path}); stop it first or use another KEEL_HOME"
+            )
         time.sleep(0.1)  # only CLI commands hold it (shared): they finish in moments
     return lock
 
@@ -69,7 +71,9 @@ DemoMode = Literal["on", "auto", "off"]
 where it may and says why not elsewhere; off."""
 
 
-def _demo(mode: DemoMode, runtime: Runtime, sandbox: Sandbox | None, settings: Settings) -> Demo | None:
+def _demo(
+    mode: DemoMode, runtime: Runtime, sandbox: Sandbox | None, settings: Settings
+) -> Demo | None:
     if mode == "off":
         return None
     why = refusal(runtime, sandbox, str(settings.store_url))
@@ -87,17 +91,24 @@ Foreground = Callable[[Runtime, Scheduler, "RunningSlack | None"], None]
 
 
 def run_server(
-    settings: Settings, *, workers: int | None = None, sandbox: bool, demo: DemoMode,
+    settings: Settings,
+    *,
+    workers: int | None = None,
+    sandbox: bool,
+    demo: DemoMode,
     live_log: bool,
-    http_port: int | None = None, http_host: str = "127.0.0.1",
+    http_port: int | None = None,
+    http_host: str = "127.0.0.1",
     foreground: Foreground | None = None,
 ) -> None:
     # With the terminal app in front, log lines would tear its screen: they go to a file.
     prepare_home(settings.home)
-    target: dict[str, Any] = ({"filename": str(settings.home / "keel.log")} if foreground
-                              else {"stream": sys.stderr})
-    logging.basicConfig(level=settings.log_level,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", **target)
+    target: dict[str, Any] = (
+        {"filename": str(settings.home / "keel.log")} if foreground else {"stream": sys.stderr}
+    )
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", **target
+    )
     for chatty in ("httpx", "mail.log", "apscheduler"):  # one line per request drowns the log
         logging.getLogger(chatty).setLevel(logging.WARNING)
     lock = _hold_home(settings)
@@ -116,24 +127,35 @@ def run_server(
     scheduler: Scheduler | None = None
     try:
         if sandbox and not _sandbox_already_up(settings):
-            store_service = Sandbox(settings.home / "sandbox.db", port=settings.sandbox_port,
-                                    smtp_port=settings.smtp_port,
-                                    token=settings.store_token.get_secret_value()).start()
-            print(f"sandbox: store API on {store_service.url}, SMTP on port"
-                  f" {store_service.smtp_port}", flush=True)
+            store_service = Sandbox(
+                settings.home / "sandbox.db",
+                port=settings.sandbox_port,
+                smtp_port=settings.smtp_port,
+                token=settings.store_token.get_secret_value(),
+            ).start()
+            print(
+                f"sandbox: store API on {store_service.url}, SMTP on port"
+                f" {store_service.smtp_port}",
+                flush=True,
+            )
         runtime = open_runtime(settings, workers=workers or settings.workers)
         since = runtime.store.last_event_id()
         shop = _demo(demo, runtime, store_service, settings)
         scheduler = Scheduler(
             standard_jobs(runtime, demo=shop),
             settings.home / "schedules.json",
-            record=lambda kind, data: runtime.store.append_event(None, kind, actor="scheduler",
-                                                                 data=data))
+            record=lambda kind, data: runtime.store.append_event(
+                None, kind, actor="scheduler", data=data
+            ),
+        )
         worker = Worker(runtime, tick_every=None, commands={RUN_JOB: scheduler.command})
         threads.append(threading.Thread(target=worker.serve, args=(stop,), name="keel-worker"))
         if live_log and foreground is None:
-            threads.append(threading.Thread(target=_tail, args=(runtime, stop, since),
-                                            name="keel-log", daemon=True))
+            threads.append(
+                threading.Thread(
+                    target=_tail, args=(runtime, stop, since), name="keel-log", daemon=True
+                )
+            )
         for thread in threads:
             thread.start()
         scheduler.start()
@@ -144,8 +166,11 @@ def run_server(
         if foreground is not None:
             foreground(runtime, scheduler, slack)
             return
-        print(f"keel: serving {settings.home} with {workers or settings.workers} workers"
-              f"{' and the demo shop' if shop else ''}; Ctrl-C stops.", flush=True)
+        print(
+            f"keel: serving {settings.home} with {workers or settings.workers} workers"
+            f"{' and the demo shop' if shop else ''}; Ctrl-C stops.",
+            flush=True,
+        )
         while not stop.is_set():
             stop.wait(0.5)
     finally:

@@ -29,8 +29,12 @@ class SettingsError(Exception):
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_prefix="KEEL_", env_file=".env", env_file_encoding="utf-8", extra="ignore",
-        use_attribute_docstrings=True, frozen=True,
+        env_prefix="KEEL_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        use_attribute_docstrings=True,
+        frozen=True,
     )
 
     home: Path = Path(".keel")
@@ -66,22 +70,30 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     """How much the server logs besides its live event log."""
 
-    slack_bot_token: SecretStr | None = Field(default=None, validation_alias=AliasChoices("SLACK_BOT_TOKEN"))
+    slack_bot_token: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("SLACK_BOT_TOKEN")
+    )
     """xoxb-… token of the Slack app; when set, `keel up` / `keel serve` run the Slack bot."""
     slack_signing_secret: SecretStr | None = Field(
-        default=None, validation_alias=AliasChoices("SLACK_SIGNING_SECRET"))
+        default=None, validation_alias=AliasChoices("SLACK_SIGNING_SECRET")
+    )
     """Verifies Slack's signed requests in HTTP mode (optional)."""
-    slack_app_token: SecretStr | None = Field(default=None, validation_alias=AliasChoices("SLACK_APP_TOKEN"))
+    slack_app_token: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("SLACK_APP_TOKEN")
+    )
     """xapp-… token; when set the bot uses Socket Mode, else HTTP mode (`keel serve --http PORT`)."""
-    slack_api_url: HttpUrl = Field(default=HttpUrl(SLACK_API_URL),
-                                   validation_alias=AliasChoices("SLACK_API_URL"))
+    slack_api_url: HttpUrl = Field(
+        default=HttpUrl(SLACK_API_URL), validation_alias=AliasChoices("SLACK_API_URL")
+    )
     """Slack's Web API; point it at a Slack-compatible gateway or a test double."""
     anthropic_api_key: SecretStr | None = Field(
-        default=None, validation_alias=AliasChoices("ANTHROPIC_API_KEY"))
+        default=None, validation_alias=AliasChoices("ANTHROPIC_API_KEY")
+    )
     """Claude for the assistant (optional); without it the deterministic offline model answers,
     and says so."""
     anthropic_base_url: HttpUrl | None = Field(
-        default=None, validation_alias=AliasChoices("ANTHROPIC_BASE_URL"))
+        default=None, validation_alias=AliasChoices("ANTHROPIC_BASE_URL")
+    )
     """Another Messages API endpoint (the SDK's own variable; default: Anthropic's)."""
     model_retries: int = Field(default=2, ge=0, le=10)
     """The Anthropic SDK's retries for 429/529/5xx before the router falls back."""
@@ -100,12 +112,16 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _voyage_dimensions(self) -> Self:
-        if (self.embeddings_url is not None and self.embeddings_api == "voyage"
-                and self.embeddings_dim not in VOYAGE_DIMENSIONS):
+        if (
+            self.embeddings_url is not None
+            and self.embeddings_api == "voyage"
+            and self.embeddings_dim not in VOYAGE_DIMENSIONS
+        ):
             raise ValueError(
                 f"KEEL_EMBEDDINGS_DIM={self.embeddings_dim}: Voyage's models make"
                 f" {', '.join(map(str, VOYAGE_DIMENSIONS))} dimensions; set one of those"
-                " (or KEEL_EMBEDDINGS_API=openai for an OpenAI-style API)")
+                " (or KEEL_EMBEDDINGS_API=openai for an OpenAI-style API)"
+            )
         return self
 
     @property
@@ -118,8 +134,10 @@ class Settings(BaseSettings):
         """Where policy.toml is looked for, in order, each with how a person names the place."""
         if self.policy is not None:
             return [("KEEL_POLICY", self.policy.absolute())]
-        return [("./policy.toml", Path("policy.toml").absolute()),
-                ("KEEL_HOME/policy.toml", (self.home / "policy.toml").absolute())]
+        return [
+            ("./policy.toml", Path("policy.toml").absolute()),
+            ("KEEL_HOME/policy.toml", (self.home / "policy.toml").absolute()),
+        ]
 
     def policy_path(self) -> Path:
         """The policy file in force; SettingsError naming every place looked at when none is."""
@@ -129,8 +147,10 @@ class Settings(BaseSettings):
             return found
         looked = " and ".join(f"{name} ({path})" for name, path in places)
         unset = "" if self.policy is not None else "KEEL_POLICY (unset), "
-        raise SettingsError(f"no policy.toml found: looked at {unset}{looked}; `keel init DIR`"
-                            " creates a home with a commented one")
+        raise SettingsError(
+            f"no policy.toml found: looked at {unset}{looked}; `keel init DIR`"
+            " creates a home with a commented one"
+        )
 
     @property
     def sandbox_port(self) -> int:
@@ -168,13 +188,19 @@ def load_settings(**overrides: object) -> Settings:
 
 def env_example() -> str:
     """The text of `.env.example`: every variable with its description and default."""
-    lines = ["# Keel's settings. Copy to .env (here, or in KEEL_HOME) and change what you need;",
-             "# every line is optional. Environment variables win over ./.env, which wins over",
-             "# KEEL_HOME/.env. Invalid values stop start-up with a message naming the variable.",
-             ""]
+    lines = [
+        "# Keel's settings. Copy to .env (here, or in KEEL_HOME) and change what you need;",
+        "# every line is optional. Environment variables win over ./.env, which wins over",
+        "# KEEL_HOME/.env. Invalid values stop start-up with a message naming the variable.",
+        "",
+    ]
     for name, info in Settings.model_fields.items():
-        default = info.get_default(call_default_factory=False) if info.default_factory is None else None
-        shown = "" if default is None else getattr(default, "get_secret_value", lambda d=default: d)()
+        default = (
+            info.get_default(call_default_factory=False) if info.default_factory is None else None
+        )
+        shown = (
+            "" if default is None else getattr(default, "get_secret_value", lambda d=default: d)()
+        )
         shown = str(shown).lower() if isinstance(shown, bool) else str(shown).rstrip("/")
         lines += [f"# {line}" for line in (info.description or "").strip().splitlines()]
         if info.default_factory is not None:

@@ -56,16 +56,28 @@ def build_bot(settings: Settings, runtime: Runtime) -> Any:
     secret = settings.slack_signing_secret
     if settings.slack_app_token is None and secret is None:
         raise SlackNotConfigured(
-            "SLACK_SIGNING_SECRET is needed in HTTP mode (or set SLACK_APP_TOKEN for Socket Mode)")
+            "SLACK_SIGNING_SECRET is needed in HTTP mode (or set SLACK_APP_TOKEN for Socket Mode)"
+        )
     client = web_client(settings.slack_bot_token.get_secret_value(), str(settings.slack_api_url))
-    bot = SlackBot(runtime, build_assistant(runtime), client, Ledger.open(settings.home / "slack.db"),
-                   signing_secret=secret.get_secret_value() if secret else None)
+    bot = SlackBot(
+        runtime,
+        build_assistant(runtime),
+        client,
+        Ledger.open(settings.home / "slack.db"),
+        signing_secret=secret.get_secret_value() if secret else None,
+    )
     bot.check()
     return bot
 
 
-def start_slack(settings: Settings, runtime: Runtime, stop: threading.Event, *,
-                http_port: int | None = None, http_host: str = "127.0.0.1") -> RunningSlack:
+def start_slack(
+    settings: Settings,
+    runtime: Runtime,
+    stop: threading.Event,
+    *,
+    http_port: int | None = None,
+    http_host: str = "127.0.0.1",
+) -> RunningSlack:
     """Socket Mode when SLACK_APP_TOKEN is set, else HTTP mode on `http_port`; plus the
     thread keeper that mirrors every run into its Slack thread."""
     sdk = logging.getLogger("slack_sdk")
@@ -79,13 +91,18 @@ def start_slack(settings: Settings, runtime: Runtime, stop: threading.Event, *,
             bot.close()
             raise
     except (URLError, TimeoutError) as exc:  # urllib's: Slack's Web API did not answer
-        raise ConnectorError(f"unreachable ({getattr(exc, 'reason', exc)}); is SLACK_API_URL"
-                             " right, and Slack reachable from here?", connector="slack",
-                             operation="connect", target=str(settings.slack_api_url)) from None
+        raise ConnectorError(
+            f"unreachable ({getattr(exc, 'reason', exc)}); is SLACK_API_URL"
+            " right, and Slack reachable from here?",
+            connector="slack",
+            operation="connect",
+            target=str(settings.slack_api_url),
+        ) from None
     finally:
         sdk.setLevel(level)
-    keeper = threading.Thread(target=bot.keeper.serve, args=(stop,), name="keel-slack-threads",
-                              daemon=True)
+    keeper = threading.Thread(
+        target=bot.keeper.serve, args=(stop,), name="keel-slack-threads", daemon=True
+    )
     keeper.start()
     return running
 
@@ -101,8 +118,10 @@ def _connect(settings: Settings, bot: Any, http_port: int | None, http_host: str
         try:
             handler.connect()
         except SlackApiError as exc:
-            raise SlackSetupError(f"SLACK_APP_TOKEN was not accepted by Slack for Socket Mode:"
-                                  f" {exc.response.get('error')}") from None
+            raise SlackSetupError(
+                f"SLACK_APP_TOKEN was not accepted by Slack for Socket Mode:"
+                f" {exc.response.get('error')}"
+            ) from None
         return RunningSlack(bot, "socket", None, [bot.close, handler.close])
     from bot.http import SlackHTTPServer
 

@@ -44,24 +44,41 @@ class MemorySearch:
     def search(self, query: str, limit: int) -> list[Hit]:
         from tui import Hit
 
-        return [Hit(text=hit.item.text, score=hit.score, kind=hit.item.kind,
-                    source=hit.item.source, at=hit.item.created, subject=hit.item.subject,
-                    found_by=hit.found_by)
-                for hit in self.memory.recall(query, k=limit)]
+        return [
+            Hit(
+                text=hit.item.text,
+                score=hit.score,
+                kind=hit.item.kind,
+                source=hit.item.source,
+                at=hit.item.created,
+                subject=hit.item.subject,
+                found_by=hit.found_by,
+            )
+            for hit in self.memory.recall(query, k=limit)
+        ]
 
 
 def _memory(runtime: Runtime) -> MemorySearch | None:
     return MemorySearch(runtime.memory) if runtime.memory is not None else None
 
 
-def embedded(settings: Settings, runtime: Runtime, scheduler: Scheduler,
-             slack: RunningSlack | None) -> None:
+def embedded(
+    settings: Settings, runtime: Runtime, scheduler: Scheduler, slack: RunningSlack | None
+) -> None:
     """`keel up`'s foreground: the terminal app over the server's own runtime."""
     from tui import Desk, run
 
     link = slack.bot.ledger.thread_link if slack is not None else slack_links(settings.home)
-    run(Desk(runtime, user=settings.user, assistant=build_assistant(runtime),
-             schedules=scheduler, slack_link=link, memory=_memory(runtime)))
+    run(
+        Desk(
+            runtime,
+            user=settings.user,
+            assistant=build_assistant(runtime),
+            schedules=scheduler,
+            slack_link=link,
+            memory=_memory(runtime),
+        )
+    )
 
 
 def attached(settings: Settings, runtime: Runtime, served: bool, user: str) -> None:
@@ -69,8 +86,17 @@ def attached(settings: Settings, runtime: Runtime, served: bool, user: str) -> N
     process drives what it starts or decides, as the CLI does."""
     from tui import Desk, run
 
-    schedules = (AttachedSchedules(runtime, settings.home / "schedules.json", user)
-                 if served else None)
-    run(Desk(runtime, user=user, assistant=build_assistant(runtime, execute=not served),
-             attached=served, schedules=schedules, slack_link=slack_links(settings.home),
-             memory=_memory(runtime)))
+    schedules = (
+        AttachedSchedules(runtime, settings.home / "schedules.json", user) if served else None
+    )
+    run(
+        Desk(
+            runtime,
+            user=user,
+            assistant=build_assistant(runtime, execute=not served),
+            attached=served,
+            schedules=schedules,
+            slack_link=slack_links(settings.home),
+            memory=_memory(runtime),
+        )
+    )

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from graph.router import Router
     from memory import Embedder, MemoryStore
 
+
 def load_rules(settings: Settings) -> Policy:
     """The policy in force (see `Settings.policy_path`); PolicyError names what is broken."""
     return load_policy(settings.policy_path())
@@ -41,27 +42,44 @@ def build_services(settings: Settings) -> Services:
 
     retry = RetryPolicy(attempts=settings.retry_attempts)
     shop = ShopConnector.connect(
-        str(settings.store_url), settings.store_token.get_secret_value(),
-        timeout=settings.http_timeout, retry=retry,
-        rate_limit=RateLimit(per_second=settings.store_rate_limit,
-                             burst=max(1, int(settings.store_rate_limit * 5))),
+        str(settings.store_url),
+        settings.store_token.get_secret_value(),
+        timeout=settings.http_timeout,
+        retry=retry,
+        rate_limit=RateLimit(
+            per_second=settings.store_rate_limit, burst=max(1, int(settings.store_rate_limit * 5))
+        ),
     )
-    mail = MailConnector(settings.smtp_host, settings.smtp_port, settings.mail_from,
-                         timeout=settings.http_timeout, retry=retry)
+    mail = MailConnector(
+        settings.smtp_host,
+        settings.smtp_port,
+        settings.mail_from,
+        timeout=settings.http_timeout,
+        retry=retry,
+    )
     return Services(shop=shop, mail=mail)
 
 
 def open_runtime(
-    settings: Settings, *, workers: int = 0, clock: Clock | None = None,
-    services: Services | None = None, policy: Policy | None = None,
+    settings: Settings,
+    *,
+    workers: int = 0,
+    clock: Clock | None = None,
+    services: Services | None = None,
+    policy: Policy | None = None,
 ) -> Runtime:
     """The runtime over `settings.home`; a broken policy raises PolicyError before anything runs."""
     from graph import Runtime
 
     policy = policy or load_rules(settings)
     prepare_home(settings.home)
-    runtime = Runtime.open(settings.home, services=services or build_services(settings),
-                           policy=policy, clock=clock, workers=workers)
+    runtime = Runtime.open(
+        settings.home,
+        services=services or build_services(settings),
+        policy=policy,
+        clock=clock,
+        workers=workers,
+    )
     runtime.router = build_router(settings, runtime)
     try:
         runtime.memory = open_memory(settings, runtime)
@@ -84,15 +102,20 @@ def build_embedder(settings: Settings) -> Embedder:
     from memory.hosted import HostedEmbedder
 
     key = settings.embeddings_api_key
-    return HostedEmbedder(str(settings.embeddings_url), model=settings.embeddings_model,
-                          dim=settings.embeddings_dim, flavour=settings.embeddings_api,
-                          api_key=key.get_secret_value() if key else None,
-                          timeout=settings.http_timeout,
-                          retry=RetryPolicy(attempts=settings.retry_attempts))
+    return HostedEmbedder(
+        str(settings.embeddings_url),
+        model=settings.embeddings_model,
+        dim=settings.embeddings_dim,
+        flavour=settings.embeddings_api,
+        api_key=key.get_secret_value() if key else None,
+        timeout=settings.http_timeout,
+        retry=RetryPolicy(attempts=settings.retry_attempts),
+    )
 
 
-def open_memory(settings: Settings, runtime: Runtime | None = None, *,
-                embedder: Embedder | None | bool = True) -> MemoryStore:
+def open_memory(
+    settings: Settings, runtime: Runtime | None = None, *, embedder: Embedder | None | bool = True
+) -> MemoryStore:
     """Long-term memory in KEEL_HOME/memory.db. Erasures and purges are audited in the
     runtime's event log. `embedder=None` opens it for forget, stats and reindex without
     checking its vectors; True (the default) uses the configured embedder."""
@@ -105,9 +128,13 @@ def open_memory(settings: Settings, runtime: Runtime | None = None, *,
     chosen = build_embedder(settings) if embedder is True else embedder or None
     policy = runtime.policy if runtime is not None else load_rules(settings)
     try:
-        return MemoryStore(settings.home / MEMORY_FILE, chosen,
-                           retention=policy.memory.retention,
-                           clock=(runtime.clock if runtime else SystemClock()).now, audit=audit)
+        return MemoryStore(
+            settings.home / MEMORY_FILE,
+            chosen,
+            retention=policy.memory.retention,
+            clock=(runtime.clock if runtime else SystemClock()).now,
+            audit=audit,
+        )
     except (EmbedderMismatch, MemoryUnavailable) as exc:
         raise SettingsError(str(exc)) from exc
 
@@ -118,10 +145,13 @@ def build_keeper(runtime: Runtime) -> MemoryKeeper:
     from graph.remembering import MemoryKeeper, model_summariser
 
     assert runtime.memory is not None and runtime.router is not None
-    return MemoryKeeper(runtime.store, runtime.memory,
-                        fold_after=runtime.policy.memory.fold_after,
-                        summariser=model_summariser(runtime.router, runtime.policy),
-                        currency=runtime.policy.currency)
+    return MemoryKeeper(
+        runtime.store,
+        runtime.memory,
+        fold_after=runtime.policy.memory.fold_after,
+        summariser=model_summariser(runtime.router, runtime.policy),
+        currency=runtime.policy.currency,
+    )
 
 
 def build_router(settings: Settings, runtime: Runtime) -> Router:
@@ -139,11 +169,18 @@ def build_router(settings: Settings, runtime: Runtime) -> Router:
 
         key = settings.anthropic_api_key.get_secret_value()
         url = str(settings.anthropic_base_url).rstrip("/") if settings.anthropic_base_url else None
-        strong, cheap = (AnthropicModel(name, api_key=key, base_url=url,
-                                        max_retries=settings.model_retries)
-                         for name in (models.strong, models.cheap))
-    return Router(store=runtime.store, clock=runtime.clock, models=models,
-                  offline=OfflineModel(), strong=strong, cheap=cheap)
+        strong, cheap = (
+            AnthropicModel(name, api_key=key, base_url=url, max_retries=settings.model_retries)
+            for name in (models.strong, models.cheap)
+        )
+    return Router(
+        store=runtime.store,
+        clock=runtime.clock,
+        models=models,
+        offline=OfflineModel(),
+        strong=strong,
+        cheap=cheap,
+    )
 
 
 def build_assistant(runtime: Runtime, *, execute: bool = True) -> Assistant:

@@ -24,8 +24,14 @@ from typing import Any
 from . import assistant, memory, runtime, slack, startup, tui
 from .sections import run_benchmark
 
-BENCHMARKS = {"runtime": runtime, "assistant": assistant, "slack": slack, "memory": memory,
-              "tui": tui, "startup": startup}
+BENCHMARKS = {
+    "runtime": runtime,
+    "assistant": assistant,
+    "slack": slack,
+    "memory": memory,
+    "tui": tui,
+    "startup": startup,
+}
 RESULTS = Path(__file__).resolve().parent / "results"
 PACKAGES = ("langgraph", "langgraph-checkpoint-sqlite", "dbos", "sqlalchemy")
 
@@ -33,7 +39,7 @@ PACKAGES = ("langgraph", "langgraph-checkpoint-sqlite", "dbos", "sqlalchemy")
 def _selection(only: str | None) -> dict[str, set[str]]:
     """`runtime` or `runtime.dbos,runtime.sqlite` → the sections to run per benchmark."""
     chosen: dict[str, set[str]] = {}
-    for item in (only.split(",") if only else list(BENCHMARKS)):
+    for item in only.split(",") if only else list(BENCHMARKS):
         name, _, section = item.strip().partition(".")
         if name not in BENCHMARKS:
             raise SystemExit(f"no benchmark named {name!r} (known: {', '.join(BENCHMARKS)})")
@@ -55,9 +61,13 @@ def _meta(quick: bool, tmp: Path) -> dict[str, Any]:
     import sqlite3
 
     return {
-        "at": datetime.now(UTC).isoformat(timespec="seconds"), "quick": quick,
-        "python": sys.version.split()[0], "sqlite": sqlite3.sqlite_version,
-        "platform": platform.platform(), "cpus": os.cpu_count(), "tmp": str(tmp),
+        "at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "quick": quick,
+        "python": sys.version.split()[0],
+        "sqlite": sqlite3.sqlite_version,
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "tmp": str(tmp),
         "load_average": [round(x, 2) for x in os.getloadavg()],
         "packages": {p: _version(p) for p in PACKAGES},
     }
@@ -66,10 +76,15 @@ def _meta(quick: bool, tmp: Path) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="a smaller, faster run")
-    parser.add_argument("--only",
-                        help="benchmarks or sections, comma-separated, e.g. runtime.steps")
-    parser.add_argument("--tmp", type=Path, default=None,
-                        help="where the scratch databases go (the disk being measured)")
+    parser.add_argument(
+        "--only", help="benchmarks or sections, comma-separated, e.g. runtime.steps"
+    )
+    parser.add_argument(
+        "--tmp",
+        type=Path,
+        default=None,
+        help="where the scratch databases go (the disk being measured)",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS, help="where the JSON results go")
     args = parser.parse_args(argv)
     chosen = _selection(args.only)
@@ -80,12 +95,15 @@ def main(argv: list[str] | None = None) -> int:
             meta = _meta(args.quick, tmp)
             meta["sections"] = sorted(sections)
             order = [s for s in BENCHMARKS[name].SECTIONS if s in sections]
-            print(f"== bench {name}: {', '.join(order)}"
-                  f" ({'quick' if args.quick else 'default'}; python {meta['python']},"
-                  f" sqlite {meta['sqlite']}, {meta['cpus']} cpus, load average"
-                  f" {meta['load_average'][0]:.2f}, scratch in {tmp.parent})\n")
-            results, failed = run_benchmark(name, BENCHMARKS[name], quick=args.quick, tmp=tmp,
-                                            sections=sections)
+            print(
+                f"== bench {name}: {', '.join(order)}"
+                f" ({'quick' if args.quick else 'default'}; python {meta['python']},"
+                f" sqlite {meta['sqlite']}, {meta['cpus']} cpus, load average"
+                f" {meta['load_average'][0]:.2f}, scratch in {tmp.parent})\n"
+            )
+            results, failed = run_benchmark(
+                name, BENCHMARKS[name], quick=args.quick, tmp=tmp, sections=sections
+            )
         failures += failed
         meta["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
         args.out.mkdir(parents=True, exist_ok=True)

@@ -70,20 +70,31 @@ def keel_workflow(steps: int, api: Api) -> Workflow:
             graph.add_edge(a, b)
         return graph
 
-    return Workflow(name=f"line{steps}", version=1, input_model=LineInput, build=build,
-                    prepare=lambda _services, _policy, data: data)
+    return Workflow(
+        name=f"line{steps}",
+        version=1,
+        input_model=LineInput,
+        build=build,
+        prepare=lambda _services, _policy, data: data,
+    )
 
 
-def open_keel(home: Path, workflows: dict[str, Workflow], *, store: Store | None = None,
-              saver: SqliteSaver | None = None) -> Runtime:
+def open_keel(
+    home: Path,
+    workflows: dict[str, Workflow],
+    *,
+    store: Store | None = None,
+    saver: SqliteSaver | None = None,
+) -> Runtime:
     """A runtime with no connectors; `store` and `saver` replace the embedded default's."""
     services = Services(shop=None, mail=None)  # type: ignore[arg-type]  # the line calls none
     if store is None and saver is None:
         return Runtime.open(home, services=services, policy=POLICY, workflows=workflows)
     assert store is not None and saver is not None
     saver.setup()
-    return Runtime(store=store, checkpointer=saver, services=services, policy=POLICY,
-                   workflows=workflows)
+    return Runtime(
+        store=store, checkpointer=saver, services=services, policy=POLICY, workflows=workflows
+    )
 
 
 def checkpoint_connection(path: Path) -> sqlite3.Connection:
@@ -148,8 +159,9 @@ class KeelLine:
         self.saver: SqliteSaver | None = None
         if timed:
             home.mkdir(parents=True, exist_ok=True)
-            self.store = TimedStore(sqlite3.connect(str(home / "keel.db"), check_same_thread=False,
-                                                    timeout=30))
+            self.store = TimedStore(
+                sqlite3.connect(str(home / "keel.db"), check_same_thread=False, timeout=30)
+            )
             self.saver = TimedSaver(checkpoint_connection(home / "checkpoints.db"))
         self.runtime = open_keel(home, workflows, store=self.store, saver=self.saver)
 
@@ -198,8 +210,13 @@ class DbosLine:
             conn = sqlite3.connect(str(path))
             conn.execute("PRAGMA journal_mode=WAL")
             conn.close()
-        DBOS(config={"name": "keel-bench", "system_database_url": f"sqlite:///{path}",
-                     "log_level": "WARNING"})
+        DBOS(
+            config={
+                "name": "keel-bench",
+                "system_database_url": f"sqlite:///{path}",
+                "log_level": "WARNING",
+            }
+        )
         try:
             DBOS.launch()
         except BaseException:

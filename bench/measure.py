@@ -26,10 +26,26 @@ class Sizes:
     commit_reps: int
 
 
-DEFAULT = Sizes(refunds=40, refund_rounds=3, line_runs=12, line_reps=5, short=2, long=12,
-                commit_window=0.3, commit_reps=5)
-QUICK = Sizes(refunds=20, refund_rounds=2, line_runs=8, line_reps=3, short=2, long=12,
-              commit_window=0.2, commit_reps=3)
+DEFAULT = Sizes(
+    refunds=40,
+    refund_rounds=3,
+    line_runs=12,
+    line_reps=5,
+    short=2,
+    long=12,
+    commit_window=0.3,
+    commit_reps=5,
+)
+QUICK = Sizes(
+    refunds=20,
+    refund_rounds=2,
+    line_runs=8,
+    line_reps=3,
+    short=2,
+    long=12,
+    commit_window=0.2,
+    commit_reps=3,
+)
 
 
 class Line(Protocol):
@@ -56,7 +72,10 @@ def timed_run(line: Line, steps: int) -> float:
 
 
 def measure(
-    lines: list[Line], sizes: Sizes, *, alongside: Callable[[], dict[str, float]] | None = None,
+    lines: list[Line],
+    sizes: Sizes,
+    *,
+    alongside: Callable[[], dict[str, float]] | None = None,
 ) -> tuple[dict[str, dict[str, Any]], list[dict[str, float]]]:
     """Every run timed on its own, the systems' runs interleaved one by one, so a stretch of slow
     disk falls on all of them alike; medians shrug off single fsync stalls.
@@ -107,11 +126,27 @@ def line_stats(reps: list[tuple[list[float], list[float]]], sizes: Sizes) -> dic
 
 
 def line_table(title: str) -> Table:
-    return Table(title, ["system", "us/step", "fixed us/run", "us/run short", "us/run long",
-                         "mean us/run long", "spread"])
+    return Table(
+        title,
+        [
+            "system",
+            "us/step",
+            "fixed us/run",
+            "us/run short",
+            "us/run long",
+            "mean us/run long",
+            "spread",
+        ],
+    )
 
 
 def line_row(table: Table, name: str, row: dict[str, Any]) -> None:
-    table.add(name, us(row["us_per_step"] / 1e6), us(row["us_per_run_fixed"] / 1e6),
-              us(row["us_per_run_short"] / 1e6), us(row["us_per_run_long"] / 1e6),
-              us(row["us_per_run_long_mean"] / 1e6), f"{row['spread']:.0%}")
+    table.add(
+        name,
+        us(row["us_per_step"] / 1e6),
+        us(row["us_per_run_fixed"] / 1e6),
+        us(row["us_per_run_short"] / 1e6),
+        us(row["us_per_run_long"] / 1e6),
+        us(row["us_per_run_long_mean"] / 1e6),
+        f"{row['spread']:.0%}",
+    )

@@ -74,10 +74,15 @@ def run(*, quick: bool, tmp: Path, sections: set[str]) -> tuple[dict[str, Any], 
         print("(quick: the 100k section is left out)\n")
         sections = sections - {"100k"}
     results: dict[str, Any] = {
-        "sizes": sizes.__dict__, "scales": {n: s.__dict__ for n, s in SCALES.items()},
-        "dim": DIM, "seed": SEED, "versions": _versions()}
+        "sizes": sizes.__dict__,
+        "scales": {n: s.__dict__ for n, s in SCALES.items()},
+        "dim": DIM,
+        "seed": SEED,
+        "versions": _versions(),
+    }
     chosen: dict[str, Callable[[Path], dict[str, Any]]] = {
-        "embedder": lambda _scratch: _embedder_rate(sizes)}
+        "embedder": lambda _scratch: _embedder_rate(sizes)
+    }
     for name, scale in SCALES.items():
         chosen[name] = lambda scratch, s=scale: _scale(s, sizes, scratch)
     clean = run_sections(chosen, sections, tmp, results)
@@ -88,8 +93,12 @@ def run(*, quick: bool, tmp: Path, sections: set[str]) -> tuple[dict[str, Any], 
 
 def _versions() -> dict[str, str]:
     db = driver()
-    return {"sqlite_driver": db.__name__, "sqlite": db.sqlite_version,
-            "sqlite_vec": metadata.version("sqlite-vec"), "numpy": np.__version__}
+    return {
+        "sqlite_driver": db.__name__,
+        "sqlite": db.sqlite_version,
+        "sqlite_vec": metadata.version("sqlite-vec"),
+        "numpy": np.__version__,
+    }
 
 
 # --- the data ------------------------------------------------------------------------------------
@@ -148,12 +157,15 @@ def corpus(scale: Scale, queries: int) -> Corpus:
     counts = 1 + rng.multinomial(n - s, weights / weights.sum())
     owner = rng.permutation(np.repeat(np.arange(s), counts))
     liked = rng.integers(0, TOPICS, (s, 3))
-    topic = np.where(rng.random(n) < 0.8, liked[owner, rng.integers(0, 3, n)],
-                     rng.integers(0, TOPICS, n))
+    topic = np.where(
+        rng.random(n) < 0.8, liked[owner, rng.integers(0, 3, n)], rng.integers(0, TOPICS, n)
+    )
     vectors = _unit(centroids[topic] + NOISE * rng.standard_normal((n, DIM)) / np.sqrt(DIM))
 
-    orders = [[f"ORD-{o}" for o in rng.integers(10_000, 100_000, int(rng.integers(1, 4)))]
-              for _ in range(s)]
+    orders = [
+        [f"ORD-{o}" for o in rng.integers(10_000, 100_000, int(rng.integers(1, 4)))]
+        for _ in range(s)
+    ]
     skus = [f"SKU-{rng.integers(1000, 10_000)}-{_COLOURS[i % 5]}" for i in range(500)]
     lengths = rng.integers(10, 37, n)
     general = rng.choice(len(vocab), (n, 36), p=zipf)
@@ -164,7 +176,7 @@ def corpus(scale: Scale, queries: int) -> Corpus:
     sku = rng.integers(0, len(skus), n)
     texts = []
     for i in range(n):
-        text = " ".join(vocab[words[i, :lengths[i]]])
+        text = " ".join(vocab[words[i, : lengths[i]]])
         if mention[i] < 0.4:
             mine = orders[owner[i]]
             text += f" about order {mine[which[i] % len(mine)]}"
@@ -176,19 +188,24 @@ def corpus(scale: Scale, queries: int) -> Corpus:
     kinds = [KINDS[k] for k in rng.choice(3, n, p=[0.6, 0.3, 0.1])]
     order = np.argsort(owner, kind="stable")
     bounds = np.cumsum(np.bincount(owner, minlength=s))
-    rows_by_subject = {names[j]: order[bounds[j] - counts[j]:bounds[j]] for j in range(s)}
+    rows_by_subject = {names[j]: order[bounds[j] - counts[j] : bounds[j]] for j in range(s)}
 
     def query(subject: int | None) -> Query:
-        t = int(liked[subject, rng.integers(0, 3)] if subject is not None
-                else rng.integers(0, TOPICS))
+        t = int(
+            liked[subject, rng.integers(0, 3)] if subject is not None else rng.integers(0, TOPICS)
+        )
         vector = _unit(centroids[t] + NOISE * rng.standard_normal(DIM) / np.sqrt(DIM))
-        picked = [*vocab[topic_words[t, rng.integers(0, 24, 3)]],
-                  *vocab[rng.choice(len(vocab), 2, p=zipf)]]
+        picked = [
+            *vocab[topic_words[t, rng.integers(0, 24, 3)]],
+            *vocab[rng.choice(len(vocab), 2, p=zipf)],
+        ]
         if rng.random() < 0.3:
-            picked.append(rng.choice(orders[subject if subject is not None
-                                            else int(rng.integers(0, s))]))
-        return Query(vector, vector.tolist(), " ".join(picked),
-                     None if subject is None else names[subject])
+            picked.append(
+                rng.choice(orders[subject if subject is not None else int(rng.integers(0, s))])
+            )
+        return Query(
+            vector, vector.tolist(), " ".join(picked), None if subject is None else names[subject]
+        )
 
     # a subject is asked about as often as it has items (a busy customer more often)
     scoped = [query(int(owner[r])) for r in rng.integers(0, n, queries)]
@@ -232,7 +249,7 @@ class Precomputed:
 
 def _embedder_rate(sizes: Sizes) -> dict[str, Any]:
     texts = corpus(Scale(max(sizes.embedder_sample, 1000), 100), 0).texts
-    sample = texts[:sizes.embedder_sample]
+    sample = texts[: sizes.embedder_sample]
     embedder = HashingEmbedder(DIM)
     embedder.embed_many(texts[-50:])  # warm the feature-slot cache a little, as a running app has
     elapsed = stopwatch()
@@ -240,14 +257,21 @@ def _embedder_rate(sizes: Sizes) -> dict[str, Any]:
     seconds = elapsed()
     per_s = len(sample) / seconds
     words = statistics.mean(len(t.split()) for t in sample)
-    table = Table(f"HashingEmbedder ({DIM} dims, pure Python), {len(sample)} texts of the"
-                  " corpus", ["embedder", "texts/s", "ms/text", "100,000 texts would take"])
+    table = Table(
+        f"HashingEmbedder ({DIM} dims, pure Python), {len(sample)} texts of the corpus",
+        ["embedder", "texts/s", "ms/text", "100,000 texts would take"],
+    )
     table.add(embedder.name, rate(per_s), f"{1000 / per_s:.2f}", f"{100_000 / per_s:,.0f} s")
-    table.notes.append(f"texts average {words:.0f} words; this is why the store sections feed"
-                       " precomputed vectors")
+    table.notes.append(
+        f"texts average {words:.0f} words; this is why the store sections feed precomputed vectors"
+    )
     print(table.render() + "\n")
-    return {"texts": len(sample), "texts_per_s": per_s, "ms_per_text": 1000 / per_s,
-            "mean_words": words}
+    return {
+        "texts": len(sample),
+        "texts_per_s": per_s,
+        "ms_per_text": 1000 / per_s,
+        "mean_words": words,
+    }
 
 
 # --- one scale -----------------------------------------------------------------------------------
@@ -263,29 +287,45 @@ def _scale(scale: Scale, sizes: Sizes, tmp: Path) -> dict[str, Any]:
     plain = connect(tmp / "plain.db")
     try:
         _plain_schema(plain)
-        inserts = {"keel": _insert_keel(store, embedder, data),
-                   "plain": _insert_plain(plain, data)}
-        sizes_ = {"keel": _file_size(store.conn, tmp / "memory.db", scale.items),
-                  "plain": _file_size(plain, tmp / "plain.db", scale.items)}
+        inserts = {"keel": _insert_keel(store, embedder, data), "plain": _insert_plain(plain, data)}
+        sizes_ = {
+            "keel": _file_size(store.conn, tmp / "memory.db", scale.items),
+            "plain": _file_size(plain, tmp / "plain.db", scale.items),
+        }
         chunks = store.conn.execute("select count(*) from items_vec_chunks").fetchone()[0]
         plain_chunks = plain.execute("select count(*) from v_chunks").fetchone()[0]
         stats = store.stats()
         if (stats.items, stats.subjects) != (scale.items, scale.subjects):
-            raise RuntimeError(f"the store holds {stats.items} items of {stats.subjects}"
-                               f" subjects, expected {scale.items} of {scale.subjects}")
+            raise RuntimeError(
+                f"the store holds {stats.items} items of {stats.subjects}"
+                f" subjects, expected {scale.items} of {scale.subjects}"
+            )
         latency = _queries(store, embedder, plain, data, sizes)
     finally:
         store.close()
         plain.close()
     spread = np.array(sorted(len(r) for r in data.rows_by_subject.values()))
-    subjects = {"min": int(spread[0]), "median": float(np.median(spread)),
-                "p95": float(np.percentile(spread, 95)), "max": int(spread[-1])}
-    fill = {"keel": scale.items / (chunks * PARTITION_CHUNK),
-            "plain": scale.items / (plain_chunks * PLAIN_CHUNK)}
-    out = {"items": scale.items, "subjects": scale.subjects, "items_per_subject": subjects,
-           "corpus_s": corpus_s, "insert": inserts, "latency_ms": latency,
-           "file": sizes_, "vec0_chunks": {"keel": chunks, "plain": plain_chunks},
-           "vec0_chunk_fill": fill}
+    subjects = {
+        "min": int(spread[0]),
+        "median": float(np.median(spread)),
+        "p95": float(np.percentile(spread, 95)),
+        "max": int(spread[-1]),
+    }
+    fill = {
+        "keel": scale.items / (chunks * PARTITION_CHUNK),
+        "plain": scale.items / (plain_chunks * PLAIN_CHUNK),
+    }
+    out = {
+        "items": scale.items,
+        "subjects": scale.subjects,
+        "items_per_subject": subjects,
+        "corpus_s": corpus_s,
+        "insert": inserts,
+        "latency_ms": latency,
+        "file": sizes_,
+        "vec0_chunks": {"keel": chunks, "plain": plain_chunks},
+        "vec0_chunk_fill": fill,
+    }
     _print_scale(scale, sizes, out)
     return out
 
@@ -296,8 +336,12 @@ def _scale(scale: Scale, sizes: Sizes, tmp: Path) -> dict[str, Any]:
 def _rates(marks: list[float], n: int) -> dict[str, float]:
     """Overall, first-tenth and last-tenth rates from the cumulative seconds at each tenth."""
     tenth = n / 10
-    return {"items_per_s": n / marks[-1], "first_tenth_per_s": tenth / marks[0],
-            "last_tenth_per_s": tenth / (marks[-1] - marks[-2]), "seconds": marks[-1]}
+    return {
+        "items_per_s": n / marks[-1],
+        "first_tenth_per_s": tenth / marks[0],
+        "last_tenth_per_s": tenth / (marks[-1] - marks[-2]),
+        "seconds": marks[-1],
+    }
 
 
 def _insert_keel(store: MemoryStore, embedder: Precomputed, data: Corpus) -> dict[str, Any]:
@@ -320,8 +364,7 @@ def _insert_keel(store: MemoryStore, embedder: Precomputed, data: Corpus) -> dic
 
 
 def _plain_schema(db: Any) -> None:
-    db.execute(f"create virtual table v using vec0(embedding float[{DIM}]"
-               " distance_metric=cosine)")
+    db.execute(f"create virtual table v using vec0(embedding float[{DIM}] distance_metric=cosine)")
     db.execute("create table subjects (id integer primary key, subject text not null)")
     db.execute("create index subjects_subject on subjects (subject)")
 
@@ -366,8 +409,13 @@ def _file_size(db: Any, path: Path, items: int) -> dict[str, Any]:
     for name, size in db.execute("select name, sum(pgsize) from dbstat group by name"):
         parts[_part(name)] = parts.get(_part(name), 0) + size
     total = path.stat().st_size
-    return {"bytes": total, "kb_per_1000": total / items, "parts_kb_per_1000": {
-        part: size / items for part, size in sorted(parts.items(), key=lambda kv: -kv[1])}}
+    return {
+        "bytes": total,
+        "kb_per_1000": total / items,
+        "parts_kb_per_1000": {
+            part: size / items for part, size in sorted(parts.items(), key=lambda kv: -kv[1])
+        },
+    }
 
 
 # --- searching -----------------------------------------------------------------------------------
@@ -393,11 +441,15 @@ def _numpy(data: Corpus, q: Query) -> list[tuple[int, float]]:
 
 
 _PLAIN_KNN = "select rowid, distance from v where embedding match ? and k = ? order by distance"
-_PLAIN_ROWS = ("select s.id, vec_distance_cosine(v.embedding, ?) as d from subjects s"
-               " join v on v.rowid = s.id where s.subject = ? order by d limit ?")
-_PLAIN_FILTER = ("select h.rowid, h.distance from (select rowid, distance from v"
-                 " where embedding match ? and k = ?) h join subjects s on s.id = h.rowid"
-                 " where s.subject = ? order by h.distance limit ?")
+_PLAIN_ROWS = (
+    "select s.id, vec_distance_cosine(v.embedding, ?) as d from subjects s"
+    " join v on v.rowid = s.id where s.subject = ? order by d limit ?"
+)
+_PLAIN_FILTER = (
+    "select h.rowid, h.distance from (select rowid, distance from v"
+    " where embedding match ? and k = ?) h join subjects s on s.id = h.rowid"
+    " where s.subject = ? order by h.distance limit ?"
+)
 
 
 def _plain_knn(db: Any, q: Query) -> list[tuple[int, float]]:
@@ -436,8 +488,9 @@ SYSTEMS = {
 }
 
 
-def _queries(store: MemoryStore, embedder: Precomputed, plain: Any, data: Corpus,
-             sizes: Sizes) -> dict[str, dict[str, Any]]:
+def _queries(
+    store: MemoryStore, embedder: Precomputed, plain: Any, data: Corpus, sizes: Sizes
+) -> dict[str, dict[str, Any]]:
     """Every query through every system, the systems taking turns query by query (so a slow
     stretch falls on all alike); the first `warmup` of each are not counted."""
 
@@ -446,21 +499,29 @@ def _queries(store: MemoryStore, embedder: Precomputed, plain: Any, data: Corpus
         return store.recall(q.text, subject=q.subject, k=K)
 
     searches: dict[str, dict[str, Search]] = {
-        "scoped": {"keel": lambda q: store.nearest(q.as_list, subject=q.subject, k=K),
-                   "numpy": lambda q: _numpy(data, q),
-                   "plain_rows": lambda q: _plain_rows(plain, q),
-                   "plain_filter": lambda q: _plain_filter(plain, q)},
-        "unscoped": {"keel": lambda q: store.nearest(q.as_list, k=K),
-                     "numpy": lambda q: _numpy(data, q),
-                     "plain_knn": lambda q: _plain_knn(plain, q)},
+        "scoped": {
+            "keel": lambda q: store.nearest(q.as_list, subject=q.subject, k=K),
+            "numpy": lambda q: _numpy(data, q),
+            "plain_rows": lambda q: _plain_rows(plain, q),
+            "plain_filter": lambda q: _plain_filter(plain, q),
+        },
+        "unscoped": {
+            "keel": lambda q: store.nearest(q.as_list, k=K),
+            "numpy": lambda q: _numpy(data, q),
+            "plain_knn": lambda q: _plain_knn(plain, q),
+        },
         "hybrid": {"keel_scoped": recall, "keel_unscoped": recall},
     }
-    truth = {group: [{item for item, sim in _numpy(data, q) if sim > 0} for q in queries]
-             for group, queries in (("scoped", data.scoped), ("unscoped", data.unscoped))}
-    taken: dict[str, dict[str, list[float]]] = {g: {s: [] for s in ss}
-                                                for g, ss in searches.items()}
-    found: dict[str, dict[str, list[float]]] = {g: {s: [] for s in ss}
-                                                for g, ss in searches.items()}
+    truth = {
+        group: [{item for item, sim in _numpy(data, q) if sim > 0} for q in queries]
+        for group, queries in (("scoped", data.scoped), ("unscoped", data.unscoped))
+    }
+    taken: dict[str, dict[str, list[float]]] = {
+        g: {s: [] for s in ss} for g, ss in searches.items()
+    }
+    found: dict[str, dict[str, list[float]]] = {
+        g: {s: [] for s in ss} for g, ss in searches.items()
+    }
     hits: list[int] = []
     for i in range(sizes.warmup + sizes.queries):
         for group, name, q in _turns(data, i):
@@ -479,9 +540,12 @@ def _queries(store: MemoryStore, embedder: Precomputed, plain: Any, data: Corpus
         out[group] = {}
         for name, seconds in systems.items():
             ms = np.array(seconds) * 1000
-            row: dict[str, Any] = {"p50": float(np.median(ms)),
-                                   "p95": float(np.percentile(ms, 95)),
-                                   "mean": float(ms.mean()), "queries": len(ms)}
+            row: dict[str, Any] = {
+                "p50": float(np.median(ms)),
+                "p95": float(np.percentile(ms, 95)),
+                "mean": float(ms.mean()),
+                "queries": len(ms),
+            }
             if found[group][name]:
                 row["recall_at_10"] = float(np.mean(found[group][name]))
                 row["recall_queries"] = len(found[group][name])
@@ -492,10 +556,12 @@ def _queries(store: MemoryStore, embedder: Precomputed, plain: Any, data: Corpus
 
 def _turns(data: Corpus, i: int) -> list[tuple[str, str, Query]]:
     """Query i's turn: (group, system, query) for every system."""
-    return [*(("scoped", name, data.scoped[i]) for name, _ in SYSTEMS["scoped"]),
-            *(("unscoped", name, data.unscoped[i]) for name, _ in SYSTEMS["unscoped"]),
-            ("hybrid", "keel_scoped", data.scoped[i]),
-            ("hybrid", "keel_unscoped", data.unscoped[i])]
+    return [
+        *(("scoped", name, data.scoped[i]) for name, _ in SYSTEMS["scoped"]),
+        *(("unscoped", name, data.unscoped[i]) for name, _ in SYSTEMS["unscoped"]),
+        ("hybrid", "keel_scoped", data.scoped[i]),
+        ("hybrid", "keel_unscoped", data.unscoped[i]),
+    ]
 
 
 # --- showing ------------------------------------------------------------------------------
@@ -503,44 +569,67 @@ def _turns(data: Corpus, i: int) -> list[tuple[str, str, Query]]:
 
 def _print_scale(scale: Scale, sizes: Sizes, out: dict[str, Any]) -> None:
     spread = out["items_per_subject"]
-    title = (f"Memory at {scale.items:,} items x {DIM} dims, {scale.subjects:,} subjects"
-             f" (items per subject: median {spread['median']:.0f}, p95 {spread['p95']:.0f},"
-             f" max {spread['max']})")
-    inserts = Table(f"{title}: inserting, one transaction per item",
-                    ["system", "items/s", "first 10%/s", "last 10%/s", "store only/s"])
-    for name, label in (("keel", "keel remember (items, FTS5, vec0)"),
-                        ("plain", "plain vec0 + subject row")):
+    title = (
+        f"Memory at {scale.items:,} items x {DIM} dims, {scale.subjects:,} subjects"
+        f" (items per subject: median {spread['median']:.0f}, p95 {spread['p95']:.0f},"
+        f" max {spread['max']})"
+    )
+    inserts = Table(
+        f"{title}: inserting, one transaction per item",
+        ["system", "items/s", "first 10%/s", "last 10%/s", "store only/s"],
+    )
+    for name, label in (
+        ("keel", "keel remember (items, FTS5, vec0)"),
+        ("plain", "plain vec0 + subject row"),
+    ):
         row = out["insert"][name]
-        inserts.add(label, rate(row["items_per_s"]), rate(row["first_tenth_per_s"]),
-                    rate(row["last_tenth_per_s"]),
-                    rate(row["store_only_items_per_s"]) if "store_only_items_per_s" in row
-                    else "")
+        inserts.add(
+            label,
+            rate(row["items_per_s"]),
+            rate(row["first_tenth_per_s"]),
+            rate(row["last_tenth_per_s"]),
+            rate(row["store_only_items_per_s"]) if "store_only_items_per_s" in row else "",
+        )
     print(inserts.render() + "\n")
 
-    latency = Table(f"{title}: search, {sizes.queries} queries each (after {sizes.warmup}"
-                    " warm-up), systems taking turns",
-                    ["group / system", "p50 ms", "p95 ms", "mean ms", "recall@10"])
+    latency = Table(
+        f"{title}: search, {sizes.queries} queries each (after {sizes.warmup}"
+        " warm-up), systems taking turns",
+        ["group / system", "p50 ms", "p95 ms", "mean ms", "recall@10"],
+    )
     for group, systems in SYSTEMS.items():
         for name, label in systems:
             row = out["latency_ms"][group][name]
             found = row.get("recall_at_10")
-            latency.add(f"{group}: {label}", f"{row['p50']:.2f}", f"{row['p95']:.2f}",
-                        f"{row['mean']:.2f}", "" if found is None else f"{found:.3f}")
-    latency.notes.append("recall@10 against numpy's exact top 10 (items with cosine > 0);"
-                         f" hybrid recall returned {out['latency_ms']['hybrid']['mean_results']:.1f}"
-                         " items a query on average")
+            latency.add(
+                f"{group}: {label}",
+                f"{row['p50']:.2f}",
+                f"{row['p95']:.2f}",
+                f"{row['mean']:.2f}",
+                "" if found is None else f"{found:.3f}",
+            )
+    latency.notes.append(
+        "recall@10 against numpy's exact top 10 (items with cosine > 0);"
+        f" hybrid recall returned {out['latency_ms']['hybrid']['mean_results']:.1f}"
+        " items a query on average"
+    )
     print(latency.render() + "\n")
 
     files = Table(f"{title}: file size", ["part", "keel MB/1,000 items", "plain MB/1,000 items"])
     keel, plain = out["file"]["keel"], out["file"]["plain"]
     for part in dict.fromkeys([*keel["parts_kb_per_1000"], *plain["parts_kb_per_1000"]]):
-        files.add(part, _mb(keel["parts_kb_per_1000"].get(part)),
-                  _mb(plain["parts_kb_per_1000"].get(part)))
+        files.add(
+            part,
+            _mb(keel["parts_kb_per_1000"].get(part)),
+            _mb(plain["parts_kb_per_1000"].get(part)),
+        )
     files.add("whole file (WAL checkpointed)", _mb(keel["kb_per_1000"]), _mb(plain["kb_per_1000"]))
-    files.notes.append(f"vec0 chunks filled: keel {out['vec0_chunk_fill']['keel']:.0%}"
-                       f" ({out['vec0_chunks']['keel']:,} chunks of {PARTITION_CHUNK}),"
-                       f" plain {out['vec0_chunk_fill']['plain']:.0%}"
-                       f" ({out['vec0_chunks']['plain']:,} of {PLAIN_CHUNK})")
+    files.notes.append(
+        f"vec0 chunks filled: keel {out['vec0_chunk_fill']['keel']:.0%}"
+        f" ({out['vec0_chunks']['keel']:,} chunks of {PARTITION_CHUNK}),"
+        f" plain {out['vec0_chunk_fill']['plain']:.0%}"
+        f" ({out['vec0_chunks']['plain']:,} of {PLAIN_CHUNK})"
+    )
     print(files.render() + "\n")
 
 
@@ -563,11 +652,14 @@ def _ratios(results: dict[str, Any]) -> dict[str, dict[str, float]]:
             for baseline, _label in SYSTEMS[group][1:]:
                 for stat in ("p50", "p95"):
                     mine[f"{group} {baseline} / keel {stat}"] = (
-                        rows[baseline][stat] / rows["keel"][stat])
-        mine["insert keel / plain"] = (out["insert"]["keel"]["items_per_s"]
-                                       / out["insert"]["plain"]["items_per_s"])
-        mine["file keel / plain"] = (out["file"]["keel"]["kb_per_1000"]
-                                     / out["file"]["plain"]["kb_per_1000"])
+                        rows[baseline][stat] / rows["keel"][stat]
+                    )
+        mine["insert keel / plain"] = (
+            out["insert"]["keel"]["items_per_s"] / out["insert"]["plain"]["items_per_s"]
+        )
+        mine["file keel / plain"] = (
+            out["file"]["keel"]["kb_per_1000"] / out["file"]["plain"]["kb_per_1000"]
+        )
         ratios[name] = mine
     return ratios
 
@@ -576,8 +668,9 @@ def _print_ratios(ratios: dict[str, dict[str, float]]) -> None:
     if not ratios:
         return
     names = list(ratios)
-    table = Table("Memory: ratios (latency: baseline over keel, above 1 keel is faster)",
-                  ["ratio", *names])
+    table = Table(
+        "Memory: ratios (latency: baseline over keel, above 1 keel is faster)", ["ratio", *names]
+    )
     for key in dict.fromkeys(k for r in ratios.values() for k in r):
         table.add(key, *(times(ratios[n][key]) if key in ratios[n] else "" for n in names))
     print(table.render() + "\n")

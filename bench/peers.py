@@ -30,8 +30,10 @@ def dbos_peer(sizes: Sizes, tmp: Path, _earlier: dict[str, Any]) -> dict[str, An
     line_fn = dbos_line(api)
     lengths = (sizes.short, sizes.long)
     out: dict[str, Any] = {}
-    table = line_table(f"DBOS on SQLite, the same line ({sizes.short} vs {sizes.long} steps,"
-                       f" {sizes.line_reps} x {sizes.line_runs} runs of each, medians)")
+    table = line_table(
+        f"DBOS on SQLite, the same line ({sizes.short} vs {sizes.long} steps,"
+        f" {sizes.line_reps} x {sizes.line_runs} runs of each, medians)"
+    )
     counted = Commits()
 
     def count(*_args: Any) -> None:
@@ -55,21 +57,26 @@ def dbos_peer(sizes: Sizes, tmp: Path, _earlier: dict[str, Any]) -> dict[str, An
         finally:
             line.close()
             keel.close()
-        row["commits_per_step"] = ((per_length[sizes.long] - per_length[sizes.short])
-                                   / (sizes.long - sizes.short))
-        row["commits_per_run_fixed"] = (per_length[sizes.short]
-                                        - sizes.short * row["commits_per_step"])
+        row["commits_per_step"] = (per_length[sizes.long] - per_length[sizes.short]) / (
+            sizes.long - sizes.short
+        )
+        row["commits_per_run_fixed"] = (
+            per_length[sizes.short] - sizes.short * row["commits_per_step"]
+        )
         row["journal_mode"] = line.journal
         row["keel_alongside"] = stats["keel"]
         out[variant] = row
         line_row(table, line.name, row)
         line_row(table, "  keel, alongside", stats["keel"])
-        table.add("  keel/dbos", times(stats["keel"]["us_per_step"] / row["us_per_step"]),
-                  *[""] * 5)
+        table.add(
+            "  keel/dbos", times(stats["keel"]["us_per_step"] / row["us_per_step"]), *[""] * 5
+        )
     table.notes.append(
-        "commits per step: " + ", ".join(f"{k} {v['commits_per_step']:.2f}" for k, v in out.items())
+        "commits per step: "
+        + ", ".join(f"{k} {v['commits_per_step']:.2f}" for k, v in out.items())
         + "; DBOS leaves synchronous at SQLite's default (FULL) and, unless the file already is"
-        " WAL, the rollback journal (the wal variant's file is made WAL before DBOS opens it)")
+        " WAL, the rollback journal (the wal variant's file is made WAL before DBOS opens it)"
+    )
     print(table.render() + "\n")
     return out
 
@@ -100,19 +107,30 @@ def commit_rate(path: Path, journal: str, sync: str, window: float) -> float:
 def sqlite_ceiling(sizes: Sizes, tmp: Path, _earlier: dict[str, Any]) -> dict[str, Any]:
     """Single-row INSERT + COMMIT as fast as it goes, per journal mode and synchronous level."""
     tmp.mkdir(parents=True)
-    table = Table(f"SQLite's own commit rate on the same disk (single-row INSERT + COMMIT,"
-                  f" {sizes.commit_window:.1f} s windows, median of {sizes.commit_reps})",
-                  ["journal/synchronous", "commits/s", "us/commit", "spread"])
+    table = Table(
+        f"SQLite's own commit rate on the same disk (single-row INSERT + COMMIT,"
+        f" {sizes.commit_window:.1f} s windows, median of {sizes.commit_reps})",
+        ["journal/synchronous", "commits/s", "us/commit", "spread"],
+    )
     out: dict[str, Any] = {}
     for journal, sync in MODES:
         path = tmp / f"{journal}-{sync}.db"
         commit_rate(path, journal, sync, sizes.commit_window / 4)  # warm-up
-        rates = [commit_rate(path, journal, sync, sizes.commit_window)
-                 for _ in range(sizes.commit_reps)]
+        rates = [
+            commit_rate(path, journal, sync, sizes.commit_window) for _ in range(sizes.commit_reps)
+        ]
         median = statistics.median(rates)
-        out[f"{journal}_{sync}"] = {"commits_per_s": median, "us_per_commit": 1e6 / median,
-                                    "reps": rates, "spread": (max(rates) - min(rates)) / median}
-        table.add(f"{journal}/{sync}", rate(median), f"{1e6 / median:,.1f}",
-                  f"{(max(rates) - min(rates)) / median:.0%}")
+        out[f"{journal}_{sync}"] = {
+            "commits_per_s": median,
+            "us_per_commit": 1e6 / median,
+            "reps": rates,
+            "spread": (max(rates) - min(rates)) / median,
+        }
+        table.add(
+            f"{journal}/{sync}",
+            rate(median),
+            f"{1e6 / median:,.1f}",
+            f"{(max(rates) - min(rates)) / median:.0%}",
+        )
     print(table.render() + "\n")
     return out

@@ -18,9 +18,25 @@ from graph import Store
 
 # The store's calls that touch the database; a call made inside another counts towards the outer.
 _STORE_CALLS = (
-    "append_event", "events", "create_run", "run", "runs", "set_run", "transition", "finish_run",
-    "ensure_approval", "approval", "latest_approval", "approvals", "settle_approval", "effect",
-    "effects", "start_effect", "retry_effect", "settle_effect", "reconciliations",
+    "append_event",
+    "events",
+    "create_run",
+    "run",
+    "runs",
+    "set_run",
+    "transition",
+    "finish_run",
+    "ensure_approval",
+    "approval",
+    "latest_approval",
+    "approvals",
+    "settle_approval",
+    "effect",
+    "effects",
+    "start_effect",
+    "retry_effect",
+    "settle_effect",
+    "reconciliations",
     "open_reconciliation",
 )
 
@@ -122,12 +138,14 @@ class TimedSaver(SqliteSaver):
         return self._time("checkpoint.put", lambda: super(TimedSaver, self).put(*args, **kwargs))
 
     def put_writes(self, *args: Any, **kwargs: Any) -> Any:
-        return self._time("checkpoint.put_writes",
-                          lambda: super(TimedSaver, self).put_writes(*args, **kwargs))
+        return self._time(
+            "checkpoint.put_writes", lambda: super(TimedSaver, self).put_writes(*args, **kwargs)
+        )
 
     def get_tuple(self, *args: Any, **kwargs: Any) -> Any:
-        return self._time("checkpoint.get_tuple",
-                          lambda: super(TimedSaver, self).get_tuple(*args, **kwargs))
+        return self._time(
+            "checkpoint.get_tuple", lambda: super(TimedSaver, self).get_tuple(*args, **kwargs)
+        )
 
 
 class Commits:

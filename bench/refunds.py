@@ -95,8 +95,11 @@ class RefundBench:
 
     def _spawn(self, db: Path) -> tuple[str, str, int]:
         self._child = subprocess.Popen(
-            [sys.executable, "-c", _SERVE, str(db)], stdout=subprocess.PIPE, text=True,
-            cwd=Path(__file__).resolve().parents[1])
+            [sys.executable, "-c", _SERVE, str(db)],
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=Path(__file__).resolve().parents[1],
+        )
         assert self._child.stdout is not None
         line = self._child.stdout.readline()
         if not (found := _LISTENING.search(line)):
@@ -120,8 +123,7 @@ class RefundBench:
         # approval threshold whatever the order's total, so any of them will do. A round of
         # more refunds than orders goes in waves of distinct orders, each started once the
         # one before has finished (none at the sizes in measure.py: 40 refunds at most).
-        orders = [o.id for o in self.shop.list_orders(limit=250)
-                  if o.refundable == o.total_price]
+        orders = [o.id for o in self.shop.list_orders(limit=250) if o.refundable == o.total_price]
         if not orders:
             raise RuntimeError("the sandbox's fresh seed has no fully refundable order")
         home = self.tmp / f"keel-{uuid.uuid4().hex[:8]}"
@@ -132,10 +134,19 @@ class RefundBench:
             for first in range(0, runs, len(orders)):
                 if first:
                     self._finished(runtime, ids, workers)
-                ids += [runtime.start("refund", {"order_id": order, "amount": AMOUNT,
-                                                 "restock": False, "reason": "benchmark"},
-                                      requested_by="bench").id
-                        for order in orders[:runs - first]]
+                ids += [
+                    runtime.start(
+                        "refund",
+                        {
+                            "order_id": order,
+                            "amount": AMOUNT,
+                            "restock": False,
+                            "reason": "benchmark",
+                        },
+                        requested_by="bench",
+                    ).id
+                    for order in orders[: runs - first]
+                ]
             if workers and not runtime.drain(timeout=300):
                 raise ExactlyOnceViolated(workers, ["runs still in flight after 300 s"])
             seconds, cpu = elapsed(), time.process_time() - cpu
@@ -152,15 +163,17 @@ class RefundBench:
         if workers and not runtime.drain(timeout=300):
             raise ExactlyOnceViolated(workers, ["runs still in flight after 300 s"])
         if unfinished := [i for i in ids if not runtime.get(i).run.status.terminal]:
-            raise ExactlyOnceViolated(workers, [f"{i} unfinished at the end of its wave"
-                                                for i in unfinished])
+            raise ExactlyOnceViolated(
+                workers, [f"{i} unfinished at the end of its wave" for i in unfinished]
+            )
 
     def _check(self, runtime: Runtime, ids: list[str], workers: int) -> int:
         """Exactly one refund and one email in the sandbox's ledger per run, and nothing else."""
         ledger = self.sandbox.ledger()
         # The mail sink keys its row by Message-ID, which is our key plus "@<domain>".
-        seen = Counter((row["kind"], (row["idempotency_key"] or "").split("@")[0])
-                       for row in ledger)
+        seen = Counter(
+            (row["kind"], (row["idempotency_key"] or "").split("@")[0]) for row in ledger
+        )
         problems = []
         for run_id in ids:
             detail = runtime.get(run_id)
@@ -196,16 +209,23 @@ def summarise(rounds: list[Round], workers: int, placement: Placement) -> dict[s
     seconds = [r.seconds for r in rounds]
     median = statistics.median(seconds)
     runs, effects = rounds[0].runs, rounds[0].effects
-    steps = {name: statistics.median(r.steps_ms[name] for r in rounds)
-             for name in rounds[0].steps_ms}
+    steps = {
+        name: statistics.median(r.steps_ms[name] for r in rounds) for name in rounds[0].steps_ms
+    }
     return {
-        "workers": workers, "sandbox": placement, "runs_per_round": runs,
+        "workers": workers,
+        "sandbox": placement,
+        "runs_per_round": runs,
         "orders_per_round": rounds[0].orders,
         "effects_per_round": effects,
-        "rounds_s": seconds, "median_s": median, "spread": (max(seconds) - min(seconds)) / median,
-        "runs_per_s": runs / median, "effects_per_s": effects / median,
+        "rounds_s": seconds,
+        "median_s": median,
+        "spread": (max(seconds) - min(seconds)) / median,
+        "runs_per_s": runs / median,
+        "effects_per_s": effects / median,
         "ms_per_run": 1000 * median / runs,
         "cpu_ms_per_run": 1000 * statistics.median(r.cpu_seconds for r in rounds) / runs,
-        "step_ms": steps, "connector_ms_per_run": statistics.median(r.calls_ms for r in rounds),
+        "step_ms": steps,
+        "connector_ms_per_run": statistics.median(r.calls_ms for r in rounds),
         "exactly_once": "verified: one refund and one email per run, no other ledger rows",
     }

@@ -37,8 +37,11 @@ _current = _Benchmark()
 
 
 def run_sections(
-    sections: dict[str, Callable[[Path], dict[str, Any]]], wanted: set[str], tmp: Path,
-    results: dict[str, Any], refuse: Callable[[Exception], dict[str, Any] | None] = lambda _e: None,
+    sections: dict[str, Callable[[Path], dict[str, Any]]],
+    wanted: set[str],
+    tmp: Path,
+    results: dict[str, Any],
+    refuse: Callable[[Exception], dict[str, Any] | None] = lambda _e: None,
 ) -> bool:
     """Run the wanted sections into `results`; True when every one ran clean.
 
@@ -80,8 +83,9 @@ def _failed(results: dict[str, Any], section: str, why: str) -> None:
     results.setdefault("failed", {})[section] = why
 
 
-def run_benchmark(name: str, module: ModuleType, *, quick: bool, tmp: Path,
-                  sections: set[str]) -> tuple[dict[str, Any], list[str]]:
+def run_benchmark(
+    name: str, module: ModuleType, *, quick: bool, tmp: Path, sections: set[str]
+) -> tuple[dict[str, Any], list[str]]:
     """Run one benchmark's `run`; (its results, its failures as "name.section: why", empty
     when it ran clean). A failure outside its sections is caught here, so the benchmarks
     after it still run, and its JSON keeps what its sections recorded."""

@@ -71,11 +71,16 @@ def run(*, quick: bool, tmp: Path, sections: set[str]) -> tuple[dict[str, Any], 
     """Run the chosen sections, print their table, and return (results, every section clean)."""
     sizes = QUICK if quick else DEFAULT
     keel = _keel()
-    results: dict[str, Any] = {"sizes": sizes.__dict__, "interpreter": sys.executable,
-                               "keel": keel, "goals_s_over_floor": GOALS}
+    results: dict[str, Any] = {
+        "sizes": sizes.__dict__,
+        "interpreter": sys.executable,
+        "keel": keel,
+        "goals_s_over_floor": GOALS,
+    }
     chosen: dict[str, Callable[[Path], dict[str, Any]]] = {
         "help": lambda scratch: _help(sizes, keel, scratch),
-        "reads": lambda scratch: _reads(sizes, keel, scratch)}
+        "reads": lambda scratch: _reads(sizes, keel, scratch),
+    }
     clean = run_sections(chosen, sections, tmp, results)
     _print(results, sizes)
     return results, clean
@@ -109,8 +114,9 @@ class Command:
 
 
 def _env(home: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("KEEL_", "SLACK_", "ANTHROPIC_"))}
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("KEEL_", "SLACK_", "ANTHROPIC_"))
+    }
     env.update(KEEL_HOME=str(home), KEEL_POLICY=str(POLICY))
     return env
 
@@ -119,8 +125,9 @@ def _spawn(argv: list[str], env: dict[str, str], cwd: Path) -> tuple[float, str,
     """(seconds from spawn to exit, stdout, stderr), or CommandFailed when it exits non-zero."""
     elapsed = stopwatch()
     try:
-        done = subprocess.run(argv, env=env, cwd=cwd, capture_output=True, text=True,
-                              timeout=TIMEOUT, check=False)
+        done = subprocess.run(
+            argv, env=env, cwd=cwd, capture_output=True, text=True, timeout=TIMEOUT, check=False
+        )
     except subprocess.TimeoutExpired:
         raise CommandFailed(f"{' '.join(argv)} still running after {TIMEOUT:.0f} s") from None
     seconds = elapsed()
@@ -136,8 +143,9 @@ def _once(command: Command, env: dict[str, str], cwd: Path) -> float:
     return seconds
 
 
-def _measure(commands: list[Command], reps: int, env: dict[str, str],
-             cwd: Path) -> dict[str, dict[str, Any]]:
+def _measure(
+    commands: list[Command], reps: int, env: dict[str, str], cwd: Path
+) -> dict[str, dict[str, Any]]:
     """Each command once not counted, then `reps` turns of every command; per command its
     p50, p95, min and max seconds, and its difference and ratio to the floor (the first)."""
     for command in commands:
@@ -163,8 +171,14 @@ def _measure(commands: list[Command], reps: int, env: dict[str, str],
 
 def _summary(seconds: list[float]) -> dict[str, Any]:
     ordered = sorted(seconds)
-    return {"p50": statistics.median(ordered), "p95": ordered[round(0.95 * (len(ordered) - 1))],
-            "min": ordered[0], "max": ordered[-1], "n": len(ordered), "samples_s": seconds}
+    return {
+        "p50": statistics.median(ordered),
+        "p95": ordered[round(0.95 * (len(ordered) - 1))],
+        "min": ordered[0],
+        "max": ordered[-1],
+        "n": len(ordered),
+        "samples_s": seconds,
+    }
 
 
 def _imports(command: Command, env: dict[str, str], cwd: Path) -> dict[str, Any]:
@@ -187,10 +201,13 @@ def _imports(command: Command, env: dict[str, str], cwd: Path) -> dict[str, Any]
             own_us[top] = own_us.get(top, 0) + self_us
     if not modules:
         raise CommandFailed(f"{' '.join(argv)} printed no import times")
-    return {"imports_heavy": [name for name in HEAVY if name in own_us],
-            "heavy_own_import_ms": {name: us / 1000 for name, us in own_us.items()},
-            "import_ms": total_us / 1000, "modules_imported": modules,
-            "importtime_argv": argv}
+    return {
+        "imports_heavy": [name for name in HEAVY if name in own_us],
+        "heavy_own_import_ms": {name: us / 1000 for name, us in own_us.items()},
+        "import_ms": total_us / 1000,
+        "modules_imported": modules,
+        "importtime_argv": argv,
+    }
 
 
 def _json(out: str, what: str) -> Any:
@@ -215,11 +232,19 @@ def _help_check(out: str) -> None:
 def _help(sizes: Sizes, keel: list[str], tmp: Path) -> dict[str, Any]:
     cwd = tmp / "cwd"
     cwd.mkdir(parents=True)
-    commands = [_floor(),
-                Command("help", "keel --help", [*keel, "--help"], _help_check, ["--help"])]
+    commands = [
+        _floor(),
+        Command("help", "keel --help", [*keel, "--help"], _help_check, ["--help"]),
+    ]
     if keel[0] != sys.executable:
-        commands.append(Command("help_module", "python -m app.cli --help",
-                                [sys.executable, "-m", "app.cli", "--help"], _help_check))
+        commands.append(
+            Command(
+                "help_module",
+                "python -m app.cli --help",
+                [sys.executable, "-m", "app.cli", "--help"],
+                _help_check,
+            )
+        )
     return {"commands": _measure(commands, sizes.reps, _env(tmp / "home"), cwd)}
 
 
@@ -254,17 +279,34 @@ def _seed(home: Path, n: int) -> Seeded:
                 clock.advance(timedelta(minutes=1))
                 run_id = new_id("run", clock.now())
                 amount = Decimal(20 + (i * 37) % 400)
-                store.create_run(run_id, "refund", 1, {
-                    "order_id": 1001 + i % 48, "amount": str(amount), "reason": f"bench {i}",
-                    "restock": False, "customer": f"customer{i % 300}@example.com"}, "sam", "cli")
+                store.create_run(
+                    run_id,
+                    "refund",
+                    1,
+                    {
+                        "order_id": 1001 + i % 48,
+                        "amount": str(amount),
+                        "reason": f"bench {i}",
+                        "restock": False,
+                        "customer": f"customer{i % 300}@example.com",
+                    },
+                    "sam",
+                    "cli",
+                )
                 if i % 250 == 7:
                     store.transition(run_id, RunStatus.WAITING, only_from=[RunStatus.QUEUED])
                     request = ApprovalRequest(
-                        workflow="refund", what=f"Refund {amount} USD", why="bench",
-                        amount=amount, risk="medium", approver_roles=["manager"],
-                        requested_by="sam")
-                    store.ensure_approval(run_id, "approval:bench", 1, request,
-                                          now + timedelta(hours=4))
+                        workflow="refund",
+                        what=f"Refund {amount} USD",
+                        why="bench",
+                        amount=amount,
+                        risk="medium",
+                        approver_roles=["manager"],
+                        requested_by="sam",
+                    )
+                    store.ensure_approval(
+                        run_id, "approval:bench", 1, request, now + timedelta(hours=4)
+                    )
                     waiting += 1
                 elif i >= n - 3:
                     store.transition(run_id, RunStatus.RUNNING, only_from=[RunStatus.QUEUED])
@@ -290,21 +332,28 @@ def _reads(sizes: Sizes, keel: list[str], tmp: Path) -> dict[str, Any]:
     def runs(out: str) -> None:
         found = _json(out, "keel runs --json")
         if not isinstance(found, list) or len(found) != LIMIT:
-            raise CommandFailed(f"keel runs --json listed {len(found)} runs, not {LIMIT}"
-                                if isinstance(found, list) else "keel runs --json: not a list")
+            raise CommandFailed(
+                f"keel runs --json listed {len(found)} runs, not {LIMIT}"
+                if isinstance(found, list)
+                else "keel runs --json: not a list"
+            )
 
     def show(out: str) -> None:
         found = _json(out, "keel show --json")
         if (found.get("run") or {}).get("id") != seeded.shown or not found.get("events"):
-            raise CommandFailed(f"keel show {seeded.shown} --json showed another run or no"
-                                f" events: {out[:200]!r}")
+            raise CommandFailed(
+                f"keel show {seeded.shown} --json showed another run or no events: {out[:200]!r}"
+            )
 
     def pending(out: str) -> None:
         found = _json(out, "keel pending --json")
         if not isinstance(found, list) or len(found) != seeded.waiting:
-            raise CommandFailed(f"keel pending --as maria --json: {len(found)} approvals, not"
-                                f" the {seeded.waiting} seeded" if isinstance(found, list)
-                                else "keel pending --json: not a list")
+            raise CommandFailed(
+                f"keel pending --as maria --json: {len(found)} approvals, not"
+                f" the {seeded.waiting} seeded"
+                if isinstance(found, list)
+                else "keel pending --json: not a list"
+            )
 
     def audit(out: str) -> None:
         found = _json(out, "keel audit verify --json")
@@ -315,44 +364,76 @@ def _reads(sizes: Sizes, keel: list[str], tmp: Path) -> dict[str, Any]:
         _floor(),
         Command("runs", "keel runs --json", [*keel, "runs", "--json"], runs, ["runs", "--json"]),
         Command("show", "keel show RUN --json", [*keel, "show", seeded.shown, "--json"], show),
-        Command("pending", "keel pending --as maria --json",
-                [*keel, "pending", "--as", "maria", "--json"], pending),
+        Command(
+            "pending",
+            "keel pending --as maria --json",
+            [*keel, "pending", "--as", "maria", "--json"],
+            pending,
+        ),
         Command("audit", "keel audit verify --json", [*keel, "audit", "verify", "--json"], audit),
     ]
-    return {"home": {**seeded.__dict__, "seed_s": seeded.seconds},
-            "commands": _measure(commands, sizes.reps, _env(home), cwd)}
+    return {
+        "home": {**seeded.__dict__, "seed_s": seeded.seconds},
+        "commands": _measure(commands, sizes.reps, _env(home), cwd),
+    }
 
 
 # --- showing -----------------------------------------------------------------------------------
 
 
 def _print(results: dict[str, Any], sizes: Sizes) -> None:
-    measured = [name for name in SECTIONS
-                if isinstance(results.get(name), dict) and "commands" in results[name]]
+    measured = [
+        name
+        for name in SECTIONS
+        if isinstance(results.get(name), dict) and "commands" in results[name]
+    ]
     if not measured:
         return
-    keel = ("the console script beside the interpreter" if len(results["keel"]) == 1
-            else "python -m app.cli (no console script beside the interpreter)")
-    table = Table(f"CLI start-up: wall time from spawn to exit, fresh processes ({sizes.reps} of"
-                  f" each after one not counted; the read commands over {sizes.runs:,} runs)",
-                  ["command", "p50 s", "p95 s", "min s", "p50 - floor", "p50 / floor",
-                   "goal", "heavy imports"])
+    keel = (
+        "the console script beside the interpreter"
+        if len(results["keel"]) == 1
+        else "python -m app.cli (no console script beside the interpreter)"
+    )
+    table = Table(
+        f"CLI start-up: wall time from spawn to exit, fresh processes ({sizes.reps} of"
+        f" each after one not counted; the read commands over {sizes.runs:,} runs)",
+        [
+            "command",
+            "p50 s",
+            "p95 s",
+            "min s",
+            "p50 - floor",
+            "p50 / floor",
+            "goal",
+            "heavy imports",
+        ],
+    )
     for name in measured:
         for key, row in results[name]["commands"].items():
             goal = GOALS.get(key)
             heavy = row.get("imports_heavy")
-            table.add(row["label"], f"{row['p50']:.3f}", f"{row['p95']:.3f}", f"{row['min']:.3f}",
-                      f"+{row['minus_floor_s']:.3f} s" if "minus_floor_s" in row else "",
-                      times(row["over_floor"]) if "over_floor" in row else "",
-                      "" if goal is None else
-                      f"floor +{goal:.1f} s: {'met' if row['minus_floor_s'] <= goal else 'missed'}",
-                      "" if heavy is None else (", ".join(heavy) or "none"))
+            table.add(
+                row["label"],
+                f"{row['p50']:.3f}",
+                f"{row['p95']:.3f}",
+                f"{row['min']:.3f}",
+                f"+{row['minus_floor_s']:.3f} s" if "minus_floor_s" in row else "",
+                times(row["over_floor"]) if "over_floor" in row else "",
+                ""
+                if goal is None
+                else f"floor +{goal:.1f} s: {'met' if row['minus_floor_s'] <= goal else 'missed'}",
+                "" if heavy is None else (", ".join(heavy) or "none"),
+            )
     table.notes += [
-        (f"keel is {keel} ({' '.join(results['keel'])}); each section times its own floor,"
-         " in turns with its commands"),
+        (
+            f"keel is {keel} ({' '.join(results['keel'])}); each section times its own floor,"
+            " in turns with its commands"
+        ),
         "p50 - floor and p50 / floor: against the floor of the same section",
-        ("heavy imports: which of " + ", ".join(HEAVY) + " the command imported, read once"
-         " from python -X importtime -m app.cli ..."),
+        (
+            "heavy imports: which of " + ", ".join(HEAVY) + " the command imported, read once"
+            " from python -X importtime -m app.cli ..."
+        ),
     ]
     for name in measured:
         for row in results[name]["commands"].values():
@@ -360,11 +441,15 @@ def _print(results: dict[str, Any], sizes: Sizes) -> None:
                 table.notes.append(
                     f"  {row['label']}: {row['modules_imported']} modules imported in"
                     f" {row['import_ms']:.0f} ms, of which "
-                    + ", ".join(f"{k}'s own {v:.0f} ms"
-                                for k, v in row["heavy_own_import_ms"].items()))
+                    + ", ".join(
+                        f"{k}'s own {v:.0f} ms" for k, v in row["heavy_own_import_ms"].items()
+                    )
+                )
     if "reads" in measured:
         home = results["reads"]["home"]
-        table.notes.append(f"the home: {home['runs']:,} runs, {home['events']:,} events,"
-                           f" {home['waiting']} waiting on maria; seeded in"
-                           f" {home['seed_s']:.1f} s")
+        table.notes.append(
+            f"the home: {home['runs']:,} runs, {home['events']:,} events,"
+            f" {home['waiting']} waiting on maria; seeded in"
+            f" {home['seed_s']:.1f} s"
+        )
     print(table.render() + "\n")

@@ -34,8 +34,12 @@ class Table:
             padded = [c.rjust(w) for c, w in zip(rest, widths[1:], strict=True)]
             return "  ".join([first.ljust(widths[0]), *padded]).rstrip()
 
-        out = [self.title, "-" * len(self.title), line(self.columns),
-               "  ".join("-" * w for w in widths)]
+        out = [
+            self.title,
+            "-" * len(self.title),
+            line(self.columns),
+            "  ".join("-" * w for w in widths),
+        ]
         out += [line(r) for r in self.rows]
         out += [f"  {n}" for n in self.notes]
         return "\n".join(out)

@@ -23,8 +23,23 @@ from .blocks import (
 )
 
 __all__ = [
-    "APPROVE", "REASON", "REJECT", "REJECT_REASON", "Mention", "approval_decided",
-    "approval_fallback", "approval_id_from", "approval_request", "decided_fallback",
-    "escalation_dm", "escalation_fallback", "home_view", "messages", "reason_from",
-    "reject_reason_modal", "run_fallback", "run_root", "step_reply",
+    "APPROVE",
+    "REASON",
+    "REJECT",
+    "REJECT_REASON",
+    "Mention",
+    "approval_decided",
+    "approval_fallback",
+    "approval_id_from",
+    "approval_request",
+    "decided_fallback",
+    "escalation_dm",
+    "escalation_fallback",
+    "home_view",
+    "messages",
+    "reason_from",
+    "reject_reason_modal",
+    "run_fallback",
+    "run_root",
+    "step_reply",
 ]

@@ -77,8 +77,7 @@ class _Streaming:
             log.warning("could not show the reply so far: %s", exc.response.get("error"))
 
 
-def web_client(token: str, api_url: str, *, retries: int = 3,
-               timeout: int = 15) -> WebClient:
+def web_client(token: str, api_url: str, *, retries: int = 3, timeout: int = 15) -> WebClient:
     """A Web API client that waits out Slack's 429s (Retry-After) instead of dropping a message."""
     base = api_url if api_url.endswith("/") else api_url + "/"  # slack_sdk drops a last segment
     client = WebClient(token=token, base_url=base, timeout=timeout)
@@ -126,9 +125,17 @@ class SlackBot:
     """One Slack workspace's bot over a runtime. HTTP mode verifies Slack's signatures;
     Socket Mode (an app-level token) needs no public URL."""
 
-    def __init__(self, runtime: Runtime, assistant: Assistant, client: WebClient, ledger: Ledger,
-                 *, signing_secret: str | None, listeners: int = 8,
-                 stream_every: float = 1.0) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        assistant: Assistant,
+        client: WebClient,
+        ledger: Ledger,
+        *,
+        signing_secret: str | None,
+        listeners: int = 8,
+        stream_every: float = 1.0,
+    ) -> None:
         if not signing_secret:
             signing_secret = None
         self.stream_every = stream_every
@@ -142,10 +149,14 @@ class SlackBot:
         self.keeper = ThreadKeeper(runtime, client, ledger, self.people)
         self._executor = _TrackedExecutor(listeners)
         try:
-            self.app = App(client=client, signing_secret=signing_secret,
-                           request_verification_enabled=signing_secret is not None,
-                           listener_executor=self._executor, ssl_check_enabled=False,
-                           url_verification_enabled=True)
+            self.app = App(
+                client=client,
+                signing_secret=signing_secret,
+                request_verification_enabled=signing_secret is not None,
+                listener_executor=self._executor,
+                ssl_check_enabled=False,
+                url_verification_enabled=True,
+            )
         except BoltError as exc:  # Bolt checks the token with auth.test here
             raise SlackSetupError(f"SLACK_BOT_TOKEN was not accepted by Slack: {exc}") from None
         self._register()
@@ -178,8 +189,9 @@ class SlackBot:
         signed, else 400 and an audit event.
         """
         try:
-            request: BoltRequest | None = BoltRequest(body=raw.decode("utf-8"),
-                                                      headers=dict(headers))
+            request: BoltRequest | None = BoltRequest(
+                body=raw.decode("utf-8"), headers=dict(headers)
+            )
             wrong = problem(request.body) if request is not None else None
         except (ValueError, TypeError, KeyError, AttributeError, IndexError) as exc:
             request, wrong = None, f"unreadable body: {type(exc).__name__}: {exc}"
@@ -211,8 +223,9 @@ class SlackBot:
     def _refuse(self, reason: str, size: int) -> BoltResponse:
         """A signed request whose payload is not what Slack sends: 400 and an audit event."""
         log.warning("refused a Slack request: %s", reason)
-        self.runtime.store.append_event(None, "slack.rejected", actor="slack",
-                                        data={"reason": reason[:500], "bytes": size})
+        self.runtime.store.append_event(
+            None, "slack.rejected", actor="slack", data={"reason": reason[:500], "bytes": size}
+        )
         return BoltResponse(status=400, body=f"malformed payload: {reason[:200]}")
 
     # --- listeners ------------------------------------------------------------------------
@@ -231,8 +244,9 @@ class SlackBot:
         app.error(self._on_error)
 
     def _on_error(self, error: Exception, body: dict[str, Any]) -> None:
-        log.error("Slack handler failed for a %s: %s", body.get("type", "request"), error,
-                  exc_info=error)
+        log.error(
+            "Slack handler failed for a %s: %s", body.get("type", "request"), error, exc_info=error
+        )
 
     def _first_delivery(self, body: dict[str, Any], request: BoltRequest) -> bool:
         """Slack redelivers an event it thinks timed out; act on each event id once."""
@@ -245,15 +259,21 @@ class SlackBot:
 
     # --- the assistant ----------------------------------------------------------------------
 
-    def _on_mention(self, event: dict[str, Any], body: dict[str, Any],
-                    request: BoltRequest) -> None:
+    def _on_mention(
+        self, event: dict[str, Any], body: dict[str, Any], request: BoltRequest
+    ) -> None:
         if self._first_delivery(body, request):
             self._converse(event)
 
-    def _on_message(self, event: dict[str, Any], body: dict[str, Any],
-                    request: BoltRequest) -> None:
-        if (event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id")
-                or not event.get("user")):
+    def _on_message(
+        self, event: dict[str, Any], body: dict[str, Any], request: BoltRequest
+    ) -> None:
+        if (
+            event.get("channel_type") != "im"
+            or event.get("subtype")
+            or event.get("bot_id")
+            or not event.get("user")
+        ):
             return  # edits, joins and bots' messages are not questions
         if self._first_delivery(body, request):
             self._converse(event)
@@ -264,12 +284,18 @@ class SlackBot:
         thread_ts = str(event.get("thread_ts") or event["ts"])
         said = _MENTION.sub("", str(event.get("text", ""))).strip()
         conversation = f"conv_slack_{channel}_{thread_ts}"
-        placeholder = self.client.chat_postMessage(channel=channel, thread_ts=thread_ts,
-                                                   text=m.THINKING)
+        placeholder = self.client.chat_postMessage(
+            channel=channel, thread_ts=thread_ts, text=m.THINKING
+        )
         streaming = _Streaming(self.client, channel, str(placeholder["ts"]), self.stream_every)
         try:
-            result = self.assistant.turn(conversation, self.people.person(user), said,
-                                         origin=f"{ORIGIN_PREFIX}{channel}", on_text=streaming)
+            result = self.assistant.turn(
+                conversation,
+                self.people.person(user),
+                said,
+                origin=f"{ORIGIN_PREFIX}{channel}",
+                on_text=streaming,
+            )
             text, reply = result.text, b.assistant_reply(result.text, conversation, result.offline)
         except Exception as exc:
             log.exception("the assistant failed in %s", conversation)
@@ -284,8 +310,11 @@ class SlackBot:
         helpful = action["action_id"] == b.FEEDBACK_UP
         message = body.get("message") or {}
         self.runtime.store.append_event(
-            action.get("value") or None, "assistant.feedback", actor=self.people.person(user),
-            data={"helpful": helpful, "message_ts": message.get("ts")})
+            action.get("value") or None,
+            "assistant.feedback",
+            actor=self.people.person(user),
+            data={"helpful": helpful, "message_ts": message.get("ts")},
+        )
         self._tell(user, _channel_of(body), m.FEEDBACK_THANKS)
 
     # --- approvals ------------------------------------------------------------------------
@@ -307,8 +336,10 @@ class SlackBot:
         except KeelError as exc:
             self._tell(user, _channel_of(body), self._refusal(exc, approval_id))
             return
-        self.client.views_open(trigger_id=body["trigger_id"],
-                               view=b.reject_reason_modal(approval_id, _channel_of(body)))
+        self.client.views_open(
+            trigger_id=body["trigger_id"],
+            view=b.reject_reason_modal(approval_id, _channel_of(body)),
+        )
 
     def _on_reject_reason(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         user = body["user"]["id"]
@@ -375,14 +406,17 @@ class SlackBot:
                 except UnknownRun as exc:
                     ack(text=str(exc))
                     return
-                ack(text=b.run_fallback(detail.run),
-                    blocks=b.run_root(detail, mention=self.people.mention))
+                ack(
+                    text=b.run_fallback(detail.run),
+                    blocks=b.run_root(detail, mention=self.people.mention),
+                )
             case "pending":
                 waiting = self.runtime.pending_approvals(person)
                 shown: list[dict[str, Any]] = []
                 for approval in waiting[:10]:
-                    shown += b.approval_request(approval, self.people.mention,
-                                                self._standins(approval))
+                    shown += b.approval_request(
+                        approval, self.people.mention, self._standins(approval)
+                    )
                 ack(text=m.pending_summary(len(waiting)), blocks=shown or None)
             case "start":
                 ack(text=m.STARTING)
@@ -390,18 +424,17 @@ class SlackBot:
             case _:
                 ack(text=m.unknown_command(command.get("text", "")))
 
-    def _start(self, parsed: commands.Command, person: str, channel: str,
-               respond: Respond) -> None:
+    def _start(self, parsed: commands.Command, person: str, channel: str, respond: Respond) -> None:
         try:
-            run = self.runtime.start(parsed.workflow or "", parsed.data, person,
-                                     origin=f"{ORIGIN_PREFIX}{channel}")
+            run = self.runtime.start(
+                parsed.workflow or "", parsed.data, person, origin=f"{ORIGIN_PREFIX}{channel}"
+            )
         except KeelError as exc:
             respond(text=m.start_refused(str(exc)), replace_original=True)
             return
         self.keeper.sync()
         thread = self.keeper.thread_of(run.id)
-        respond(text=m.started(run.id, thread.channel if thread else None),
-                replace_original=True)
+        respond(text=m.started(run.id, thread.channel if thread else None), replace_original=True)
 
     # --- App Home ---------------------------------------------------------------------------
 
@@ -409,11 +442,19 @@ class SlackBot:
         user = str(event["user"])
         person = self.people.person(user)
         recent = [r for r in self.runtime.runs(limit=500) if r.requested_by == person][:10]
-        today = summarise(self.runtime.runs(limit=100_000),
-                          self.runtime.clock.now() - timedelta(days=1))
-        self.client.views_publish(user_id=user, view=b.home_view(
-            self.runtime.pending_approvals(person), recent, m.home_metrics(today),
-            self.people.mention, self._standins))
+        today = summarise(
+            self.runtime.runs(limit=100_000), self.runtime.clock.now() - timedelta(days=1)
+        )
+        self.client.views_publish(
+            user_id=user,
+            view=b.home_view(
+                self.runtime.pending_approvals(person),
+                recent,
+                m.home_metrics(today),
+                self.people.mention,
+                self._standins,
+            ),
+        )
 
 
 def _channel_of(body: dict[str, Any]) -> str | None:
@@ -423,4 +464,3 @@ def _channel_of(body: dict[str, Any]) -> str | None:
         return None
     channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
     return str(channel) if channel else None
-

@@ -8,9 +8,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-START_USAGE = ("Usage: `/keel start refund ORDER [AMOUNT] REASON…` "
-               "(e.g. `/keel start refund 1001 25.00 arrived damaged`), "
-               "or `/keel start WORKFLOW key=value …`")
+START_USAGE = (
+    "Usage: `/keel start refund ORDER [AMOUNT] REASON…` "
+    "(e.g. `/keel start refund 1001 25.00 arrived damaged`), "
+    "or `/keel start WORKFLOW key=value …`"
+)
 STATUS_USAGE = "Usage: `/keel status RUN` (e.g. `/keel status run_01J…`)"
 
 _ORDER = re.compile(r"^#?(\d{1,12})$")

@@ -19,8 +19,9 @@ MAX_BODY = 1 << 20
 class SlackHTTPServer(Served):
     def __init__(self, bot: SlackBot, host: str = "127.0.0.1", port: int = 3000) -> None:
         self.bot = bot
-        self._http = BackgroundHTTPServer(self._respond, host, port, name="keel-slack-http", poll=0.1,
-                                          max_body=MAX_BODY)
+        self._http = BackgroundHTTPServer(
+            self._respond, host, port, name="keel-slack-http", poll=0.1, max_body=MAX_BODY
+        )
 
     @property
     def url(self) -> str:
@@ -35,6 +36,8 @@ class SlackHTTPServer(Served):
             return 404, {}, b""
         response = self.bot.handle(raw, headers)
         body = response.body.encode() if isinstance(response.body, str) else response.body
-        out = {name: values[0] if isinstance(values, list | tuple) else str(values)
-               for name, values in response.headers.items()}
+        out = {
+            name: values[0] if isinstance(values, list | tuple) else str(values)
+            for name, values in response.headers.items()
+        }
         return response.status, out, body or b""

@@ -64,8 +64,7 @@ class Ledger:
     def open(cls, path: str | Path) -> Ledger:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(str(path), check_same_thread=False, timeout=30,
-                               isolation_level=None)
+        conn = sqlite3.connect(str(path), check_same_thread=False, timeout=30, isolation_level=None)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")
         conn.executescript(_SCHEMA)
@@ -91,15 +90,20 @@ class Ledger:
 
     def record(self, key: str, channel: str, ts: str, approval_id: str | None = None) -> None:
         with self._lock, self._conn:
-            self._conn.execute("INSERT OR REPLACE INTO messages (key, channel, ts, approval_id)"
-                               " VALUES (?, ?, ?, ?)", (key, channel, ts, approval_id))
+            self._conn.execute(
+                "INSERT OR REPLACE INTO messages (key, channel, ts, approval_id)"
+                " VALUES (?, ?, ?, ?)",
+                (key, channel, ts, approval_id),
+            )
             self._conn.execute("DELETE FROM posting WHERE key = ?", (key,))
 
     def posting(self, key: str, channel: str, thread_ts: str | None) -> None:
         """Note that a post under `key` is about to be sent, so that if its answer is lost
         the next pass looks in Slack for it before posting again."""
-        self._write("INSERT OR REPLACE INTO posting (key, channel, thread_ts) VALUES (?, ?, ?)",
-                    (key, channel, thread_ts))
+        self._write(
+            "INSERT OR REPLACE INTO posting (key, channel, thread_ts) VALUES (?, ?, ?)",
+            (key, channel, thread_ts),
+        )
 
     def was_posting(self, key: str) -> bool:
         """True when a post under `key` was sent (or about to be) and its answer never came."""
@@ -107,8 +111,9 @@ class Ledger:
 
     def approval_messages(self, approval_id: str) -> list[Message]:
         """Every message that shows this approval: in the run's thread and in DMs."""
-        rows = self._read("SELECT channel, ts FROM messages WHERE approval_id = ? ORDER BY rowid",
-                          (approval_id,))
+        rows = self._read(
+            "SELECT channel, ts FROM messages WHERE approval_id = ? ORDER BY rowid", (approval_id,)
+        )
         return [Message(*row) for row in rows]
 
     # --- the event-log cursor -------------------------------------------------------------
@@ -118,8 +123,11 @@ class Ledger:
         return int(rows[0][0]) if rows else None
 
     def set_cursor(self, event_id: int) -> None:
-        self._write("INSERT INTO cursor (id, event_id) VALUES (1, ?)"
-                    " ON CONFLICT (id) DO UPDATE SET event_id = excluded.event_id", (event_id,))
+        self._write(
+            "INSERT INTO cursor (id, event_id) VALUES (1, ?)"
+            " ON CONFLICT (id) DO UPDATE SET event_id = excluded.event_id",
+            (event_id,),
+        )
 
     # --- the workspace -------------------------------------------------------------------
 
@@ -142,5 +150,10 @@ class Ledger:
     def first_delivery(self, event_id: str, now: datetime) -> bool:
         """True the first time Slack's `event_id` is seen; False for a retry or a replay."""
         self._write("DELETE FROM deliveries WHERE at < ?", ((now - DELIVERY_MEMORY).isoformat(),))
-        return self._write("INSERT OR IGNORE INTO deliveries (event_id, at) VALUES (?, ?)",
-                           (event_id, now.isoformat())) == 1
+        return (
+            self._write(
+                "INSERT OR IGNORE INTO deliveries (event_id, at) VALUES (?, ?)",
+                (event_id, now.isoformat()),
+            )
+            == 1
+        )

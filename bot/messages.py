@@ -105,8 +105,9 @@ def approval_heading(what: str) -> str:
     return f"⏸️ Approval needed: {what}"
 
 
-def decided_line(status: ApprovalStatus | str, by: str, at: datetime | None,
-                 reason: str | None = None) -> str:
+def decided_line(
+    status: ApprovalStatus | str, by: str, at: datetime | None, reason: str | None = None
+) -> str:
     line = f"{approval_status(status)} by {by} at {when(at)}"
     return f"{line} — {reason}" if reason else line
 
@@ -140,7 +141,8 @@ def pending_summary(count: int) -> str:
     if not count:
         return "Nothing is waiting on you. 🎉"
     return f"{count} approval{'s' if count != 1 else ''} waiting on you" + (
-        " (the first 10 below)" if count > 10 else "")
+        " (the first 10 below)" if count > 10 else ""
+    )
 
 
 def start_refused(why: str) -> str:
@@ -155,7 +157,8 @@ def home_metrics(summary: dict[str, object]) -> dict[str, str]:
     return {
         "Runs today": str(summary.get("runs", 0)),
         "Success rate": f"{float(rate):.0%}" if isinstance(rate, int | float) else "-",
-        "Waiting for approval": str(by_status.get("waiting", 0)) if isinstance(by_status, dict)
+        "Waiting for approval": str(by_status.get("waiting", 0))
+        if isinstance(by_status, dict)
         else "0",
         "Cost today": cost(float(summary.get("cost_usd") or 0)),  # type: ignore[arg-type]
         "p95 time to finish": f"{float(p95):.1f}s" if isinstance(p95, int | float) else "-",
@@ -171,8 +174,10 @@ def escalation_fallback(what: str, level: int) -> str:
 
 
 def escalation_text(what: str, level: int, role: str, deadline: datetime | None) -> str:
-    return (f"⏰ *Escalation, level {level}* — you are asked as *{role}*.\n"
-            f"{what} has waited past its deadline ({when(deadline)}) for a decision.")
+    return (
+        f"⏰ *Escalation, level {level}* — you are asked as *{role}*.\n"
+        f"{what} has waited past its deadline ({when(deadline)}) for a decision."
+    )
 
 
 def people(mentions: list[str]) -> str:
@@ -222,8 +227,9 @@ THINKING = "💭 Thinking…"
 WRITING = " ▍"
 """After an answer's text while it is still being written."""
 EMPTY_REPLY = "(no answer)"
-OFFLINE_NOTE = ("Offline model: no ANTHROPIC_API_KEY is set, so a deterministic offline model"
-                " answered.")
+OFFLINE_NOTE = (
+    "Offline model: no ANTHROPIC_API_KEY is set, so a deterministic offline model answered."
+)
 FEEDBACK_UP = "👍 Helpful"
 FEEDBACK_DOWN = "👎 Not helpful"
 FEEDBACK_THANKS = "Thanks — noted."

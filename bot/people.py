@@ -40,8 +40,11 @@ class People:
     def standins(self, approval: Approval, at: datetime) -> list[Delegation]:
         """Delegations in force at `at` for people whose roles may decide `approval`."""
         allowed = set(approval.request.approver_roles)
-        return [d for d in self.policy.delegations_active(at)
-                if allowed & set(self.policy.roles_of(d.from_))]
+        return [
+            d
+            for d in self.policy.delegations_active(at)
+            if allowed & set(self.policy.roles_of(d.from_))
+        ]
 
     def check(self, client: WebClient) -> None:
         """Every user id in policy's [slack.users] must exist in the workspace and be a person."""
@@ -52,8 +55,10 @@ class People:
                 error = exc.response.get("error", "unknown error")
                 raise SlackSetupError(
                     f"policy [slack.users] {user_id} = {person!r}: Slack says {error}"
-                    " (is the id from this workspace?)") from None
+                    " (is the id from this workspace?)"
+                ) from None
             if user.get("deleted") or user.get("is_bot"):
                 kind = "deactivated" if user.get("deleted") else "a bot"
                 raise SlackSetupError(
-                    f"policy [slack.users] {user_id} = {person!r}: that Slack user is {kind}")
+                    f"policy [slack.users] {user_id} = {person!r}: that Slack user is {kind}"
+                )

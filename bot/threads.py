@@ -33,11 +33,22 @@ log = logging.getLogger("keel.slack")
 ORIGIN_PREFIX = "slack:"
 """Runs started from Slack carry origin `slack:<channel id>`; their thread goes there."""
 
-PERMANENT = frozenset({
-    "channel_not_found", "not_in_channel", "is_archived", "user_not_found", "cannot_dm_bot",
-    "msg_too_long", "invalid_blocks", "no_text", "message_not_found", "cant_update_message",
-    "user_disabled", "restricted_action",
-})
+PERMANENT = frozenset(
+    {
+        "channel_not_found",
+        "not_in_channel",
+        "is_archived",
+        "user_not_found",
+        "cannot_dm_bot",
+        "msg_too_long",
+        "invalid_blocks",
+        "no_text",
+        "message_not_found",
+        "cant_update_message",
+        "user_disabled",
+        "restricted_action",
+    }
+)
 """Slack errors that the same call would meet again: recorded and skipped, never retried."""
 POSTED = "keel_post"
 """The metadata event type of every message the keeper posts; its payload names the key."""
@@ -46,8 +57,15 @@ LOOK_BACK = 200
 
 
 class ThreadKeeper:
-    def __init__(self, runtime: Runtime, client: WebClient, ledger: Ledger, people: People,
-                 *, batch: int = 500) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        client: WebClient,
+        ledger: Ledger,
+        people: People,
+        *,
+        batch: int = 500,
+    ) -> None:
         self.runtime = runtime
         self.client = _without_blind_retries(client)
         self.ledger = ledger
@@ -111,9 +129,12 @@ class ThreadKeeper:
     def _failed(self, event: Event, error: str) -> None:
         log.warning("Slack refused the message for event %s (%s): %s", event.id, event.kind, error)
         if not event.kind.startswith("slack."):
-            self.runtime.store.append_event(event.run_id, "slack.failed", actor="slack",
-                                            data={"event_id": event.id, "kind": event.kind,
-                                                  "error": error})
+            self.runtime.store.append_event(
+                event.run_id,
+                "slack.failed",
+                actor="slack",
+                data={"event_id": event.id, "kind": event.kind, "error": error},
+            )
 
     # --- one event ------------------------------------------------------------------------
 
@@ -130,9 +151,14 @@ class ThreadKeeper:
             case "approval.requested":
                 approval = self.runtime.store.approval(str(data.get("approval_id")))
                 if approval is not None:
-                    self._post(f"approval:{approval.id}", root.channel, approval.id,
-                               thread_ts=root.ts, text=b.approval_fallback(approval),
-                               blocks=self._approval_blocks(approval))
+                    self._post(
+                        f"approval:{approval.id}",
+                        root.channel,
+                        approval.id,
+                        thread_ts=root.ts,
+                        text=b.approval_fallback(approval),
+                        blocks=self._approval_blocks(approval),
+                    )
             case "approval.voted" | "approval.decided" | "approval.expired":
                 self._refresh_approval(str(data.get("approval_id")))
             case "run.cancel_requested" | "run.finished":
@@ -142,25 +168,45 @@ class ThreadKeeper:
                 approval = self.runtime.store.approval(str(data.get("approval_id")))
                 if approval is not None:
                     self._refresh_approval(approval.id)
-                    self._dm_each(event, data.get("notify") or [], approval,
-                                  b.escalation_dm(approval, int(data.get("level", 1)),
-                                                  str(data.get("role", "?")), mention,
-                                                  self._standins(approval)),
-                                  b.escalation_fallback(approval, int(data.get("level", 1))))
+                    self._dm_each(
+                        event,
+                        data.get("notify") or [],
+                        approval,
+                        b.escalation_dm(
+                            approval,
+                            int(data.get("level", 1)),
+                            str(data.get("role", "?")),
+                            mention,
+                            self._standins(approval),
+                        ),
+                        b.escalation_fallback(approval, int(data.get("level", 1))),
+                    )
             case "approval.reminded":
                 approval = self.runtime.store.approval(str(data.get("approval_id")))
                 if approval is not None and approval.status is ApprovalStatus.PENDING:
-                    self._dm_each(event, data.get("notify") or [], approval,
-                                  b.reminder_dm(approval, mention, self._standins(approval)),
-                                  m.reminder_fallback(approval.request.what))
+                    self._dm_each(
+                        event,
+                        data.get("notify") or [],
+                        approval,
+                        b.reminder_dm(approval, mention, self._standins(approval)),
+                        m.reminder_fallback(approval.request.what),
+                    )
             case "escalation.raised":
                 if to := data.get("to"):
-                    self._dm(f"failure:{event.id}", str(to),
-                             b.failure_dm(run, str(data.get("reason", "")), root.channel, mention),
-                             m.failure_fallback(run.id))
+                    self._dm(
+                        f"failure:{event.id}",
+                        str(to),
+                        b.failure_dm(run, str(data.get("reason", "")), root.channel, mention),
+                        m.failure_fallback(run.id),
+                    )
         if lines := b.step_reply(event, mention):
-            self._post(f"line:{event.id}", root.channel, thread_ts=root.ts,
-                       text=b.step_line(event, mention) or "", blocks=lines)
+            self._post(
+                f"line:{event.id}",
+                root.channel,
+                thread_ts=root.ts,
+                text=b.step_line(event, mention) or "",
+                blocks=lines,
+            )
 
     # --- threads ----------------------------------------------------------------------------
 
@@ -180,9 +226,12 @@ class ThreadKeeper:
         if channel is None:
             return None
         try:
-            return self._post(key, channel, text=b.run_fallback(run),
-                              blocks=b.run_root(self.runtime.get(run.id),
-                                                mention=self.people.mention))
+            return self._post(
+                key,
+                channel,
+                text=b.run_fallback(run),
+                blocks=b.run_root(self.runtime.get(run.id), mention=self.people.mention),
+            )
         except SlackApiError as exc:
             if (error := _permanent(exc)) is None:
                 raise
@@ -199,8 +248,11 @@ class ThreadKeeper:
         if root is None:
             return
         detail = self.runtime.get(run.id)
-        self._update(root, text=b.run_fallback(detail.run),
-                     blocks=b.run_root(detail, mention=self.people.mention))
+        self._update(
+            root,
+            text=b.run_fallback(detail.run),
+            blocks=b.run_root(detail, mention=self.people.mention),
+        )
 
     # --- approvals --------------------------------------------------------------------------
 
@@ -217,20 +269,35 @@ class ThreadKeeper:
         approval = self.runtime.store.approval(approval_id)
         if approval is None:
             return
-        text = (b.approval_fallback(approval) if approval.status is ApprovalStatus.PENDING
-                else b.decided_fallback(approval, self.people.mention))
+        text = (
+            b.approval_fallback(approval)
+            if approval.status is ApprovalStatus.PENDING
+            else b.decided_fallback(approval, self.people.mention)
+        )
         for message in self.ledger.approval_messages(approval_id):
             self._update(message, text=text, blocks=self._approval_blocks(approval))
 
     # --- direct messages ----------------------------------------------------------------------
 
-    def _dm_each(self, event: Event, people: list[str], approval: Approval,
-                 blocks: list[dict[str, Any]], text: str) -> None:
+    def _dm_each(
+        self,
+        event: Event,
+        people: list[str],
+        approval: Approval,
+        blocks: list[dict[str, Any]],
+        text: str,
+    ) -> None:
         for person in people:
             self._dm(f"dm:{event.id}:{person}", person, blocks, text, approval.id)
 
-    def _dm(self, key: str, person: str, blocks: list[dict[str, Any]], text: str,
-            approval_id: str | None = None) -> None:
+    def _dm(
+        self,
+        key: str,
+        person: str,
+        blocks: list[dict[str, Any]],
+        text: str,
+        approval_id: str | None = None,
+    ) -> None:
         user_id = self.people.user_id(person)
         if user_id is None:
             log.info("no Slack user for %s in policy [slack.users]; no DM sent", person)
@@ -243,20 +310,35 @@ class ThreadKeeper:
 
     # --- Slack calls ----------------------------------------------------------------------------
 
-    def _post(self, key: str, channel: str, approval_id: str | None = None, *,
-              text: str, blocks: list[dict[str, Any]], thread_ts: str | None = None) -> Message:
+    def _post(
+        self,
+        key: str,
+        channel: str,
+        approval_id: str | None = None,
+        *,
+        text: str,
+        blocks: list[dict[str, Any]],
+        thread_ts: str | None = None,
+    ) -> Message:
         """Post once per key: a replayed pass finds the message in the ledger, or, when the
         answer to an earlier try was lost, in Slack by the key in its metadata."""
         if (done := self.ledger.message(key)) is not None:
             return done
-        if self.ledger.was_posting(key) and (
-                found := self._find_posted(key, channel, thread_ts)) is not None:
+        if (
+            self.ledger.was_posting(key)
+            and (found := self._find_posted(key, channel, thread_ts)) is not None
+        ):
             self.ledger.record(key, found.channel, found.ts, approval_id)
             return found
         self.ledger.posting(key, channel, thread_ts)
         reply = self.client.chat_postMessage(
-            channel=channel, text=text, blocks=blocks, thread_ts=thread_ts, unfurl_links=False,
-            metadata={"event_type": POSTED, "event_payload": {"key": key}})
+            channel=channel,
+            text=text,
+            blocks=blocks,
+            thread_ts=thread_ts,
+            unfurl_links=False,
+            metadata={"event_type": POSTED, "event_payload": {"key": key}},
+        )
         message = Message(str(reply["channel"]), str(reply["ts"]))
         self.ledger.record(key, message.channel, message.ts, approval_id)
         return message
@@ -267,18 +349,25 @@ class ThreadKeeper:
         try:
             if thread_ts is not None:
                 found = self.client.conversations_replies(
-                    channel=channel, ts=thread_ts, include_all_metadata=True, limit=LOOK_BACK)
+                    channel=channel, ts=thread_ts, include_all_metadata=True, limit=LOOK_BACK
+                )
             else:
                 found = self.client.conversations_history(
-                    channel=channel, include_all_metadata=True, limit=LOOK_BACK)
+                    channel=channel, include_all_metadata=True, limit=LOOK_BACK
+                )
         except SlackApiError as exc:  # e.g. missing_scope: post again rather than never
-            log.warning("could not look for an earlier post of %s: %s", key,
-                        exc.response.get("error") if exc.response is not None else exc)
+            log.warning(
+                "could not look for an earlier post of %s: %s",
+                key,
+                exc.response.get("error") if exc.response is not None else exc,
+            )
             return None
         for message in found.get("messages") or []:
             meta = message.get("metadata") or {}
-            if meta.get("event_type") == POSTED and (meta.get("event_payload") or {}).get(
-                    "key") == key:
+            if (
+                meta.get("event_type") == POSTED
+                and (meta.get("event_payload") or {}).get("key") == key
+            ):
                 return Message(channel, str(message["ts"]))
         return None
 
@@ -290,8 +379,7 @@ def _without_blind_retries(client: WebClient) -> WebClient:
     """The client without slack_sdk's retry of a call whose connection dropped: a post
     retried there, below the keeper, could go out twice. The keeper retries on its next
     pass, looking for the post first."""
-    handlers = [h for h in client.retry_handlers
-                if not isinstance(h, ConnectionErrorRetryHandler)]
+    handlers = [h for h in client.retry_handlers if not isinstance(h, ConnectionErrorRetryHandler)]
     if len(handlers) == len(client.retry_handlers):
         return client
     careful = copy.copy(client)

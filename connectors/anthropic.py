@@ -63,8 +63,13 @@ class AnthropicModel:
         self._owns_client = client is None
         self._unusable = "no API key: pass api_key or set ANTHROPIC_API_KEY"
         """Why calls cannot be made when there is no client; each call raises it, typed."""
-        self._client = client if client is not None else self._connect(
-            api_key=api_key, base_url=base_url, max_retries=max_retries, timeout=timeout)
+        self._client = (
+            client
+            if client is not None
+            else self._connect(
+                api_key=api_key, base_url=base_url, max_retries=max_retries, timeout=timeout
+            )
+        )
 
     def _connect(self, **options: Any) -> anthropic.Anthropic | None:
         try:
@@ -79,7 +84,12 @@ class AnthropicModel:
         return None
 
     def complete(
-        self, *, system: str, messages: list[Message], tools: list[ToolSpec], max_tokens: int = 1024,
+        self,
+        *,
+        system: str,
+        messages: list[Message],
+        tools: list[ToolSpec],
+        max_tokens: int = 1024,
         on_text: TextSink | None = None,
     ) -> Reply:
         """One model call; raises `ModelOverloaded`, `ModelUnavailable` or `ModelBadRequest`.
@@ -105,7 +115,8 @@ class AnthropicModel:
         client = self._ready(operation)
         try:
             counted = client.messages.count_tokens(
-                model=self.name, **request(system, messages, tools),
+                model=self.name,
+                **request(system, messages, tools),
             )
         except anthropic.AnthropicError as exc:
             raise model_error(exc, operation=operation, target=self.name) from exc
@@ -127,8 +138,9 @@ class AnthropicModel:
 
     def _ready(self, operation: str) -> anthropic.Anthropic:
         if self._client is None:
-            raise ModelBadRequest(self._unusable, connector=CONNECTOR, operation=operation,
-                                  target=self.name)
+            raise ModelBadRequest(
+                self._unusable, connector=CONNECTOR, operation=operation, target=self.name
+            )
         return self._client
 
 
@@ -158,8 +170,12 @@ def _block(block: TextBlock | ToolUseBlock | ToolResultBlock) -> dict[str, Any]:
         return {"type": "text", "text": block.text}
     if isinstance(block, ToolUseBlock):
         return {"type": "tool_use", "id": block.id, "name": block.name, "input": block.input}
-    return {"type": "tool_result", "tool_use_id": block.tool_use_id, "content": block.content,
-            "is_error": block.is_error}
+    return {
+        "type": "tool_result",
+        "tool_use_id": block.tool_use_id,
+        "content": block.content,
+        "is_error": block.is_error,
+    }
 
 
 def reply_from(response: anthropic.types.Message) -> Reply:
@@ -195,8 +211,11 @@ def model_error(exc: anthropic.AnthropicError, *, operation: str, target: str) -
     context: dict[str, Any] = {"connector": CONNECTOR, "operation": operation, "target": target}
     if isinstance(exc, anthropic.APIError):
         retries = exc.request.headers.get("x-stainless-retry-count")
-        context |= {"method": exc.request.method, "url": str(exc.request.url),
-                    "attempts": int(retries) + 1 if retries and retries.isdigit() else None}
+        context |= {
+            "method": exc.request.method,
+            "url": str(exc.request.url),
+            "attempts": int(retries) + 1 if retries and retries.isdigit() else None,
+        }
     if isinstance(exc, anthropic.APIStatusError):
         status = exc.status_code
         said = exc.api_message or exc.message

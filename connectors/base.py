@@ -225,8 +225,7 @@ class HttpConnector:
             "method": method,
             "url": str(request.url),
         }
-        repeatable = (method in IDEMPOTENT_METHODS or idempotency_key is not None
-                      or changes_nothing)
+        repeatable = method in IDEMPOTENT_METHODS or idempotency_key is not None or changes_nothing
         loop = retrying(
             self.retry,
             sleep=self._sleep,
@@ -246,8 +245,11 @@ class HttpConnector:
             else:
                 detail = f"{failure.detail} (not retried: a {method} without an idempotency key)"
             raise TransientError(
-                detail, status_code=failure.status_code, attempts=attempts,
-                unprocessed=not attempt.touched, **context
+                detail,
+                status_code=failure.status_code,
+                attempts=attempts,
+                unprocessed=not attempt.touched,
+                **context,
             ) from (failure.__cause__ or failure)
 
     def close(self) -> None:

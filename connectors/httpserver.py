@@ -24,8 +24,16 @@ service that acted, then lost the connection)."""
 
 
 class BackgroundHTTPServer:
-    def __init__(self, respond: Responder, host: str = "127.0.0.1", port: int = 0, *,
-                 name: str = "http", max_body: int = 16 << 20, poll: float = 0.5) -> None:
+    def __init__(
+        self,
+        respond: Responder,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        name: str = "http",
+        max_body: int = 16 << 20,
+        poll: float = 0.5,
+    ) -> None:
         self.respond = respond
         self.host = host
         self.port = port
@@ -90,8 +98,9 @@ class BackgroundHTTPServer:
         self._server = ThreadingHTTPServer((self.host, self.port), Handler)
         self._server.daemon_threads = True
         self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(self.poll,),
-                                        name=self.name, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(self.poll,), name=self.name, daemon=True
+        )
         self._thread.start()
         return self
 

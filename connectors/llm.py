@@ -13,9 +13,23 @@ from pydantic import BaseModel, ConfigDict, Field
 from connectors.errors import ConnectorError, PermanentError, TransientError
 
 __all__ = [
-    "Message", "Model", "ModelBadRequest", "ModelError", "ModelOverloaded", "ModelUnavailable",
-    "Price", "Reply", "TextBlock", "TextSink", "ToolCall", "ToolResultBlock", "ToolSpec",
-    "ToolUseBlock", "Usage", "cost_of", "tool_spec",
+    "Message",
+    "Model",
+    "ModelBadRequest",
+    "ModelError",
+    "ModelOverloaded",
+    "ModelUnavailable",
+    "Price",
+    "Reply",
+    "TextBlock",
+    "TextSink",
+    "ToolCall",
+    "ToolResultBlock",
+    "ToolSpec",
+    "ToolUseBlock",
+    "Usage",
+    "cost_of",
+    "tool_spec",
 ]
 
 
@@ -96,8 +110,15 @@ class Usage(_Frozen):
         return Usage(**{k: getattr(self, k) + getattr(other, k) for k in Usage.model_fields})
 
 
-StopReason = Literal["end_turn", "tool_use", "max_tokens", "stop_sequence", "pause_turn",
-                     "refusal", "model_context_window_exceeded"]
+StopReason = Literal[
+    "end_turn",
+    "tool_use",
+    "max_tokens",
+    "stop_sequence",
+    "pause_turn",
+    "refusal",
+    "model_context_window_exceeded",
+]
 
 
 class Reply(_Frozen):
@@ -124,7 +145,12 @@ class Model(Protocol):
     name: str
 
     def complete(
-        self, *, system: str, messages: list[Message], tools: list[ToolSpec], max_tokens: int = 1024,
+        self,
+        *,
+        system: str,
+        messages: list[Message],
+        tools: list[ToolSpec],
+        max_tokens: int = 1024,
         on_text: TextSink | None = None,
     ) -> Reply:
         """One model call; raises ModelError subclasses. With `on_text`, a model that can
@@ -143,9 +169,12 @@ class Price(_Frozen):
 def cost_of(usage: Usage, price: Price) -> Decimal:
     """Tokens × prices, each kind of token at its own price."""
     million = Decimal(1_000_000)
-    return (usage.input_tokens * price.input + usage.output_tokens * price.output
-            + usage.cache_write_tokens * price.cache_write
-            + usage.cache_read_tokens * price.cache_read) / million
+    return (
+        usage.input_tokens * price.input
+        + usage.output_tokens * price.output
+        + usage.cache_write_tokens * price.cache_write
+        + usage.cache_read_tokens * price.cache_read
+    ) / million
 
 
 class ModelError(ConnectorError):

@@ -40,7 +40,9 @@ MAX_RECORDED = 20_000
 """Characters of a tool's result kept in its event (and given back if the call recurs)."""
 _FACT = re.compile(
     r"(my name is|i am|i'm|call me|remember|our shop|we sell|order\s*#?\d+|run_[0-9a-z]{26}"
-    r"|apv_[0-9a-z]{26})", re.IGNORECASE)
+    r"|apv_[0-9a-z]{26})",
+    re.IGNORECASE,
+)
 
 
 class ChatState(TypedDict, total=False):
@@ -92,12 +94,19 @@ def clean(text: str | bytes) -> str:
 def think(state: ChatState, runtime: GraphRuntime[ChatContext]) -> ChatState:
     ctx = runtime.context
     messages = _messages(state)
-    system = (SYSTEM + summary_block(state.get("summary", []), state.get("compressed", 0))
-              + ctx.recalled)
+    system = (
+        SYSTEM + summary_block(state.get("summary", []), state.get("compressed", 0)) + ctx.recalled
+    )
     budget = ctx.runtime.policy.assistant.budget
     try:
-        reply = ctx.router.complete(ctx.conversation, budget, system=system, messages=messages,
-                                    tools=SPECS, on_text=ctx.on_text)
+        reply = ctx.router.complete(
+            ctx.conversation,
+            budget,
+            system=system,
+            messages=messages,
+            tools=SPECS,
+            on_text=ctx.on_text,
+        )
     except BudgetExceeded as exc:
         return {"reply": budget_stop(str(exc)), "offline": False}
     messages.append(reply.as_message())
@@ -116,8 +125,9 @@ def act(state: ChatState, runtime: GraphRuntime[ChatContext]) -> ChatState:
     return {"messages": [m.model_dump() for m in messages], "rounds": state.get("rounds", 0) + 1}
 
 
-def _results(runtime: Runtime, conversation: str, asker: str, asked: Message,
-             tools: Tools | None) -> list[ToolResultBlock]:
+def _results(
+    runtime: Runtime, conversation: str, asker: str, asked: Message, tools: Tools | None
+) -> list[ToolResultBlock]:
     """A result for every tool call in `asked`, each call acted on at most once.
 
     A call already on the record (this node re-run, or a turn cut short) gets its recorded
@@ -127,9 +137,15 @@ def _results(runtime: Runtime, conversation: str, asker: str, asked: Message,
     nothing runs at all."""
     uses = [block for block in asked.content if block.type == "tool_use"]
     store = runtime.store
-    records = {e.data["tool_use_id"]: e for e in store.events_with(
-        conversation, kinds=["tool.calling", "tool.called", "tool.interrupted"],
-        field="tool_use_id", values=[u.id for u in uses])}
+    records = {
+        e.data["tool_use_id"]: e
+        for e in store.events_with(
+            conversation,
+            kinds=["tool.calling", "tool.called", "tool.interrupted"],
+            field="tool_use_id",
+            values=[u.id for u in uses],
+        )
+    }
     results = []
     for use in uses:
         data = {"tool": use.name, "tool_use_id": use.id, "arguments": use.input}
@@ -144,8 +160,12 @@ def _results(runtime: Runtime, conversation: str, asker: str, asked: Message,
             if use.name in EFFECTFUL:
                 store.append_event(conversation, "tool.calling", actor=asker, data=data)
             content, is_error = tools.call(use.name, use.input)
-            store.append_event(conversation, "tool.called", actor=asker, data={
-                **data, "error": is_error, "result": content[:MAX_RECORDED]})
+            store.append_event(
+                conversation,
+                "tool.called",
+                actor=asker,
+                data={**data, "error": is_error, "result": content[:MAX_RECORDED]},
+            )
         results.append(ToolResultBlock(tool_use_id=use.id, content=content, is_error=is_error))
     return results
 
@@ -176,8 +196,11 @@ def compress(state: ChatState, runtime: GraphRuntime[ChatContext]) -> ChatState:
             for sentence in re.split(r"(?<=[.!?])\s+|\n", message.text):
                 if _FACT.search(sentence) and sentence.strip() not in facts:
                     facts.append(sentence.strip()[:200])
-    return {"messages": [m.model_dump() for m in recent], "summary": facts[-MAX_FACTS:],
-            "compressed": state.get("compressed", 0) + len(older)}
+    return {
+        "messages": [m.model_dump() for m in recent],
+        "summary": facts[-MAX_FACTS:],
+        "compressed": state.get("compressed", 0) + len(older),
+    }
 
 
 def _starts_turn(message: Message) -> bool:
@@ -208,8 +231,15 @@ class Assistant:
         """Drive the runs it starts or resumes here; False leaves them queued for a server."""
         self.graph = build().compile(checkpointer=runtime.checkpointer)
 
-    def turn(self, conversation: str, asker: str, text: str | bytes, origin: str = "chat",
-             *, on_text: TextSink | None = None) -> TurnResult:
+    def turn(
+        self,
+        conversation: str,
+        asker: str,
+        text: str | bytes,
+        origin: str = "chat",
+        *,
+        on_text: TextSink | None = None,
+    ) -> TurnResult:
         """Answer one message. `on_text` hears the reply so far while a hosted model writes
         it (each model call starts it afresh); the result holds the whole reply."""
         said = clean(text)
@@ -217,30 +247,53 @@ class Assistant:
             return TurnResult(conversation, empty_message(), offline=False, tools_called=[])
         config: dict[str, Any] = {"configurable": {"thread_id": conversation}}
         state = self.graph.get_state(config).values or {}
-        messages = [*state.get("messages", []), self._next_message(state, conversation, asker,
-                                                                    said).model_dump()]
+        messages = [
+            *state.get("messages", []),
+            self._next_message(state, conversation, asker, said).model_dump(),
+        ]
         before = self.runtime.store.last_event_id()
-        self.runtime.store.append_event(conversation, "chat.message", actor=asker,
-                                        data={"text": said[:2000], "origin": origin})
-        context = ChatContext(self.runtime, self.router, asker, origin, conversation, said,
-                              self.execute, self._recall(conversation, said), on_text)
-        result = self.graph.invoke({"messages": messages, "rounds": 0, "reply": None}, config,
-                                   context=context, durability="sync")
-        tools = [e.data["tool"] for e in self.runtime.store.events(
-            conversation, since=before, kinds=["tool.called"])]
+        self.runtime.store.append_event(
+            conversation, "chat.message", actor=asker, data={"text": said[:2000], "origin": origin}
+        )
+        context = ChatContext(
+            self.runtime,
+            self.router,
+            asker,
+            origin,
+            conversation,
+            said,
+            self.execute,
+            self._recall(conversation, said),
+            on_text,
+        )
+        result = self.graph.invoke(
+            {"messages": messages, "rounds": 0, "reply": None},
+            config,
+            context=context,
+            durability="sync",
+        )
+        tools = [
+            e.data["tool"]
+            for e in self.runtime.store.events(conversation, since=before, kinds=["tool.called"])
+        ]
         reply = result.get("reply") or ""
-        self.runtime.store.append_event(conversation, "chat.reply", data={
-            "text": reply[:2000], "offline": bool(result.get("offline"))})
+        self.runtime.store.append_event(
+            conversation,
+            "chat.reply",
+            data={"text": reply[:2000], "offline": bool(result.get("offline"))},
+        )
         return TurnResult(conversation, reply, bool(result.get("offline")), tools)
 
-    def _next_message(self, state: ChatState, conversation: str, asker: str,
-                      said: str) -> Message:
+    def _next_message(self, state: ChatState, conversation: str, asker: str, said: str) -> Message:
         """The asker's message; after a turn cut short between a tool call and its result
         (the process died), it first carries that call's result, so the history stays one
         the model accepts and nothing the call did is done again."""
         history = _messages(state)
-        if not history or history[-1].role != "assistant" or not any(
-                block.type == "tool_use" for block in history[-1].content):
+        if (
+            not history
+            or history[-1].role != "assistant"
+            or not any(block.type == "tool_use" for block in history[-1].content)
+        ):
             return Message.user(said)
         mended = _results(self.runtime, conversation, asker, history[-1], None)
         return Message(role="user", content=[*mended, TextBlock(text=said)])
@@ -251,9 +304,13 @@ class Assistant:
         memory, limits = self.runtime.memory, self.runtime.policy.memory
         if memory is None:
             return ""
-        block, hits = recall_block(memory, said, conversation, tokens=limits.recall_tokens,
-                                   k=limits.recall_k)
+        block, hits = recall_block(
+            memory, said, conversation, tokens=limits.recall_tokens, k=limits.recall_k
+        )
         if hits:
-            self.runtime.store.append_event(conversation, "memory.recalled", data={
-                "items": [hit.item.id for hit in hits], "chars": len(block)})
+            self.runtime.store.append_event(
+                conversation,
+                "memory.recalled",
+                data={"items": [hit.item.id for hit in hits], "chars": len(block)},
+            )
         return block

@@ -22,8 +22,15 @@ def link_hash(prev_hash: str, row: dict[str, Any]) -> str:
     The fields are hashed as one JSON array, so NULL and empty text differ.
     """
     fields = [
-        prev_hash, row["run_id"], row["seq"], row["at"], row["kind"], row["step"], row["actor"],
-        row["data"], float(row["cost_usd"]),
+        prev_hash,
+        row["run_id"],
+        row["seq"],
+        row["at"],
+        row["kind"],
+        row["step"],
+        row["actor"],
+        row["data"],
+        float(row["cost_usd"]),
         None if row["duration_ms"] is None else float(row["duration_ms"]),
     ]
     return hashlib.sha256(canonical(fields).encode()).hexdigest()

@@ -14,9 +14,9 @@ from .statuses import ApprovalStatus
 def already_decided(approval: Approval) -> AlreadyDecided:
     when = approval.decided_at.strftime("%Y-%m-%d %H:%M UTC") if approval.decided_at else ""
     return AlreadyDecided(
-        f"approval {approval.id} was already {approval.status} by {approval.decided_by} {when}"
-        .rstrip(),
-        decided_by=approval.decided_by or "", status=str(approval.status),
+        f"approval {approval.id} was already {approval.status} by {approval.decided_by} {when}".rstrip(),
+        decided_by=approval.decided_by or "",
+        status=str(approval.status),
     )
 
 
@@ -43,12 +43,15 @@ class Authority:
         if requester in fors:
             fors.remove(requester)
             if not fors:
-                raise SelfApproval(f"{actor} may decide this only for {requester}, who requested it")
+                raise SelfApproval(
+                    f"{actor} may decide this only for {requester}, who requested it"
+                )
         if not fors:
             if not acting:
                 raise NotAuthorised(f"{actor} has no role in policy that may approve anything")
-            held = ", ".join(dict.fromkeys(role if on is None else f"{role} for {on}"
-                                           for role, on in acting))
+            held = ", ".join(
+                dict.fromkeys(role if on is None else f"{role} for {on}" for role, on in acting)
+            )
             amount = f" of {request.amount:.2f} {request.currency}" if request.amount else ""
             raise NotAuthorised(
                 f"{actor} ({held}) may not approve a {request.workflow}{amount};"
@@ -61,13 +64,20 @@ class Authority:
         mine = next((v for v in approval.votes if actor in (v.by, v.on_behalf_of)), None)
         if mine is not None:
             done = f"{mine.by} already approved {approval.id}" + (
-                f" for {mine.on_behalf_of}" if mine.on_behalf_of else "")
+                f" for {mine.on_behalf_of}" if mine.on_behalf_of else ""
+            )
         else:
-            done = (f"{actor} may approve {approval.id} only for {', '.join(map(str, fors))},"
-                    " whose approval is already counted")
+            done = (
+                f"{actor} may approve {approval.id} only for {', '.join(map(str, fors))},"
+                " whose approval is already counted"
+            )
         count, need = len(approval.votes), approval.quorum - len(approval.votes)
-        raise AlreadyVoted(f"{done}; {need} more approval{'s' if need != 1 else ''} needed"
-                           f" ({count} of {approval.quorum})", votes=count, quorum=approval.quorum)
+        raise AlreadyVoted(
+            f"{done}; {need} more approval{'s' if need != 1 else ''} needed"
+            f" ({count} of {approval.quorum})",
+            votes=count,
+            quorum=approval.quorum,
+        )
 
     def may(self, approval: Approval, actor: str, at: datetime) -> bool:
         try:

@@ -1,25 +1,25 @@
 """The errors the runtime raises, one tree, each carrying what a person needs to act.
 
-    KeelError
-    ├── InvalidInput            input refused before anything was written
-    │   ├── UnknownWorkflow
-    │   ├── ReasonRequired
-    │   ├── UnknownPerson       a name that is not a person in policy.toml
-    │   └── AlreadyInProgress   another unfinished run already acts on the same thing
-    ├── NotFound
-    │   ├── UnknownRun
-    │   └── UnknownApproval
-    ├── DecisionRefused         a decision that changed nothing
-    │   ├── NotAuthorised
-    │   ├── SelfApproval
-    │   ├── AlreadyDecided
-    │   └── AlreadyVoted        an approval toward a quorum, given twice
-    ├── RunStateError           the run is not in a state that allows the request
-    ├── PolicyError             a broken policy.toml (names the line and the key)
-    └── StepFailed              a step could not finish (routes the run to recovery)
-        ├── EffectFailed
-        ├── OutcomeUnknown      an effect may or may not have happened
-        └── Cancelled           a person cancelled the run
+KeelError
+├── InvalidInput            input refused before anything was written
+│   ├── UnknownWorkflow
+│   ├── ReasonRequired
+│   ├── UnknownPerson       a name that is not a person in policy.toml
+│   └── AlreadyInProgress   another unfinished run already acts on the same thing
+├── NotFound
+│   ├── UnknownRun
+│   └── UnknownApproval
+├── DecisionRefused         a decision that changed nothing
+│   ├── NotAuthorised
+│   ├── SelfApproval
+│   ├── AlreadyDecided
+│   └── AlreadyVoted        an approval toward a quorum, given twice
+├── RunStateError           the run is not in a state that allows the request
+├── PolicyError             a broken policy.toml (names the line and the key)
+└── StepFailed              a step could not finish (routes the run to recovery)
+    ├── EffectFailed
+    ├── OutcomeUnknown      an effect may or may not have happened
+    └── Cancelled           a person cancelled the run
 """
 
 from __future__ import annotations

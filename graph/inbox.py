@@ -18,8 +18,9 @@ from .runtime import Runtime
 _ALREADY = re.compile(r"already (?P<status>\w+) by (?P<by>\S+)")
 
 
-def through_inbox(runtime: Runtime, kind: str, payload: dict[str, Any], actor: str,
-                  wait: float = 30.0) -> dict[str, Any]:
+def through_inbox(
+    runtime: Runtime, kind: str, payload: dict[str, Any], actor: str, wait: float = 30.0
+) -> dict[str, Any]:
     """Hand a command to the running server; wait for its answer (KeelError if refused)."""
     item_id = runtime.store.put_inbox(kind, payload, actor)
     deadline = time.monotonic() + wait
@@ -44,6 +45,9 @@ def inbox_error(result: dict[str, Any]) -> KeelError:
         cls = KeelError
     if cls is AlreadyDecided:  # its constructor wants who decided; the message says it
         found = _ALREADY.search(message)
-        return AlreadyDecided(message, decided_by=found["by"] if found else "",
-                              status=found["status"] if found else "")
+        return AlreadyDecided(
+            message,
+            decided_by=found["by"] if found else "",
+            status=found["status"] if found else "",
+        )
     return cls(message)

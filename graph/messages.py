@@ -19,13 +19,22 @@ Thank you for shopping with us.
 
 
 def refund_email(
-    *, first_name: str, order_name: str, amount: Decimal, currency: str, reason: str,
+    *,
+    first_name: str,
+    order_name: str,
+    amount: Decimal,
+    currency: str,
+    reason: str,
     restocked: bool,
 ) -> tuple[str, str]:
     restock_line = "The returned items have been added back to our stock.\n" if restocked else ""
     subject = REFUND_SUBJECT.format(order_name=order_name)
     body = REFUND_BODY.format(
-        first_name=first_name or "there", order_name=order_name, amount=f"{amount:.2f}",
-        currency=currency, reason=reason, restock_line=restock_line,
+        first_name=first_name or "there",
+        order_name=order_name,
+        amount=f"{amount:.2f}",
+        currency=currency,
+        reason=reason,
+        restock_line=restock_line,
     )
     return subject, body

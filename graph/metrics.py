@@ -20,7 +20,8 @@ def summarise(runs: Iterable[Run], since: datetime | None = None) -> dict[str, A
     for r in runs:
         by_status[str(r.status)] = by_status.get(str(r.status), 0) + 1
     return {
-        "runs": len(runs), "by_status": by_status,
+        "runs": len(runs),
+        "by_status": by_status,
         "success_rate": round(len(ok) / len(ended), 3) if ended else None,
         "cost_usd": round(sum(r.cost_usd for r in runs), 6),
         "cost_per_completed_usd": round(sum(r.cost_usd for r in ok) / len(ok), 6) if ok else None,

@@ -34,7 +34,7 @@ def _duration(value: Any) -> Any:
         return value
     match = _DURATION.match(value) if isinstance(value, str) else None
     if not match:
-        raise ValueError("expected a duration as text, like \"30m\", \"4h\" or \"2d\"")
+        raise ValueError('expected a duration as text, like "30m", "4h" or "2d"')
     seconds = float(match[1]) * _UNITS[match[2]]
     if seconds <= 0:
         raise ValueError("a duration must be longer than zero")
@@ -43,13 +43,13 @@ def _duration(value: Any) -> Any:
 
 def _money(value: Any) -> Any:
     if isinstance(value, float):
-        raise ValueError("write money as a string, e.g. \"100.00\", so it is exact")  # noqa: TRY004
+        raise ValueError('write money as a string, e.g. "100.00", so it is exact')  # noqa: TRY004
     return value
 
 
 def _aware(value: datetime) -> datetime:
     if value.tzinfo is None:
-        raise ValueError("a moment needs its time zone, e.g. \"2026-11-20T09:00:00Z\"")
+        raise ValueError('a moment needs its time zone, e.g. "2026-11-20T09:00:00Z"')
     return value
 
 
@@ -135,12 +135,22 @@ class Models(Strict):
     """The model used while a budget is under its soft limit."""
     cheap: str = "claude-haiku-5-5"
     """The model used past the soft limit, and when the strong one is overloaded."""
-    prices: dict[str, ModelPrice] = Field(default_factory=lambda: {
-        "claude-sonnet-5-5": ModelPrice(input=Decimal("2.00"), output=Decimal("10.00"),
-                                        cache_write=Decimal("2.50"), cache_read=Decimal("0.10")),
-        "claude-haiku-5-5": ModelPrice(input=Decimal("0.10"), output=Decimal("0.50"),
-                                       cache_write=Decimal("0.125"), cache_read=Decimal("0.01")),
-    })
+    prices: dict[str, ModelPrice] = Field(
+        default_factory=lambda: {
+            "claude-sonnet-5-5": ModelPrice(
+                input=Decimal("2.00"),
+                output=Decimal("10.00"),
+                cache_write=Decimal("2.50"),
+                cache_read=Decimal("0.10"),
+            ),
+            "claude-haiku-5-5": ModelPrice(
+                input=Decimal("0.10"),
+                output=Decimal("0.50"),
+                cache_write=Decimal("0.125"),
+                cache_read=Decimal("0.01"),
+            ),
+        }
+    )
 
 
 class AssistantPolicy(Strict):
@@ -155,8 +165,9 @@ class MemoryPolicy(Strict):
     """How much recalled memory the assistant's prompt may carry per turn (0: none)."""
     recall_k: int = Field(default=6, ge=1, le=50)
     """At most this many memories per turn."""
-    retention: dict[str, Duration] = Field(default_factory=lambda: {
-        "conversation": timedelta(days=90), "outcome": timedelta(days=730)})
+    retention: dict[str, Duration] = Field(
+        default_factory=lambda: {"conversation": timedelta(days=90), "outcome": timedelta(days=730)}
+    )
     """Kind → how long its memories are kept; kinds not named are kept until forgotten."""
     fold_after: int = Field(default=40, ge=4, le=10_000)
     """A conversation's memories beyond this many are folded into a summary."""
@@ -193,39 +204,62 @@ class Policy(Strict):
         message)."""
         problems = []
         for person, roles in self.people.items():
-            problems += [(("people", person), f"names role {role!r}, which is not defined")
-                         for role in roles if role not in self.roles]
-        problems += [(("escalation", "chain"), f"names role {role!r}, which is not defined")
-                     for role in self.escalation.chain if role not in self.roles]
-        problems += [(("models", which), f"has no entry in [models.prices] for {name!r}")
-                     for which, name in (("strong", self.models.strong),
-                                         ("cheap", self.models.cheap))
-                     if name not in self.models.prices]
+            problems += [
+                (("people", person), f"names role {role!r}, which is not defined")
+                for role in roles
+                if role not in self.roles
+            ]
+        problems += [
+            (("escalation", "chain"), f"names role {role!r}, which is not defined")
+            for role in self.escalation.chain
+            if role not in self.roles
+        ]
+        problems += [
+            (("models", which), f"has no entry in [models.prices] for {name!r}")
+            for which, name in (("strong", self.models.strong), ("cheap", self.models.cheap))
+            if name not in self.models.prices
+        ]
         for user_id, person in self.slack.users.items():
             if not re.fullmatch(r"[UW][A-Z0-9]{2,20}", user_id):
                 problems.append((("slack", "users", user_id), "is not a Slack user id (U… or W…)"))
             elif person not in self.people:
-                problems.append((("slack", "users", user_id),
-                                 f"maps to {person!r}, who is not in [people]"))
+                problems.append(
+                    (("slack", "users", user_id), f"maps to {person!r}, who is not in [people]")
+                )
         if self.escalation.on_call and self.escalation.on_call not in self.people:
-            problems.append((("escalation", "on_call"),
-                             f"names {self.escalation.on_call!r}, who is not in [people]"))
+            problems.append(
+                (
+                    ("escalation", "on_call"),
+                    f"names {self.escalation.on_call!r}, who is not in [people]",
+                )
+            )
         remind = self.escalation.remind_before
         if remind is not None and remind >= self.escalation.deadline:
-            problems.append((("escalation", "remind_before"),
-                             "must be shorter than the deadline, or the reminder comes too late"))
+            problems.append(
+                (
+                    ("escalation", "remind_before"),
+                    "must be shorter than the deadline, or the reminder comes too late",
+                )
+            )
         for name, wf in self.workflows.items():
-            able = [p for p, roles in self.people.items()
-                    if any(name in self.roles[r].approves for r in roles if r in self.roles)]
+            able = [
+                p
+                for p, roles in self.people.items()
+                if any(name in self.roles[r].approves for r in roles if r in self.roles)
+            ]
             if wf.quorum > 1 and len(able) < wf.quorum:
-                message = (f"asks for {wf.quorum} approvers, but only {len(able)} people may"
-                           f" approve a {name}: {', '.join(able) or 'nobody'}")
+                message = (
+                    f"asks for {wf.quorum} approvers, but only {len(able)} people may"
+                    f" approve a {name}: {', '.join(able) or 'nobody'}"
+                )
                 problems.append((("workflows", name, "quorum"), message))
         for index, d in enumerate(self.delegations):
             at = ("delegations", str(index))
-            problems += [((*at, key), f"names {who!r}, who is not in [people]")
-                         for key, who in (("from", d.from_), ("to", d.to))
-                         if who not in self.people]
+            problems += [
+                ((*at, key), f"names {who!r}, who is not in [people]")
+                for key, who in (("from", d.from_), ("to", d.to))
+                if who not in self.people
+            ]
             if d.to == d.from_:
                 problems.append(((*at, "to"), "is the same person as from"))
             if d.ends <= d.starts:
@@ -242,7 +276,8 @@ class Policy(Strict):
     def approver_roles(self, workflow: str, amount: Decimal | None) -> list[str]:
         """Roles that may approve this workflow at this amount, in definition order."""
         return [
-            name for name, role in self.roles.items()
+            name
+            for name, role in self.roles.items()
             if workflow in role.approves
             and (role.limit is None or amount is None or amount <= role.limit)
         ]
@@ -251,8 +286,11 @@ class Policy(Strict):
         """`name`, when [people] names that person; UnknownPerson listing who exists otherwise."""
         if name in self.people:
             return name
-        raise UnknownPerson(f"{name!r} is not a person in policy.toml; [people] names"
-                            f" {', '.join(sorted(self.people)) or 'nobody'}", person=name)
+        raise UnknownPerson(
+            f"{name!r} is not a person in policy.toml; [people] names"
+            f" {', '.join(sorted(self.people)) or 'nobody'}",
+            person=name,
+        )
 
     def roles_of(self, person: str) -> list[str]:
         return self.people.get(person, [])
@@ -311,8 +349,12 @@ def parse_policy(text: str, source: str = "policy.toml") -> Policy:
     except ValidationError as exc:
         err = exc.errors()[0]
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        _refuse(text, source, tuple(str(p) for p in err["loc"]),
-                err["msg"].removeprefix("Value error, ") + more)
+        _refuse(
+            text,
+            source,
+            tuple(str(p) for p in err["loc"]),
+            err["msg"].removeprefix("Value error, ") + more,
+        )
     for loc, message in policy.dangling()[:1]:
         _refuse(text, source, loc, message)
     return policy

@@ -16,17 +16,21 @@ def summary_block(facts: list[str], compressed: int) -> str:
     if not compressed:
         return ""
     lines = "\n".join(f"- {fact}" for fact in facts) or "- (nothing worth keeping)"
-    return (f"\nEarlier in this conversation ({compressed} messages, compressed), the person"
-            f" said:\n{lines}\n")
+    return (
+        f"\nEarlier in this conversation ({compressed} messages, compressed), the person"
+        f" said:\n{lines}\n"
+    )
 
 
 def budget_stop(reason: str) -> str:
-    return (f"I have to stop here: this conversation has used its model budget ({reason})."
-            " A person can raise the budget in policy.toml, or start a new conversation.")
+    return (
+        f"I have to stop here: this conversation has used its model budget ({reason})."
+        " A person can raise the budget in policy.toml, or start a new conversation."
+    )
 
 
 def empty_message() -> str:
-    return "Your message was empty. Try: \"refund order 1042, it arrived broken\" or \"what is waiting on me?\""
+    return 'Your message was empty. Try: "refund order 1042, it arrived broken" or "what is waiting on me?"'
 
 
 def truncated(dropped: int) -> str:
@@ -34,10 +38,14 @@ def truncated(dropped: int) -> str:
 
 
 def too_many_rounds() -> str:
-    return "I stopped after several tool calls without an answer. Please rephrase or be more specific."
+    return (
+        "I stopped after several tool calls without an answer. Please rephrase or be more specific."
+    )
 
 
 def interrupted(tool: str) -> str:
-    return (f"interrupted: this {tool} call was cut short before its result was saved; it may"
-            " or may not have taken effect. It was not repeated. Check what happened (show_run,"
-            " list_pending) before trying again.")
+    return (
+        f"interrupted: this {tool} call was cut short before its result was saved; it may"
+        " or may not have taken effect. It was not repeated. Check what happened (show_run,"
+        " list_pending) before trying again."
+    )

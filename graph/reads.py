@@ -37,14 +37,25 @@ class Reads:
         run = self.store.run(run_id)
         if run is None:
             raise UnknownRun(f"no run with id {run_id}")
-        return RunDetail(run, self.store.approvals(run_id=run_id), self.store.effects(run_id),
-                         self.store.reconciliations(run_id=run_id))
+        return RunDetail(
+            run,
+            self.store.approvals(run_id=run_id),
+            self.store.effects(run_id),
+            self.store.reconciliations(run_id=run_id),
+        )
 
-    def runs(self, *, status: list[RunStatus] | None = None, workflow: str | None = None,
-             limit: int = 100) -> list[Run]:
+    def runs(
+        self,
+        *,
+        status: list[RunStatus] | None = None,
+        workflow: str | None = None,
+        limit: int = 100,
+    ) -> list[Run]:
         return self.store.runs(status=status, workflow=workflow, limit=limit)
 
-    def events(self, run_id: str | None = None, *, since: int = 0, limit: int = 1000) -> list[Event]:
+    def events(
+        self, run_id: str | None = None, *, since: int = 0, limit: int = 1000
+    ) -> list[Event]:
         return self.store.events(run_id, since=since, limit=limit)
 
     def pending_approvals(self, actor: str | None = None) -> list[Approval]:

@@ -32,8 +32,14 @@ class Spend:
 
 class Router:
     def __init__(
-        self, *, store: Store, clock: Clock, models: Models, offline: Model,
-        strong: Model | None = None, cheap: Model | None = None,
+        self,
+        *,
+        store: Store,
+        clock: Clock,
+        models: Models,
+        offline: Model,
+        strong: Model | None = None,
+        cheap: Model | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -50,11 +56,15 @@ class Router:
     def route(self, scope: str, budget: Budget) -> list[tuple[Model, str]]:
         """The models to try, in order, each with the reason it is on the list."""
         spent = self.spend(scope)
-        used = max(spent.tokens / budget.max_tokens,
-                   float(spent.cost_usd / budget.max_cost_usd) if budget.max_cost_usd else 0.0)
+        used = max(
+            spent.tokens / budget.max_tokens,
+            float(spent.cost_usd / budget.max_cost_usd) if budget.max_cost_usd else 0.0,
+        )
         if used >= 1:
-            reason = (f"budget spent: {spent.tokens} of {budget.max_tokens} tokens,"
-                      f" ${spent.cost_usd:.4f} of ${budget.max_cost_usd}")
+            reason = (
+                f"budget spent: {spent.tokens} of {budget.max_tokens} tokens,"
+                f" ${spent.cost_usd:.4f} of ${budget.max_cost_usd}"
+            )
             self.store.append_event(scope, "model.stopped", data={"reason": reason})
             raise BudgetExceeded(reason, scope=scope)
         if self.strong is None:
@@ -63,14 +73,27 @@ class Router:
         if used < budget.soft_limit:
             plan.append((self.strong, "within budget"))
         if self.cheap is not None:
-            plan.append((self.cheap, f"soft limit crossed ({used:.0%} of budget)"
-                         if used >= budget.soft_limit else "fallback: strong model unavailable"))
+            plan.append(
+                (
+                    self.cheap,
+                    f"soft limit crossed ({used:.0%} of budget)"
+                    if used >= budget.soft_limit
+                    else "fallback: strong model unavailable",
+                )
+            )
         plan.append((self.offline, "fallback: hosted models unavailable"))
         return plan
 
     def complete(
-        self, scope: str, budget: Budget, *, system: str, messages: list[Message],
-        tools: list[ToolSpec], max_tokens: int = 1024, on_text: TextSink | None = None,
+        self,
+        scope: str,
+        budget: Budget,
+        *,
+        system: str,
+        messages: list[Message],
+        tools: list[ToolSpec],
+        max_tokens: int = 1024,
+        on_text: TextSink | None = None,
     ) -> Reply:
         """The first model on the route that answers; `on_text` hears a streaming model's
         text so far (a fallback starts its own text afresh)."""
@@ -80,13 +103,21 @@ class Router:
                 reason = f"{reason} ({'; '.join(failures)})"
             started = self.clock.monotonic()
             try:
-                reply = model.complete(system=system, messages=messages, tools=tools,
-                                       max_tokens=max_tokens, on_text=on_text)
+                reply = model.complete(
+                    system=system,
+                    messages=messages,
+                    tools=tools,
+                    max_tokens=max_tokens,
+                    on_text=on_text,
+                )
             except ModelError as exc:
                 failures.append(f"{model.name}: {exc.detail}")
-                self.store.append_event(scope, "model.failed",
-                                        data={"model": model.name, "error": str(exc)},
-                                        duration_ms=(self.clock.monotonic() - started) * 1000)
+                self.store.append_event(
+                    scope,
+                    "model.failed",
+                    data={"model": model.name, "error": str(exc)},
+                    duration_ms=(self.clock.monotonic() - started) * 1000,
+                )
                 continue
             self._record(scope, model, reply, reason, (self.clock.monotonic() - started) * 1000)
             return reply
@@ -97,10 +128,20 @@ class Router:
         cost = cost_of(reply.usage, price) if price and not reply.offline else Decimal(0)
         u = reply.usage
         self.store.append_event(
-            scope, "model.called", cost_usd=float(cost), duration_ms=ms,
-            data={"model": reply.model, "route": reason, "offline": reply.offline,
-                  "input_tokens": u.input_tokens, "output_tokens": u.output_tokens,
-                  "cache_read_tokens": u.cache_read_tokens,
-                  "cache_write_tokens": u.cache_write_tokens, "total_tokens": u.total_tokens,
-                  "cost_usd": str(cost), "stop_reason": reply.stop_reason},
+            scope,
+            "model.called",
+            cost_usd=float(cost),
+            duration_ms=ms,
+            data={
+                "model": reply.model,
+                "route": reason,
+                "offline": reply.offline,
+                "input_tokens": u.input_tokens,
+                "output_tokens": u.output_tokens,
+                "cache_read_tokens": u.cache_read_tokens,
+                "cache_write_tokens": u.cache_write_tokens,
+                "total_tokens": u.total_tokens,
+                "cost_usd": str(cost),
+                "stop_reason": reply.stop_reason,
+            },
         )

@@ -78,8 +78,10 @@ class Runtime:
         self.reads = Reads(store, self.authority, self.clock)
         self.workflows = dict(workflows)
         self._checkpointer = checkpointer
-        self._graphs = {name: wf.build().compile(checkpointer=checkpointer)
-                        for name, wf in self.workflows.items()}
+        self._graphs = {
+            name: wf.build().compile(checkpointer=checkpointer)
+            for name, wf in self.workflows.items()
+        }
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="keel-run") if workers else None
         self._lock = threading.Lock()
         self._inflight: set[str] = set()
@@ -88,8 +90,14 @@ class Runtime:
 
     @classmethod
     def open(
-        cls, home: str | Path, *, services: Services, policy: Policy, clock: Clock | None = None,
-        workers: int = 0, workflows: Mapping[str, Workflow] = REGISTRY,
+        cls,
+        home: str | Path,
+        *,
+        services: Services,
+        policy: Policy,
+        clock: Clock | None = None,
+        workers: int = 0,
+        workflows: Mapping[str, Workflow] = REGISTRY,
     ) -> Runtime:
         """The embedded default: the run store and the checkpoints as two files in `home`."""
         home = Path(home)
@@ -100,8 +108,15 @@ class Runtime:
         conn.execute("PRAGMA synchronous=FULL")  # explicit: a checkpoint is on disk before effects
         saver = SqliteSaver(conn)
         saver.setup()
-        return cls(store=store, checkpointer=saver, services=services, policy=policy, clock=clock,
-                   workers=workers, workflows=workflows)
+        return cls(
+            store=store,
+            checkpointer=saver,
+            services=services,
+            policy=policy,
+            clock=clock,
+            workers=workers,
+            workflows=workflows,
+        )
 
     @property
     def checkpointer(self) -> BaseCheckpointSaver:
@@ -136,15 +151,27 @@ class Runtime:
         return workflow.prepare(self.services, self.policy, model)
 
     def start(
-        self, kind: str, data: Mapping[str, Any] | BaseModel, requested_by: str,
-        origin: str = "cli", *, execute: bool = True,
+        self,
+        kind: str,
+        data: Mapping[str, Any] | BaseModel,
+        requested_by: str,
+        origin: str = "cli",
+        *,
+        execute: bool = True,
     ) -> Run:
         """Create a run and (unless `execute=False`, for a server to pick up) drive it."""
         model = self.validate(kind, data)
         workflow = self.workflows[kind]
         run_id = new_id("run", self.clock.now())
-        self.store.create_run(run_id, workflow.name, workflow.version, model.model_dump(mode="json"),
-                              requested_by, origin, exclusive_on=workflow.exclusive_on)
+        self.store.create_run(
+            run_id,
+            workflow.name,
+            workflow.version,
+            model.model_dump(mode="json"),
+            requested_by,
+            origin,
+            exclusive_on=workflow.exclusive_on,
+        )
         if execute:
             self._kick(run_id)
         return self.get(run_id).run
@@ -163,8 +190,13 @@ class Runtime:
         return approval
 
     def decide(
-        self, approval_id: str, decision: Verdict, actor: str, reason: str | None = None,
-        *, execute: bool = True,
+        self,
+        approval_id: str,
+        decision: Verdict,
+        actor: str,
+        reason: str | None = None,
+        *,
+        execute: bool = True,
     ) -> Approval:
         """Approve (a vote toward the approval's quorum) or reject (a veto, needs a reason).
 
@@ -184,15 +216,27 @@ class Runtime:
                 on_behalf_of = self.authority.standing(current, actor, now)
                 settled = decision == "reject" or self._vote(current, actor, on_behalf_of)
                 if settled:
-                    status = (ApprovalStatus.APPROVED if decision == "approve"
-                              else ApprovalStatus.REJECTED)
+                    status = (
+                        ApprovalStatus.APPROVED
+                        if decision == "approve"
+                        else ApprovalStatus.REJECTED
+                    )
                     self.store.settle_approval(approval_id, status, actor, reason)
                     self.store.append_event(
-                        approval.run_id, "approval.decided", step="approval", actor=actor,
-                        data={"approval_id": approval_id, "decision": str(status),
-                              "reason": reason, **_behalf(on_behalf_of)})
-                    self.store.transition(approval.run_id, RunStatus.QUEUED,
-                                          only_from=[RunStatus.WAITING])
+                        approval.run_id,
+                        "approval.decided",
+                        step="approval",
+                        actor=actor,
+                        data={
+                            "approval_id": approval_id,
+                            "decision": str(status),
+                            "reason": reason,
+                            **_behalf(on_behalf_of),
+                        },
+                    )
+                    self.store.transition(
+                        approval.run_id, RunStatus.QUEUED, only_from=[RunStatus.WAITING]
+                    )
         except NotAuthorised as refusal:
             self._refused(approval, actor, refusal)
             raise
@@ -211,16 +255,29 @@ class Runtime:
         votes = self.store.add_vote(approval.id, actor, on_behalf_of)
         if approval.quorum > 1:
             self.store.append_event(
-                approval.run_id, "approval.voted", step="approval", actor=actor,
-                data={"approval_id": approval.id, "by": actor, "votes": votes,
-                      "quorum": approval.quorum, **_behalf(on_behalf_of)})
+                approval.run_id,
+                "approval.voted",
+                step="approval",
+                actor=actor,
+                data={
+                    "approval_id": approval.id,
+                    "by": actor,
+                    "votes": votes,
+                    "quorum": approval.quorum,
+                    **_behalf(on_behalf_of),
+                },
+            )
         return votes >= approval.quorum
 
     def _refused(self, approval: Approval, actor: str, refusal: NotAuthorised) -> None:
         """A refusal by policy is an audit event."""
-        self.store.append_event(approval.run_id, "approval.refused", step="approval",
-                                actor=actor, data={"approval_id": approval.id,
-                                                   "reason": str(refusal)})
+        self.store.append_event(
+            approval.run_id,
+            "approval.refused",
+            step="approval",
+            actor=actor,
+            data={"approval_id": approval.id, "reason": str(refusal)},
+        )
 
     def cancel(self, run_id: str, actor: str, reason: str | None = None) -> Run:
         """Stop a run at its next step boundary; done effects are compensated."""
@@ -233,8 +290,9 @@ class Runtime:
             self.store.set_run(run_id, cancel_requested=1)
             for approval in self.store.approvals(run_id=run_id, status=ApprovalStatus.PENDING):
                 self.store.settle_approval(approval.id, ApprovalStatus.CANCELLED, actor, reason)
-            self.store.append_event(run_id, "run.cancel_requested", actor=actor,
-                                    data={"reason": reason})
+            self.store.append_event(
+                run_id, "run.cancel_requested", actor=actor, data={"reason": reason}
+            )
             self.store.transition(run_id, RunStatus.QUEUED, only_from=[RunStatus.WAITING])
         self._kick(run_id)
         return self.get(run_id).run
@@ -244,11 +302,18 @@ class Runtime:
     def get(self, run_id: str) -> RunDetail:
         return self.reads.get(run_id)
 
-    def runs(self, *, status: list[RunStatus] | None = None, workflow: str | None = None,
-             limit: int = 100) -> list[Run]:
+    def runs(
+        self,
+        *,
+        status: list[RunStatus] | None = None,
+        workflow: str | None = None,
+        limit: int = 100,
+    ) -> list[Run]:
         return self.reads.runs(status=status, workflow=workflow, limit=limit)
 
-    def events(self, run_id: str | None = None, *, since: int = 0, limit: int = 1000) -> list[Event]:
+    def events(
+        self, run_id: str | None = None, *, since: int = 0, limit: int = 1000
+    ) -> list[Event]:
         return self.reads.events(run_id, since=since, limit=limit)
 
     def pending_approvals(self, actor: str | None = None) -> list[Approval]:
@@ -260,8 +325,9 @@ class Runtime:
     def recover(self) -> list[str]:
         """Resume every run with pending work that is not waiting on a person."""
         resumed = []
-        for run in self.store.runs(status=[RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.WAITING],
-                                   limit=1_000_000):
+        for run in self.store.runs(
+            status=[RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.WAITING], limit=1_000_000
+        ):
             if run.status is RunStatus.WAITING:
                 latest = self.store.latest_approval(run.id)
                 if latest is not None and latest.status is ApprovalStatus.PENDING:
@@ -286,25 +352,49 @@ class Runtime:
             role = esc.chain[level - 1]
             with self.store.tx():
                 if self.store.escalate_approval(approval.id, level, now + esc.deadline):
-                    done.append(self.store.append_event(
-                        approval.run_id, "approval.escalated", step="approval", actor="policy",
-                        data={"approval_id": approval.id, "level": level, "role": role,
-                              "notify": self.policy.with_delegates(self.policy.people_in(role),
-                                                                   now)}))
+                    done.append(
+                        self.store.append_event(
+                            approval.run_id,
+                            "approval.escalated",
+                            step="approval",
+                            actor="policy",
+                            data={
+                                "approval_id": approval.id,
+                                "level": level,
+                                "role": role,
+                                "notify": self.policy.with_delegates(
+                                    self.policy.people_in(role), now
+                                ),
+                            },
+                        )
+                    )
         if esc.remind_before is None:
             return done
-        for approval in self.store.approvals(status=ApprovalStatus.PENDING,
-                                             due_before=now + esc.remind_before):
+        for approval in self.store.approvals(
+            status=ApprovalStatus.PENDING, due_before=now + esc.remind_before
+        ):
             if approval.deadline is None or approval.deadline <= now:
                 continue  # overdue: the escalation above, or a rival tick's, takes it
             with self.store.tx():
                 if self.store.remind_approval(approval.id, approval.escalation_level):
-                    done.append(self.store.append_event(
-                        approval.run_id, "approval.reminded", step="approval", actor="policy",
-                        data={"approval_id": approval.id, "level": approval.escalation_level,
-                              "deadline": iso(approval.deadline),
-                              "notify": [p for p in self.policy.people
-                                         if self.authority.may(approval, p, now)]}))
+                    done.append(
+                        self.store.append_event(
+                            approval.run_id,
+                            "approval.reminded",
+                            step="approval",
+                            actor="policy",
+                            data={
+                                "approval_id": approval.id,
+                                "level": approval.escalation_level,
+                                "deadline": iso(approval.deadline),
+                                "notify": [
+                                    p
+                                    for p in self.policy.people
+                                    if self.authority.may(approval, p, now)
+                                ],
+                            },
+                        )
+                    )
         return done
 
     def _expire(self, approval: Approval) -> list[Event]:
@@ -312,12 +402,17 @@ class Runtime:
         choice = self.policy.expiry(approval.request.workflow)
         status = ApprovalStatus.APPROVED if choice == "approve" else ApprovalStatus.EXPIRED
         with self.store.tx():
-            if not self.store.settle_approval(approval.id, status, "policy",
-                                              "no decision before the deadline"):
+            if not self.store.settle_approval(
+                approval.id, status, "policy", "no decision before the deadline"
+            ):
                 return []
             event = self.store.append_event(
-                approval.run_id, "approval.expired", step="approval", actor="policy",
-                data={"approval_id": approval.id, "outcome": str(status), "on_expiry": choice})
+                approval.run_id,
+                "approval.expired",
+                step="approval",
+                actor="policy",
+                data={"approval_id": approval.id, "outcome": str(status), "on_expiry": choice},
+            )
             self.store.transition(approval.run_id, RunStatus.QUEUED, only_from=[RunStatus.WAITING])
         self._kick(approval.run_id)
         return [event]
@@ -399,10 +494,16 @@ class Runtime:
                 # the writes of steps that finished and re-runs the step that did not.
                 payload, resumed_from = None, checkpoint
             self.store.set_run(run_id, status=RunStatus.RUNNING)
-            context = RunContext(run_id=run_id, requested_by=run.requested_by,
-                                 workflow=self.workflows[run.workflow], store=self.store,
-                                 services=self.services, policy=self.policy, clock=self.clock,
-                                 router=self.router)
+            context = RunContext(
+                run_id=run_id,
+                requested_by=run.requested_by,
+                workflow=self.workflows[run.workflow],
+                store=self.store,
+                services=self.services,
+                policy=self.policy,
+                clock=self.clock,
+                router=self.router,
+            )
             try:
                 graph.invoke(payload, config, context=context, durability="sync")
             except Exception as exc:  # a defect, not a business failure: stop and tell a person
@@ -412,9 +513,11 @@ class Runtime:
 
     def _defect(self, run_id: str, exc: Exception) -> None:
         error = f"{type(exc).__name__}: {exc}"
-        self.store.append_event(run_id, "escalation.raised",
-                                data={"reason": f"defect: {error}",
-                                      "to": self.policy.escalation.on_call})
+        self.store.append_event(
+            run_id,
+            "escalation.raised",
+            data={"reason": f"defect: {error}", "to": self.policy.escalation.on_call},
+        )
         self.store.finish_run(run_id, RunStatus.FAILED, {}, error=error)
 
     def _park(self, run_id: str) -> bool:
@@ -429,9 +532,12 @@ class Runtime:
     @staticmethod
     def _decision(approval: Approval) -> Decision:
         return Decision(
-            approval_id=approval.id, approved=approval.status is ApprovalStatus.APPROVED,
-            status=approval.status, by=approval.decided_by or "policy",
-            at=approval.decided_at or approval.created_at, reason=approval.reason,
+            approval_id=approval.id,
+            approved=approval.status is ApprovalStatus.APPROVED,
+            status=approval.status,
+            by=approval.decided_by or "policy",
+            at=approval.decided_at or approval.created_at,
+            reason=approval.reason,
         )
 
     def _finish(self, run_id: str, values: Mapping[str, Any]) -> None:

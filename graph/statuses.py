@@ -21,8 +21,13 @@ class RunStatus(StrEnum):
 
 
 TERMINAL = frozenset(
-    {RunStatus.SUCCEEDED, RunStatus.REJECTED, RunStatus.COMPENSATED, RunStatus.FAILED,
-     RunStatus.CANCELLED}
+    {
+        RunStatus.SUCCEEDED,
+        RunStatus.REJECTED,
+        RunStatus.COMPENSATED,
+        RunStatus.FAILED,
+        RunStatus.CANCELLED,
+    }
 )
 
 

@@ -119,8 +119,12 @@ class StepScope:
         try:
             result = call()
         except ConnectorError as exc:
-            self.event("connector.failed", operation=operation, error=str(exc),
-                       duration_ms=self._elapsed_ms(started))
+            self.event(
+                "connector.failed",
+                operation=operation,
+                error=str(exc),
+                duration_ms=self._elapsed_ms(started),
+            )
             raise StepFailed(str(exc), step=self.step, operation=operation) from exc
         self.event("connector.called", operation=operation, duration_ms=self._elapsed_ms(started))
         return result
@@ -174,15 +178,22 @@ class StepScope:
                 if not answered:
                     self._unknown(kind, key, request, cause=str(exc))
             store.settle_effect(key, EffectStatus.FAILED, error=str(exc))
-            self.event("effect.failed", kind=kind, key=key, error=str(exc),
-                       error_type=type(exc).__name__, duration_ms=self._elapsed_ms(started))
+            self.event(
+                "effect.failed",
+                kind=kind,
+                key=key,
+                error=str(exc),
+                error_type=type(exc).__name__,
+                duration_ms=self._elapsed_ms(started),
+            )
             raise EffectFailed(str(exc), step=self.step, key=key, kind=kind) from exc
         crashpoint(f"effect.after:{kind}")
         return self._settle(kind, key, result, compensation, duration_ms=self._elapsed_ms(started))
 
     @staticmethod
     def _ask(
-        lookup: Callable[[str], dict[str, Any] | None] | None, key: str,
+        lookup: Callable[[str], dict[str, Any] | None] | None,
+        key: str,
     ) -> tuple[bool, dict[str, Any] | None]:
         """Whether the API could say if the keyed call happened, and what it found."""
         if lookup is None:
@@ -193,36 +204,66 @@ class StepScope:
             return False, None
 
     def _settle(
-        self, kind: str, key: str, result: dict[str, Any],
+        self,
+        kind: str,
+        key: str,
+        result: dict[str, Any],
         compensation: Callable[[dict[str, Any]], dict[str, Any]] | None,
-        *, duration_ms: float | None = None, recovered: bool = False,
+        *,
+        duration_ms: float | None = None,
+        recovered: bool = False,
     ) -> dict[str, Any]:
         store = self.ctx.store
         with store.tx():  # the result and its event land together
             store.settle_effect(
-                key, EffectStatus.DONE, result=result,
+                key,
+                EffectStatus.DONE,
+                result=result,
                 compensation=compensation(result) if compensation else None,
             )
-            self.event("effect.performed", kind=kind, key=key, recovered=recovered,
-                       result=result, duration_ms=duration_ms)
+            self.event(
+                "effect.performed",
+                kind=kind,
+                key=key,
+                recovered=recovered,
+                result=result,
+                duration_ms=duration_ms,
+            )
         return result
 
     def _unknown(
-        self, kind: str, key: str, request: dict[str, Any], cause: str | None = None,
+        self,
+        kind: str,
+        key: str,
+        request: dict[str, Any],
+        cause: str | None = None,
     ) -> NoReturn:
         store = self.ctx.store
-        message = (f"{kind}: outcome unknown ({cause}); it may have happened: check before redoing"
-                   if cause else
-                   f"{kind}: outcome unknown after a crash; the API cannot be asked and won't dedupe")
+        message = (
+            f"{kind}: outcome unknown ({cause}); it may have happened: check before redoing"
+            if cause
+            else f"{kind}: outcome unknown after a crash; the API cannot be asked and won't dedupe"
+        )
         with store.tx():
             store.settle_effect(key, EffectStatus.UNKNOWN, error=message)
-            store.open_reconciliation(self.ctx.run_id, "effect_outcome_unknown", message,
-                                      {"effect": kind, "request": request}, effect_key=key)
+            store.open_reconciliation(
+                self.ctx.run_id,
+                "effect_outcome_unknown",
+                message,
+                {"effect": kind, "request": request},
+                effect_key=key,
+            )
             self.event("escalation.raised", reason=message, to=self.policy.escalation.on_call)
         raise OutcomeUnknown(message, step=self.step, key=key)
 
-    def model(self, *, system: str, messages: list[Message], tools: list[ToolSpec] | None = None,
-              max_tokens: int = 1024) -> Reply:
+    def model(
+        self,
+        *,
+        system: str,
+        messages: list[Message],
+        tools: list[ToolSpec] | None = None,
+        max_tokens: int = 1024,
+    ) -> Reply:
         """A model call within the run's budget (policy.toml); past it the run escalates."""
         from .router import BudgetExceeded
 
@@ -230,12 +271,20 @@ class StepScope:
             raise StepFailed("no model router is configured for this runtime", step=self.step)
         budget = self.policy.workflow(self.ctx.workflow.name).budget
         try:
-            return self.ctx.router.complete(self.ctx.run_id, budget, system=system,
-                                            messages=messages, tools=tools or [],
-                                            max_tokens=max_tokens)
+            return self.ctx.router.complete(
+                self.ctx.run_id,
+                budget,
+                system=system,
+                messages=messages,
+                tools=tools or [],
+                max_tokens=max_tokens,
+            )
         except BudgetExceeded as exc:
-            self.event("escalation.raised", reason=f"model budget: {exc}",
-                       to=self.policy.escalation.on_call)
+            self.event(
+                "escalation.raised",
+                reason=f"model budget: {exc}",
+                to=self.policy.escalation.on_call,
+            )
             raise StepFailed(f"stopped by its model budget: {exc}", step=self.step) from exc
 
     def approval(self, request: ApprovalRequest, deadline: datetime | None) -> Decision:
@@ -255,7 +304,9 @@ class StepScope:
 
 
 def step(
-    name: str, *, cancellable: bool = True,
+    name: str,
+    *,
+    cancellable: bool = True,
 ) -> Callable[[StepFn], Callable[[State, GraphRuntime[RunContext]], State]]:
     """Wrap a node: cancellation check, timing, events, and failure routing."""
 
@@ -272,8 +323,13 @@ def step(
                 update = fn(state, scope) or {}
             except StepFailed as exc:
                 scope.event("step.failed", error=str(exc), duration_ms=scope._elapsed_ms(started))
-                return {"failure": {"step": name, "message": str(exc),
-                                    "cancelled": isinstance(exc, Cancelled)}}
+                return {
+                    "failure": {
+                        "step": name,
+                        "message": str(exc),
+                        "cancelled": isinstance(exc, Cancelled),
+                    }
+                }
             scope.event("step.finished", duration_ms=scope._elapsed_ms(started))
             return update
 
@@ -302,15 +358,21 @@ def recover(state: State, scope: StepScope) -> State:
     failure = state.get("failure") or {}
     cancelled = bool(failure.get("cancelled"))
     standing = [
-        e for e in ctx.store.effects(ctx.run_id)
+        e
+        for e in ctx.store.effects(ctx.run_id)
         if e.status is EffectStatus.DONE and e.compensation and e.compensation_status != "done"
     ]
     mode = "compensate" if cancelled else ctx.policy.workflow(ctx.workflow.name).on_failure
     if mode == "escalate" and standing:
-        summary = (f"{failure.get('step')} failed ({failure.get('message')}); kept: "
-                   + ", ".join(e.kind for e in standing))
-        ctx.store.open_reconciliation(ctx.run_id, "step_failed", summary,
-                                      {"kept": [e.key for e in standing], "failure": failure})
+        summary = f"{failure.get('step')} failed ({failure.get('message')}); kept: " + ", ".join(
+            e.kind for e in standing
+        )
+        ctx.store.open_reconciliation(
+            ctx.run_id,
+            "step_failed",
+            summary,
+            {"kept": [e.key for e in standing], "failure": failure},
+        )
         scope.event("escalation.raised", reason=summary, to=ctx.policy.escalation.on_call)
         return {"outcome": "failed"}
     broken = 0
@@ -318,16 +380,23 @@ def recover(state: State, scope: StepScope) -> State:
         comp = done.compensation or {}
         undo = ctx.workflow.compensations[comp["name"]]
         try:
-            scope.effect(f"undo:{done.kind}", lambda key, u=undo, a=comp["args"]: u(ctx.services, a, key),
-                         request={"undoes": done.key, **comp})
+            scope.effect(
+                f"undo:{done.kind}",
+                lambda key, u=undo, a=comp["args"]: u(ctx.services, a, key),
+                request={"undoes": done.key, **comp},
+            )
         except KeelError as exc:
             broken += 1
             ctx.store.set_compensation_status(done.key, "failed")
             summary = f"could not undo {done.kind}: {exc}"
             scope.event("compensation.failed", effect=done.key, error=str(exc))
-            ctx.store.open_reconciliation(ctx.run_id, "compensation_failed", summary,
-                                          {"effect": done.kind, "compensation": comp},
-                                          effect_key=done.key)
+            ctx.store.open_reconciliation(
+                ctx.run_id,
+                "compensation_failed",
+                summary,
+                {"effect": done.kind, "compensation": comp},
+                effect_key=done.key,
+            )
             scope.event("escalation.raised", reason=summary, to=ctx.policy.escalation.on_call)
             continue
         ctx.store.set_compensation_status(done.key, "done")

@@ -153,8 +153,14 @@ class Store:
                 "SELECT COALESCE(MAX(seq), 0) + 1 FROM events WHERE run_id IS ?", (run_id,)
             ).fetchone()[0]
             row = {
-                "run_id": run_id, "seq": seq, "at": self.now(), "kind": kind, "step": step,
-                "actor": actor, "data": canonical(data or {}), "cost_usd": float(cost_usd),
+                "run_id": run_id,
+                "seq": seq,
+                "at": self.now(),
+                "kind": kind,
+                "step": step,
+                "actor": actor,
+                "data": canonical(data or {}),
+                "cost_usd": float(cost_usd),
                 "duration_ms": None if duration_ms is None else round(float(duration_ms), 3),
             }
             row["prev_hash"] = prev
@@ -168,7 +174,11 @@ class Store:
             return self._event({**row, "id": cur.lastrowid})
 
     def events(
-        self, run_id: str | None = None, *, since: int = 0, kinds: list[str] | None = None,
+        self,
+        run_id: str | None = None,
+        *,
+        since: int = 0,
+        kinds: list[str] | None = None,
         limit: int = 1000,
     ) -> list[Event]:
         where, args = _where(("id > ?", since), ("run_id", run_id), ("kind", kinds))
@@ -176,15 +186,18 @@ class Store:
         args.append(limit)
         return [self._event(dict(r)) for r in self._all(sql, tuple(args))]
 
-    def events_with(self, run_id: str, *, kinds: list[str], field: str,
-                    values: list[str]) -> list[Event]:
+    def events_with(
+        self, run_id: str, *, kinds: list[str], field: str, values: list[str]
+    ) -> list[Event]:
         """The run's events of these kinds whose data `field` is one of `values`, in order
         (e.g. the records of some tool calls by their tool_use ids)."""
         if not values or not kinds:
             return []
         where, args = _where(("run_id", run_id), ("kind", kinds))
-        sql = (f"SELECT * FROM events{where} AND json_extract(data, ?)"
-               f" IN ({','.join('?' * len(values))}) ORDER BY id")
+        sql = (
+            f"SELECT * FROM events{where} AND json_extract(data, ?)"
+            f" IN ({','.join('?' * len(values))}) ORDER BY id"
+        )
         return [self._event(dict(r)) for r in self._all(sql, (*args, f"$.{field}", *values))]
 
     def last_event_id(self) -> int:
@@ -195,7 +208,9 @@ class Store:
         """Tokens and cost of the model calls recorded for a run or conversation."""
         row = self._one(
             "SELECT COALESCE(SUM(json_extract(data, '$.total_tokens')), 0), COALESCE(SUM(cost_usd), 0)"
-            " FROM events WHERE run_id = ? AND kind = 'model.called'", (scope,))
+            " FROM events WHERE run_id = ? AND kind = 'model.called'",
+            (scope,),
+        )
         return (int(row[0]), float(row[1])) if row else (0, 0.0)
 
     def verify(self) -> AuditReport:
@@ -209,9 +224,16 @@ class Store:
     # --- runs -----------------------------------------------------------------------------
 
     def create_run(
-        self, run_id: str, workflow: str, version: int, input: dict[str, Any],
-        requested_by: str, origin: str, status: RunStatus = RunStatus.QUEUED,
-        *, exclusive_on: str | None = None,
+        self,
+        run_id: str,
+        workflow: str,
+        version: int,
+        input: dict[str, Any],
+        requested_by: str,
+        origin: str,
+        status: RunStatus = RunStatus.QUEUED,
+        *,
+        exclusive_on: str | None = None,
     ) -> Run:
         """Record a new run. With `exclusive_on` (an input field), an unfinished run of the
         same workflow with the same value refuses it (AlreadyInProgress), checked under the
@@ -223,29 +245,47 @@ class Store:
             conn.execute(
                 "INSERT INTO runs (id, workflow, version, status, input, requested_by, origin,"
                 " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (run_id, workflow, version, status, canonical(input), requested_by, origin, now, now),
+                (
+                    run_id,
+                    workflow,
+                    version,
+                    status,
+                    canonical(input),
+                    requested_by,
+                    origin,
+                    now,
+                    now,
+                ),
             )
             self.append_event(
-                run_id, "run.started", actor=requested_by,
+                run_id,
+                "run.started",
+                actor=requested_by,
                 data={"workflow": workflow, "version": version, "input": input, "origin": origin},
             )
         return self.run(run_id)  # type: ignore[return-value]
 
-    def _refuse_a_second(self, conn: sqlite3.Connection, workflow: str, field: str,
-                         value: Any) -> None:
+    def _refuse_a_second(
+        self, conn: sqlite3.Connection, workflow: str, field: str, value: Any
+    ) -> None:
         # By status (the few unfinished runs): `+workflow` keeps SQLite off the workflow
         # index (every run there ever was).
-        where, args = _where(("+workflow", workflow),
-                             ("status", [str(s) for s in RunStatus if not s.terminal]))
+        where, args = _where(
+            ("+workflow", workflow), ("status", [str(s) for s in RunStatus if not s.terminal])
+        )
         row = conn.execute(
             f"SELECT id, status FROM runs{where} AND json_extract(input, ?) = ?"
-            " ORDER BY created_at LIMIT 1", (*args, f"$.{field}", value)).fetchone()
+            " ORDER BY created_at LIMIT 1",
+            (*args, f"$.{field}", value),
+        ).fetchone()
         if row is not None:
             what = field.removesuffix("_id").replace("_", " ")
             raise AlreadyInProgress(
                 f"{what} {value} already has a {workflow} in progress: {row[0]} ({row[1]});"
                 " let it finish or cancel it before starting another",
-                run_id=row[0], status=row[1])
+                run_id=row[0],
+                status=row[1],
+            )
 
     def run(self, run_id: str) -> Run | None:
         row = self._one(f"SELECT r.*, {_COST} AS cost_usd FROM runs r WHERE id = ?", (run_id,))
@@ -256,19 +296,26 @@ class Store:
         return bool(row and row[0])
 
     def runs(
-        self, *, status: list[RunStatus] | None = None, workflow: str | None = None,
-        limit: int = 100, before: str | None = None,
+        self,
+        *,
+        status: list[RunStatus] | None = None,
+        workflow: str | None = None,
+        limit: int = 100,
+        before: str | None = None,
     ) -> list[Run]:
-        where, args = _where(("status", list(status or [])), ("workflow", workflow),
-                             ("id < ?", before))
-        sql = (f"SELECT r.*, {_COST} AS cost_usd FROM runs r{where} ORDER BY id DESC LIMIT ?")
+        where, args = _where(
+            ("status", list(status or [])), ("workflow", workflow), ("id < ?", before)
+        )
+        sql = f"SELECT r.*, {_COST} AS cost_usd FROM runs r{where} ORDER BY id DESC LIMIT ?"
         args.append(limit)
         return [self._run(r) for r in self._all(sql, tuple(args))]
 
     def runs_for_customer(self, customer: str, *, limit: int = 500) -> list[Run]:
         """Runs whose input names `customer` (as the workflow filled it in), newest first."""
-        sql = (f"SELECT r.*, {_COST} AS cost_usd FROM runs r"
-               " WHERE json_extract(input, '$.customer') = ? ORDER BY id DESC LIMIT ?")
+        sql = (
+            f"SELECT r.*, {_COST} AS cost_usd FROM runs r"
+            " WHERE json_extract(input, '$.customer') = ? ORDER BY id DESC LIMIT ?"
+        )
         return [self._run(r) for r in self._all(sql, (customer, limit))]
 
     def set_run(self, run_id: str, **fields: Any) -> None:
@@ -294,7 +341,11 @@ class Store:
             return cur.rowcount == 1
 
     def finish_run(
-        self, run_id: str, status: RunStatus, outcome: dict[str, Any], error: str | None = None,
+        self,
+        run_id: str,
+        status: RunStatus,
+        outcome: dict[str, Any],
+        error: str | None = None,
     ) -> bool:
         """Settle a run once; the run.finished event is written in the same transaction."""
         now = self.now()
@@ -310,8 +361,9 @@ class Store:
             started = conn.execute("SELECT created_at FROM runs WHERE id = ?", (run_id,)).fetchone()
             elapsed = (parse_iso(now) - parse_iso(started[0])).total_seconds() * 1000
             self.append_event(
-                run_id, "run.finished", data={"status": str(status), **outcome,
-                                              **({"error": error} if error else {})},
+                run_id,
+                "run.finished",
+                data={"status": str(status), **outcome, **({"error": error} if error else {})},
                 duration_ms=elapsed,
             )
             return True
@@ -320,17 +372,28 @@ class Store:
     def _run(row: sqlite3.Row) -> Run:
         d = dict(row)
         return Run(
-            **{**d, "input": json.loads(d["input"]), "outcome": json.loads(d["outcome"]),
-               "created_at": parse_iso(d["created_at"]), "updated_at": parse_iso(d["updated_at"]),
-               "finished_at": _dt(d["finished_at"]),
-               "cancel_requested": bool(d["cancel_requested"]), "cost_usd": d.get("cost_usd", 0.0)}
+            **{
+                **d,
+                "input": json.loads(d["input"]),
+                "outcome": json.loads(d["outcome"]),
+                "created_at": parse_iso(d["created_at"]),
+                "updated_at": parse_iso(d["updated_at"]),
+                "finished_at": _dt(d["finished_at"]),
+                "cancel_requested": bool(d["cancel_requested"]),
+                "cost_usd": d.get("cost_usd", 0.0),
+            }
         )
 
     # --- approvals ------------------------------------------------------------------------
 
     def ensure_approval(
-        self, run_id: str, task_id: str, ordinal: int, request: ApprovalRequest,
-        deadline: datetime | None, quorum: int = 1,
+        self,
+        run_id: str,
+        task_id: str,
+        ordinal: int,
+        request: ApprovalRequest,
+        deadline: datetime | None,
+        quorum: int = 1,
     ) -> tuple[Approval, bool]:
         """The approval for this (run, task, ordinal), created once; True when created now."""
         with self.tx() as conn:
@@ -344,13 +407,29 @@ class Store:
             conn.execute(
                 "INSERT INTO approvals (id, run_id, task_id, ordinal, status, request, requested_by,"
                 " created_at, deadline, quorum) VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?)",
-                (approval_id, run_id, task_id, ordinal, request.model_dump_json(),
-                 request.requested_by, self.now(), deadline and iso(deadline), quorum),
+                (
+                    approval_id,
+                    run_id,
+                    task_id,
+                    ordinal,
+                    request.model_dump_json(),
+                    request.requested_by,
+                    self.now(),
+                    deadline and iso(deadline),
+                    quorum,
+                ),
             )
             self.append_event(
-                run_id, "approval.requested", step="approval", actor=request.requested_by,
-                data={"approval_id": approval_id, **request.model_dump(mode="json"),
-                      "deadline": deadline and iso(deadline), "quorum": quorum},
+                run_id,
+                "approval.requested",
+                step="approval",
+                actor=request.requested_by,
+                data={
+                    "approval_id": approval_id,
+                    **request.model_dump(mode="json"),
+                    "deadline": deadline and iso(deadline),
+                    "quorum": quorum,
+                },
             )
         return self.approval(approval_id), True  # type: ignore[return-value]
 
@@ -359,20 +438,31 @@ class Store:
         return found[0] if found else None
 
     def latest_approval(self, run_id: str) -> Approval | None:
-        found = self._approvals(" WHERE run_id = ?", [run_id],
-                                " ORDER BY created_at DESC, rowid DESC LIMIT 1")
+        found = self._approvals(
+            " WHERE run_id = ?", [run_id], " ORDER BY created_at DESC, rowid DESC LIMIT 1"
+        )
         return found[0] if found else None
 
     def approvals(
-        self, *, status: ApprovalStatus | None = None, run_id: str | None = None,
+        self,
+        *,
+        status: ApprovalStatus | None = None,
+        run_id: str | None = None,
         due_before: datetime | None = None,
     ) -> list[Approval]:
-        where, args = _where(("status", status), ("run_id", run_id),
-                             ("deadline <= ?", due_before and iso(due_before)))
+        where, args = _where(
+            ("status", status),
+            ("run_id", run_id),
+            ("deadline <= ?", due_before and iso(due_before)),
+        )
         return self._approvals(where, args, " ORDER BY id")
 
     def settle_approval(
-        self, approval_id: str, status: ApprovalStatus, by: str, reason: str | None,
+        self,
+        approval_id: str,
+        status: ApprovalStatus,
+        by: str,
+        reason: str | None,
     ) -> bool:
         """The compare-and-set: only a pending approval can be settled, exactly once."""
         with self.tx() as conn:
@@ -396,8 +486,9 @@ class Store:
                 " VALUES (?, ?, ?, ?, ?)",
                 (approval_id, by, on_behalf_of, on_behalf_of or by, self.now()),
             )
-            row = conn.execute("SELECT COUNT(*) FROM votes WHERE approval_id = ?",
-                               (approval_id,)).fetchone()
+            row = conn.execute(
+                "SELECT COUNT(*) FROM votes WHERE approval_id = ?", (approval_id,)
+            ).fetchone()
             return int(row[0])
 
     def escalate_approval(self, approval_id: str, level: int, deadline: datetime) -> bool:
@@ -427,13 +518,15 @@ class Store:
                 return []
             voted = self.conn.execute(
                 f"SELECT v.* FROM votes v JOIN approvals a ON a.id = v.approval_id{where}"
-                " ORDER BY v.at, v.rowid", args,
+                " ORDER BY v.at, v.rowid",
+                args,
             ).fetchall()
         votes: dict[str, list[Vote]] = {row["id"]: [] for row in rows}
         for v in voted:
             if v["approval_id"] in votes:
                 votes[v["approval_id"]].append(
-                    Vote(by=v["voter"], at=parse_iso(v["at"]), on_behalf_of=v["on_behalf_of"]))
+                    Vote(by=v["voter"], at=parse_iso(v["at"]), on_behalf_of=v["on_behalf_of"])
+                )
         return [self._approval(row, votes[row["id"]]) for row in rows]
 
     @staticmethod
@@ -442,9 +535,14 @@ class Store:
         for k in ("task_id", "ordinal", "reminded_level"):
             d.pop(k)
         return Approval(
-            **{**d, "request": ApprovalRequest.model_validate_json(d["request"]),
-               "created_at": parse_iso(d["created_at"]), "deadline": _dt(d["deadline"]),
-               "decided_at": _dt(d["decided_at"]), "votes": votes}
+            **{
+                **d,
+                "request": ApprovalRequest.model_validate_json(d["request"]),
+                "created_at": parse_iso(d["created_at"]),
+                "deadline": _dt(d["deadline"]),
+                "decided_at": _dt(d["decided_at"]),
+                "votes": votes,
+            }
         )
 
     # --- effects --------------------------------------------------------------------------
@@ -458,7 +556,13 @@ class Store:
         return [self._effect(r) for r in rows]
 
     def start_effect(
-        self, key: str, run_id: str, task_id: str, ordinal: int, kind: str, request: dict[str, Any],
+        self,
+        key: str,
+        run_id: str,
+        task_id: str,
+        ordinal: int,
+        kind: str,
+        request: dict[str, Any],
     ) -> None:
         with self.tx() as conn:
             conn.execute(
@@ -470,19 +574,31 @@ class Store:
     def retry_effect(self, key: str) -> None:
         with self.tx() as conn:
             conn.execute(
-                "UPDATE effects SET attempts = attempts + 1, status = 'started' WHERE key = ?", (key,)
+                "UPDATE effects SET attempts = attempts + 1, status = 'started' WHERE key = ?",
+                (key,),
             )
 
     def settle_effect(
-        self, key: str, status: EffectStatus, *, result: dict[str, Any] | None = None,
-        error: str | None = None, compensation: dict[str, Any] | None = None,
+        self,
+        key: str,
+        status: EffectStatus,
+        *,
+        result: dict[str, Any] | None = None,
+        error: str | None = None,
+        compensation: dict[str, Any] | None = None,
     ) -> None:
         with self.tx() as conn:
             conn.execute(
                 "UPDATE effects SET status = ?, result = ?, error = ?, compensation = ?,"
                 " finished_at = ? WHERE key = ?",
-                (status, None if result is None else canonical(result), error,
-                 None if compensation is None else canonical(compensation), self.now(), key),
+                (
+                    status,
+                    None if result is None else canonical(result),
+                    error,
+                    None if compensation is None else canonical(compensation),
+                    self.now(),
+                    key,
+                ),
             )
 
     def set_compensation_status(self, key: str, status: str) -> None:
@@ -493,15 +609,24 @@ class Store:
     def _effect(row: sqlite3.Row) -> Effect:
         d = dict(row)
         return Effect(
-            **{**d, "request": _loads(d["request"]), "result": _loads(d["result"]),
-               "compensation": _loads(d["compensation"]), "started_at": parse_iso(d["started_at"]),
-               "finished_at": _dt(d["finished_at"])}
+            **{
+                **d,
+                "request": _loads(d["request"]),
+                "result": _loads(d["result"]),
+                "compensation": _loads(d["compensation"]),
+                "started_at": parse_iso(d["started_at"]),
+                "finished_at": _dt(d["finished_at"]),
+            }
         )
 
     # --- reconciliation items -------------------------------------------------------------
 
     def open_reconciliation(
-        self, run_id: str | None, kind: str, summary: str, detail: dict[str, Any],
+        self,
+        run_id: str | None,
+        kind: str,
+        summary: str,
+        detail: dict[str, Any],
         effect_key: str | None = None,
     ) -> Reconciliation:
         rec_id = new_id("rec", self.clock.now())
@@ -512,20 +637,30 @@ class Store:
                 (rec_id, run_id, effect_key, kind, summary, canonical(detail), self.now()),
             )
             self.append_event(
-                run_id, "reconciliation.opened",
+                run_id,
+                "reconciliation.opened",
                 data={"reconciliation_id": rec_id, "kind": kind, "summary": summary, **detail},
             )
         return self.reconciliations(run_id=run_id, ids=[rec_id])[0]
 
     def reconciliations(
-        self, *, run_id: str | None = None, status: str | None = None, ids: list[str] | None = None,
+        self,
+        *,
+        run_id: str | None = None,
+        status: str | None = None,
+        ids: list[str] | None = None,
     ) -> list[Reconciliation]:
         where, args = _where(("run_id", run_id), ("status", status), ("id", list(ids or [])))
         sql = f"SELECT * FROM reconciliations{where}"
         rows = self._all(sql + " ORDER BY id", tuple(args))
         return [
-            Reconciliation(**{**(d := dict(r)), "detail": json.loads(d["detail"]),
-                              "created_at": parse_iso(d["created_at"])})
+            Reconciliation(
+                **{
+                    **(d := dict(r)),
+                    "detail": json.loads(d["detail"]),
+                    "created_at": parse_iso(d["created_at"]),
+                }
+            )
             for r in rows
         ]
 
@@ -564,5 +699,11 @@ class Store:
             return None
         d = dict(row)
         d.pop("handled_at")
-        return InboxItem(**{**d, "payload": json.loads(d["payload"]),
-                            "result": _loads(d["result"]), "created_at": parse_iso(d["created_at"])})
+        return InboxItem(
+            **{
+                **d,
+                "payload": json.loads(d["payload"]),
+                "result": _loads(d["result"]),
+                "created_at": parse_iso(d["created_at"]),
+            }
+        )

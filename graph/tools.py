@@ -27,7 +27,9 @@ from .runtime import Runtime
 
 class StartWorkflow(BaseModel):
     workflow: str = Field(description="The workflow's name, e.g. 'refund'.")
-    input: dict[str, Any] = Field(description="The workflow's input, e.g. {order_id, reason, amount?}.")
+    input: dict[str, Any] = Field(
+        description="The workflow's input, e.g. {order_id, reason, amount?}."
+    )
 
 
 class ShowRun(BaseModel):
@@ -49,10 +51,15 @@ class SummariseMetrics(BaseModel):
 
 
 class SearchMemory(BaseModel):
-    query: str = Field(min_length=1, max_length=2000,
-                       description="What to look for: words, an order id, a SKU, a name.")
-    subject: str | None = Field(default=None, description=(
-        "Only memories about this subject, e.g. 'customer:ada@example.com'."))
+    query: str = Field(
+        min_length=1,
+        max_length=2000,
+        description="What to look for: words, an order id, a SKU, a name.",
+    )
+    subject: str | None = Field(
+        default=None,
+        description=("Only memories about this subject, e.g. 'customer:ada@example.com'."),
+    )
     limit: int = Field(default=5, ge=1, le=20)
 
 
@@ -60,42 +67,72 @@ class ToolError(Exception):
     """Told to the model as an is_error tool result; the conversation goes on."""
 
 
-_PERIODS = {"today": timedelta(days=1), "yesterday": timedelta(days=2),
-            "last week": timedelta(days=7), "last 30 days": timedelta(days=30)}
+_PERIODS = {
+    "today": timedelta(days=1),
+    "yesterday": timedelta(days=2),
+    "last week": timedelta(days=7),
+    "last 30 days": timedelta(days=30),
+}
 
 
 def _run_view(run: Run) -> dict[str, Any]:
-    return {"run_id": run.id, "workflow": run.workflow, "status": str(run.status),
-            "step": run.step, "input": run.input, "error": run.error,
-            "cost_usd": round(run.cost_usd, 6)}
+    return {
+        "run_id": run.id,
+        "workflow": run.workflow,
+        "status": str(run.status),
+        "step": run.step,
+        "input": run.input,
+        "error": run.error,
+        "cost_usd": round(run.cost_usd, 6),
+    }
 
 
 def _approval_view(a: Approval) -> dict[str, Any]:
-    return {"approval_id": a.id, "run_id": a.run_id, "what": a.request.what, "why": a.request.why,
-            "amount": str(a.request.amount) if a.request.amount is not None else None,
-            "requested_by": a.requested_by, "status": str(a.status),
-            "deadline": a.deadline.isoformat() if a.deadline else None}
+    return {
+        "approval_id": a.id,
+        "run_id": a.run_id,
+        "what": a.request.what,
+        "why": a.request.why,
+        "amount": str(a.request.amount) if a.request.amount is not None else None,
+        "requested_by": a.requested_by,
+        "status": str(a.status),
+        "deadline": a.deadline.isoformat() if a.deadline else None,
+    }
 
 
 SPECS: list[ToolSpec] = [
-    tool_spec("start_workflow", "Start a business process (e.g. a refund). Policy decides"
-              " whether it needs a person's approval.", StartWorkflow),
+    tool_spec(
+        "start_workflow",
+        "Start a business process (e.g. a refund). Policy decides"
+        " whether it needs a person's approval.",
+        StartWorkflow,
+    ),
     tool_spec("show_run", "Show a run's status, step, input and cost.", ShowRun),
     tool_spec("list_pending", "List the approvals waiting on the person asking.", ListPending),
-    tool_spec("decide", "Approve or reject an approval, only when the person asking has"
-              " explicitly said so for that approval id.", Decide),
-    tool_spec("summarise_metrics", "Runs, success rate, cost and latency over a period.",
-              SummariseMetrics),
-    tool_spec("search_memory", "Search long-term memory: past outcomes, customers' history,"
-              " earlier conversations (summarised).", SearchMemory),
+    tool_spec(
+        "decide",
+        "Approve or reject an approval, only when the person asking has"
+        " explicitly said so for that approval id.",
+        Decide,
+    ),
+    tool_spec(
+        "summarise_metrics", "Runs, success rate, cost and latency over a period.", SummariseMetrics
+    ),
+    tool_spec(
+        "search_memory",
+        "Search long-term memory: past outcomes, customers' history,"
+        " earlier conversations (summarised).",
+        SearchMemory,
+    ),
 ]
 
 
 class Tools:
     """The assistant's tools for one asker in one conversation."""
 
-    def __init__(self, runtime: Runtime, asker: str, origin: str, said: str, *,
-                 execute: bool = True) -> None:
+    def __init__(
+        self, runtime: Runtime, asker: str, origin: str, said: str, *, execute: bool = True
+    ) -> None:
         self.runtime = runtime
         self.execute = execute
         self.asker = asker
@@ -129,8 +166,13 @@ class Tools:
             return str(exc), True
 
     def start_workflow(self, args: StartWorkflow) -> dict[str, Any]:
-        run = self.runtime.start(args.workflow, args.input, requested_by=self.asker,
-                                 origin=self.origin, execute=self.execute)
+        run = self.runtime.start(
+            args.workflow,
+            args.input,
+            requested_by=self.asker,
+            origin=self.origin,
+            execute=self.execute,
+        )
         return self.show_run(ShowRun(run_id=run.id))
 
     def show_run(self, args: ShowRun) -> dict[str, Any]:
@@ -147,10 +189,13 @@ class Tools:
     def decide(self, args: Decide) -> dict[str, Any]:
         verb = r"approv" if args.decision == "approve" else r"reject|declin|deny"
         if args.approval_id not in self.said or not re.search(verb, self.said, re.IGNORECASE):
-            raise ToolError(f"not decided: {self.asker} has not said to {args.decision}"
-                            f" {args.approval_id} in their own words; ask them to")
-        approval = self.runtime.decide(args.approval_id, args.decision, self.asker, args.reason,
-                                       execute=self.execute)
+            raise ToolError(
+                f"not decided: {self.asker} has not said to {args.decision}"
+                f" {args.approval_id} in their own words; ask them to"
+            )
+        approval = self.runtime.decide(
+            args.approval_id, args.decision, self.asker, args.reason, execute=self.execute
+        )
         run = self.runtime.get(approval.run_id).run
         return {"approval": _approval_view(approval), "run": _run_view(run)}
 
@@ -167,11 +212,22 @@ class Tools:
         # not the lookalikes found beside them by meaning.
         exact = [h for h in hits if h.key_rank is not None]
         shown = exact or hits
-        found: dict[str, Any] = {"query": args.query, "hits": [
-            {"subject": h.item.subject, "kind": h.item.kind, "text": h.item.text[:1000],
-             "at": h.item.created.isoformat(timespec="seconds"), "source": h.item.source}
-            for h in shown]}
+        found: dict[str, Any] = {
+            "query": args.query,
+            "hits": [
+                {
+                    "subject": h.item.subject,
+                    "kind": h.item.kind,
+                    "text": h.item.text[:1000],
+                    "at": h.item.created.isoformat(timespec="seconds"),
+                    "source": h.item.source,
+                }
+                for h in shown
+            ],
+        }
         if len(shown) < len(hits):
-            found["not_shown"] = (f"{len(hits) - len(shown)} other memories found by meaning"
-                                  " do not name what was asked about")
+            found["not_shown"] = (
+                f"{len(hits) - len(shown)} other memories found by meaning"
+                " do not name what was asked about"
+            )
         return found

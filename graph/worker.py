@@ -22,8 +22,14 @@ Command = Callable[[dict[str, Any]], dict[str, Any]]
 class Worker:
     """Drives a runtime for a long-lived process; everything it reads is durable in the store."""
 
-    def __init__(self, runtime: Runtime, *, poll: float = 0.2, tick_every: float | None = 15.0,
-                 commands: Mapping[str, Command] | None = None) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        *,
+        poll: float = 0.2,
+        tick_every: float | None = 15.0,
+        commands: Mapping[str, Command] | None = None,
+    ) -> None:
         self.runtime = runtime
         self.poll = poll
         self.tick_every = tick_every
@@ -37,10 +43,14 @@ class Worker:
         p = item.payload
         try:
             if item.kind == "decide":
-                approval = self.runtime.decide(p["approval_id"], p["decision"], p["actor"],
-                                               p.get("reason"))
-                return True, {"approval_id": approval.id, "status": str(approval.status),
-                              "run_id": approval.run_id}
+                approval = self.runtime.decide(
+                    p["approval_id"], p["decision"], p["actor"], p.get("reason")
+                )
+                return True, {
+                    "approval_id": approval.id,
+                    "status": str(approval.status),
+                    "run_id": approval.run_id,
+                }
             if item.kind == "cancel":
                 run = self.runtime.cancel(p["run_id"], p["actor"], p.get("reason"))
                 return True, {"run_id": run.id, "status": str(run.status)}
@@ -48,16 +58,25 @@ class Worker:
                 return True, self.commands[item.kind](p)
         except (AlreadyDecided, AlreadyVoted) as exc:
             approval = self.runtime.store.approval(p["approval_id"])
-            if item.retaken and approval is not None and p["actor"] in (
-                    approval.decided_by, *(v.by for v in approval.votes)):
+            if (
+                item.retaken
+                and approval is not None
+                and p["actor"] in (approval.decided_by, *(v.by for v in approval.votes))
+            ):
                 # This very command was applied before a crash cut its bookkeeping short.
-                return True, {"approval_id": approval.id, "status": str(approval.status),
-                              "run_id": approval.run_id}
+                return True, {
+                    "approval_id": approval.id,
+                    "status": str(approval.status),
+                    "run_id": approval.run_id,
+                }
             return False, {"error": type(exc).__name__, "message": str(exc)}
         except KeelError as exc:
             return False, {"error": type(exc).__name__, "message": str(exc)}
         except (KeyError, TypeError) as exc:
-            return False, {"error": "BadCommand", "message": f"malformed {item.kind} command: {exc}"}
+            return False, {
+                "error": "BadCommand",
+                "message": f"malformed {item.kind} command: {exc}",
+            }
         return False, {"error": "BadCommand", "message": f"unknown command {item.kind!r}"}
 
     def step(self) -> int:

@@ -74,7 +74,8 @@ def driver() -> ModuleType:
     raise MemoryUnavailable(
         "memory needs SQLite 3.43+ that can load the sqlite-vec extension, and no driver"
         " here can (" + "; ".join(reasons) + "). Install one with"
-        " `pip install sqlean.py` (Keel declares it; `make install` does this).")
+        " `pip install sqlean.py` (Keel declares it; `make install` does this)."
+    )
 
 
 def connect(path: str | Path) -> Any:

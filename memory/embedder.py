@@ -63,7 +63,7 @@ def _features(words: Sequence[str]) -> Counter[tuple[str, float]]:
         padded = f"<{word}>"
         for n in _CHAR_NGRAMS:
             for start in range(len(padded) - n + 1):
-                counts[("c:" + padded[start:start + n], _CHAR_WEIGHT)] += 1
+                counts[("c:" + padded[start : start + n], _CHAR_WEIGHT)] += 1
     for first, second in pairwise(words):
         counts[(f"b:{first} {second}", _BIGRAM_WEIGHT)] += 1
     return counts

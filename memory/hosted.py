@@ -71,9 +71,13 @@ class HostedEmbedder:
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         client = httpx.Client(headers=headers, transport=transport, follow_redirects=False)
         self.connector = HttpConnector(
-            client, name="embeddings", retry=retry or RetryPolicy(),
+            client,
+            name="embeddings",
+            retry=retry or RetryPolicy(),
             rate_limit=rate_limit or RateLimit(per_second=5.0, burst=10),
-            timeout=timeout, owns_client=True)
+            timeout=timeout,
+            owns_client=True,
+        )
 
     def embed(self, text: str) -> list[float]:
         return self.embed_many([text])[0]
@@ -83,7 +87,7 @@ class HostedEmbedder:
         out: list[list[float]] = [[0.0] * self.dim for _ in texts]
         wanted = [i for i, text in enumerate(texts) if _WORD.search(text)]
         for start in range(0, len(wanted), BATCH):
-            batch = wanted[start:start + BATCH]
+            batch = wanted[start : start + BATCH]
             for i, vector in zip(batch, self._request([texts[i] for i in batch]), strict=True):
                 out[i] = vector
         return out
@@ -91,8 +95,14 @@ class HostedEmbedder:
     def _request(self, texts: list[str]) -> list[list[float]]:
         body = {"input": texts, "model": self.model, _DIMENSION_FIELD[self.flavour]: self.dim}
         try:
-            answer = self.connector.request("POST", self.url, operation="embed", json=body,
-                                            target=f"{len(texts)} texts", changes_nothing=True)
+            answer = self.connector.request(
+                "POST",
+                self.url,
+                operation="embed",
+                json=body,
+                target=f"{len(texts)} texts",
+                changes_nothing=True,
+            )
         except ConnectorError as exc:
             raise EmbeddingFailed(f"{self.name}: {exc}") from exc
         return self._vectors(answer, len(texts))
@@ -107,16 +117,19 @@ class HostedEmbedder:
             rows = sorted(data, key=lambda row: int(row["index"]))
             vectors = [[float(x) for x in row["embedding"]] for row in rows]
         except (KeyError, TypeError, ValueError) as exc:
-            raise EmbeddingFailed(f"{self.name}: an unreadable vector in the answer ({exc})") \
-                from None
+            raise EmbeddingFailed(
+                f"{self.name}: an unreadable vector in the answer ({exc})"
+            ) from None
         if [int(row["index"]) for row in rows] != list(range(count)):
             raise EmbeddingFailed(f"{self.name}: the answer's indexes are not 0 to {count - 1}")
         return [self._unit(vector, i) for i, vector in enumerate(vectors)]
 
     def _unit(self, vector: list[float], index: int) -> list[float]:
         if len(vector) != self.dim:
-            raise EmbeddingFailed(f"{self.name}: vector {index} has {len(vector)} dimensions,"
-                                  f" {self.dim} were asked for")
+            raise EmbeddingFailed(
+                f"{self.name}: vector {index} has {len(vector)} dimensions,"
+                f" {self.dim} were asked for"
+            )
         if not all(math.isfinite(x) for x in vector):
             raise EmbeddingFailed(f"{self.name}: vector {index} holds a NaN or infinity")
         norm = math.sqrt(sum(x * x for x in vector))

@@ -16,20 +16,61 @@ from typing import Any
 from memory.embedder import normalise
 from memory.summarise import STOP_WORDS
 
-__all__ = ["CreatorStyle", "CustomerProfile", "RefundFact", "creator_style",
-           "customer_profile", "sentiment"]
+__all__ = [
+    "CreatorStyle",
+    "CustomerProfile",
+    "RefundFact",
+    "creator_style",
+    "customer_profile",
+    "sentiment",
+]
 
 _WORD = re.compile(r"[^\W\d_]+")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
-_POSITIVE = frozenset([
-    "thanks", "thank", "great", "love", "lovely", "happy", "perfect", "excellent", "quick",
-    "helpful", "appreciate", "pleased", "wonderful", "good", "fantastic", "kind",
-])
-_NEGATIVE = frozenset([
-    "broken", "damaged", "late", "never", "angry", "terrible", "awful", "wrong", "missing",
-    "cracked", "complaint", "disappointed", "worst", "useless", "rude", "faulty", "leaking",
-    "dented", "unacceptable", "poor",
-])
+_POSITIVE = frozenset(
+    [
+        "thanks",
+        "thank",
+        "great",
+        "love",
+        "lovely",
+        "happy",
+        "perfect",
+        "excellent",
+        "quick",
+        "helpful",
+        "appreciate",
+        "pleased",
+        "wonderful",
+        "good",
+        "fantastic",
+        "kind",
+    ]
+)
+_NEGATIVE = frozenset(
+    [
+        "broken",
+        "damaged",
+        "late",
+        "never",
+        "angry",
+        "terrible",
+        "awful",
+        "wrong",
+        "missing",
+        "cracked",
+        "complaint",
+        "disappointed",
+        "worst",
+        "useless",
+        "rude",
+        "faulty",
+        "leaking",
+        "dented",
+        "unacceptable",
+        "poor",
+    ]
+)
 _NEGATORS = frozenset({"not", "no", "never", "n't", "hardly"})
 
 
@@ -80,30 +121,38 @@ class CustomerProfile:
     def line(self, currency: str = "USD") -> str:
         """The profile in one sentence for a prompt or a screen."""
         statuses = ", ".join(f"{n} {s}" for s, n in sorted(self.refund_statuses.items()))
-        return (f"{self.customer}: {len(self.orders)} order(s) with refunds or tickets,"
-                f" {self.refunds} refund(s) ({statuses or 'none'}), {self.refunded} {currency}"
-                f" refunded, {self.tickets} ticket(s), sentiment {self.sentiment_label}"
-                f" ({self.sentiment:+.2f}), last seen {self.last_seen or 'never'}.")
+        return (
+            f"{self.customer}: {len(self.orders)} order(s) with refunds or tickets,"
+            f" {self.refunds} refund(s) ({statuses or 'none'}), {self.refunded} {currency}"
+            f" refunded, {self.tickets} ticket(s), sentiment {self.sentiment_label}"
+            f" ({self.sentiment:+.2f}), last seen {self.last_seen or 'never'}."
+        )
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def customer_profile(customer: str, refunds: Iterable[RefundFact],
-                     tickets: Sequence[str] = ()) -> CustomerProfile:
+def customer_profile(
+    customer: str, refunds: Iterable[RefundFact], tickets: Sequence[str] = ()
+) -> CustomerProfile:
     """A customer's profile from their refund runs and ticket texts."""
     facts = sorted(refunds, key=lambda f: f.at)
     statuses = Counter(f.status for f in facts)
-    refunded = sum((f.amount or Decimal(0) for f in facts if f.status == "succeeded"),
-                   Decimal(0))
+    refunded = sum((f.amount or Decimal(0) for f in facts if f.status == "succeeded"), Decimal(0))
     voices = [f.reason for f in facts] + list(tickets)
     score = sum(map(sentiment, voices)) / len(voices) if voices else 0.0
     return CustomerProfile(
-        customer=customer, orders=sorted({f.order_id for f in facts}), refunds=len(facts),
-        refunded=f"{refunded:.2f}", refund_statuses=dict(statuses), tickets=len(tickets),
-        sentiment=round(score, 3), sentiment_label=_label(score),
+        customer=customer,
+        orders=sorted({f.order_id for f in facts}),
+        refunds=len(facts),
+        refunded=f"{refunded:.2f}",
+        refund_statuses=dict(statuses),
+        tickets=len(tickets),
+        sentiment=round(score, 3),
+        sentiment_label=_label(score),
         last_seen=facts[-1].at if facts else None,
-        recent_reasons=[f.reason[:200] for f in facts[-3:]])
+        recent_reasons=[f.reason[:200] for f in facts[-3:]],
+    )
 
 
 @dataclass(frozen=True)
@@ -121,17 +170,20 @@ class CreatorStyle:
     tags: list[str]
 
     def line(self) -> str:
-        return (f"{self.creator} writes ~{self.words_per_piece:.0f}-word pieces in"
-                f" ~{self.words_per_sentence:.0f}-word sentences,"
-                f" {'often' if self.second_person_rate > 0.02 else 'rarely'} addressing the"
-                f" reader; favourite terms: {', '.join(self.signature_terms[:8]) or 'none yet'}.")
+        return (
+            f"{self.creator} writes ~{self.words_per_piece:.0f}-word pieces in"
+            f" ~{self.words_per_sentence:.0f}-word sentences,"
+            f" {'often' if self.second_person_rate > 0.02 else 'rarely'} addressing the"
+            f" reader; favourite terms: {', '.join(self.signature_terms[:8]) or 'none yet'}."
+        )
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def creator_style(creator: str, pieces: Sequence[str], tags: Iterable[str] = (),
-                  terms: int = 12) -> CreatorStyle:
+def creator_style(
+    creator: str, pieces: Sequence[str], tags: Iterable[str] = (), terms: int = 12
+) -> CreatorStyle:
     """A creator's style from their published pieces: length, rhythm, tone, vocabulary."""
     sentences = [s for piece in pieces for s in _SENTENCE.split(piece.strip()) if s]
     words = [w for piece in pieces for w in _WORD.findall(normalise(piece))]
@@ -141,13 +193,19 @@ def creator_style(creator: str, pieces: Sequence[str], tags: Iterable[str] = (),
     per_sentence = len(words) / len(sentences) if sentences else 0.0
     share = 100.0 / len(sentences) if sentences else 0.0
     return CreatorStyle(
-        creator=creator, pieces=len(pieces),
+        creator=creator,
+        pieces=len(pieces),
         words_per_piece=round(len(words) / len(pieces), 1) if pieces else 0.0,
         words_per_sentence=round(per_sentence, 1),
-        questions_per_100_sentences=round(sum(s.rstrip().endswith("?") for s in sentences)
-                                          * share, 1),
-        exclamations_per_100_sentences=round(sum(s.rstrip().endswith("!") for s in sentences)
-                                             * share, 1),
+        questions_per_100_sentences=round(
+            sum(s.rstrip().endswith("?") for s in sentences) * share, 1
+        ),
+        exclamations_per_100_sentences=round(
+            sum(s.rstrip().endswith("!") for s in sentences) * share, 1
+        ),
         second_person_rate=round(sum(w in ("you", "your") for w in words) / len(words), 4)
-        if words else 0.0,
-        signature_terms=ranked[:terms], tags=[t for t, _ in Counter(tags).most_common()])
+        if words
+        else 0.0,
+        signature_terms=ranked[:terms],
+        tags=[t for t, _ in Counter(tags).most_common()],
+    )

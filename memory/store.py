@@ -118,8 +118,9 @@ class Recalled:
     @property
     def found_by(self) -> list[str]:
         """How it was found, as people read it: "meaning", "words", or both."""
-        return [way for way, rank in (("meaning", self.vector_rank), ("words", self.text_rank))
-                if rank]
+        return [
+            way for way, rank in (("meaning", self.vector_rank), ("words", self.text_rank)) if rank
+        ]
 
 
 @dataclass(frozen=True)
@@ -165,8 +166,9 @@ def clean_text(text: str | bytes) -> str:
     return re.sub("[\ud800-\udfff]", "\ufffd", text).replace("\x00", "")
 
 
-def _scoped(where: list[str], args: list[Any], table: str, subject: str | None,
-            kinds: Sequence[str] | None) -> tuple[list[str], list[Any]]:
+def _scoped(
+    where: list[str], args: list[Any], table: str, subject: str | None, kinds: Sequence[str] | None
+) -> tuple[list[str], list[Any]]:
     """`where` and `args` narrowed to one subject and some kinds (columns of `table`)."""
     if subject is not None:
         where, args = [*where, f"{table}subject = ?"], [*args, subject]
@@ -268,12 +270,18 @@ class MemoryStore:
                 )""")
             db.execute("create index if not exists items_subject on items(subject, kind)")
             db.execute("create index if not exists items_doc on items(doc, chunk)")
-            db.execute("create index if not exists items_expires on items(expires)"
-                       " where expires is not null")
-            db.execute("create index if not exists items_folded on items(folded_into)"
-                       " where folded_into is not null")
-            db.execute("create unique index if not exists items_source"
-                       " on items(source, kind, chunk) where source is not null")
+            db.execute(
+                "create index if not exists items_expires on items(expires)"
+                " where expires is not null"
+            )
+            db.execute(
+                "create index if not exists items_folded on items(folded_into)"
+                " where folded_into is not null"
+            )
+            db.execute(
+                "create unique index if not exists items_source"
+                " on items(source, kind, chunk) where source is not null"
+            )
             db.execute("""
                 create table if not exists profiles (
                     subject text not null,
@@ -282,9 +290,11 @@ class MemoryStore:
                     updated real not null,
                     primary key (subject, kind)
                 )""")
-            db.execute("create virtual table if not exists items_fts using fts5("
-                       "text, content='', contentless_delete=1,"
-                       " tokenize='unicode61 remove_diacritics 2')")
+            db.execute(
+                "create virtual table if not exists items_fts using fts5("
+                "text, content='', contentless_delete=1,"
+                " tokenize='unicode61 remove_diacritics 2')"
+            )
 
     def _meta(self, key: str) -> str | None:
         row = self.conn.execute("select value from meta where key = ?", (key,)).fetchone()
@@ -295,9 +305,12 @@ class MemoryStore:
             "create virtual table items_vec using vec0("
             f"item_id integer primary key, embedding float[{int(embedder.dim)}]"
             " distance_metric=cosine, subject text partition key, kind text,"
-            f" chunk_size={PARTITION_CHUNK})")
-        db.execute("insert or replace into meta values ('embedder', ?), ('dim', ?)",
-                   (embedder.name, str(embedder.dim)))
+            f" chunk_size={PARTITION_CHUNK})"
+        )
+        db.execute(
+            "insert or replace into meta values ('embedder', ?), ('dim', ?)",
+            (embedder.name, str(embedder.dim)),
+        )
         self.indexed_with = embedder.name, embedder.dim
 
     def _check_embedder(self, embedder: Embedder) -> None:
@@ -311,7 +324,8 @@ class MemoryStore:
                 f"memory at {self.path} was indexed with {name} ({dim} dimensions), but the"
                 f" embedder now configured is {embedder.name} ({embedder.dim} dimensions);"
                 " vectors of the two cannot be mixed. Run `keel memory reindex` to rebuild"
-                " the vectors with the new embedder, or configure the old one again.")
+                " the vectors with the new embedder, or configure the old one again."
+            )
 
     @contextmanager
     def tx(self) -> Iterator[Any]:
@@ -353,11 +367,14 @@ class MemoryStore:
             if len(vector) != embedder.dim:
                 raise EmbedderMismatch(
                     f"{embedder.name} returned a vector of {len(vector)} dimensions where"
-                    f" {embedder.dim} were expected; nothing was stored")
+                    f" {embedder.dim} were expected; nothing was stored"
+                )
             out.append(sqlite_vec.serialize_float32(list(vector)))
         if len(out) != len(texts):
-            raise MemoryError_(f"{embedder.name} returned {len(out)} vectors for"
-                               f" {len(texts)} texts; nothing was stored")
+            raise MemoryError_(
+                f"{embedder.name} returned {len(out)} vectors for"
+                f" {len(texts)} texts; nothing was stored"
+            )
         return out
 
     def remember(
@@ -380,8 +397,10 @@ class MemoryStore:
         if not text.strip():
             raise EmptyText(f"nothing to remember for {subject}: the text is empty")
         if len(text) > MAX_CHARS:
-            raise MemoryError_(f"text of {len(text):,} characters is over the"
-                               f" {MAX_CHARS:,} a single memory may hold; split it")
+            raise MemoryError_(
+                f"text of {len(text):,} characters is over the"
+                f" {MAX_CHARS:,} a single memory may hold; split it"
+            )
         if source is not None:
             existing = self._by_source(source, kind)
             if existing:
@@ -400,21 +419,33 @@ class MemoryStore:
                 item_id = db.execute(
                     "insert into items (doc, chunk, subject, kind, text, source, created,"
                     " expires) values (?, ?, ?, ?, ?, ?, ?, ?) returning id",
-                    (doc, number, subject, kind, piece, source, _ts(created),
-                     None if expires is None else _ts(expires))).fetchone()[0]
+                    (
+                        doc,
+                        number,
+                        subject,
+                        kind,
+                        piece,
+                        source,
+                        _ts(created),
+                        None if expires is None else _ts(expires),
+                    ),
+                ).fetchone()[0]
                 self._index(db, item_id, subject, kind, piece, vector)
                 ids.append(item_id)
         return self.items(ids)
 
-    def _index(self, db: Any, item_id: int, subject: str, kind: str, text: str,
-               vector: bytes) -> None:
+    def _index(
+        self, db: Any, item_id: int, subject: str, kind: str, text: str, vector: bytes
+    ) -> None:
         db.execute("insert into items_fts (rowid, text) values (?, ?)", (item_id, text))
-        db.execute("insert into items_vec (item_id, embedding, subject, kind)"
-                   " values (?, ?, ?, ?)", (item_id, vector, subject, kind))
+        db.execute(
+            "insert into items_vec (item_id, embedding, subject, kind) values (?, ?, ?, ?)",
+            (item_id, vector, subject, kind),
+        )
 
     def _unindex(self, db: Any, ids: Sequence[int]) -> None:
         for start in range(0, len(ids), 500):
-            batch = list(ids[start:start + 500])
+            batch = list(ids[start : start + 500])
             marks = ",".join("?" * len(batch))
             db.execute(f"delete from items_fts where rowid in ({marks})", batch)
             for item_id in batch:  # vec0 deletes by primary key one at a time
@@ -429,21 +460,42 @@ class MemoryStore:
         with self._lock:
             rows = self.conn.execute(
                 "select id, doc, chunk, subject, kind, text, source, created, expires,"
-                f" folded_into from items {where}", tuple(args)).fetchall()
-        return [Item(r[0], r[1], r[2], r[3], r[4], r[5], r[6], _dt(r[7]),  # type: ignore[arg-type]
-                     _dt(r[8]), r[9]) for r in rows]
+                f" folded_into from items {where}",
+                tuple(args),
+            ).fetchall()
+        return [
+            Item(
+                r[0],
+                r[1],
+                r[2],
+                r[3],
+                r[4],
+                r[5],
+                r[6],
+                _dt(r[7]),  # type: ignore[arg-type]
+                _dt(r[8]),
+                r[9],
+            )
+            for r in rows
+        ]
 
     def items(self, ids: Iterable[int]) -> list[Item]:
         wanted = list(ids)
         found: dict[int, Item] = {}
         for start in range(0, len(wanted), 500):
-            batch = wanted[start:start + 500]
+            batch = wanted[start : start + 500]
             for item in self._select(f"where id in ({','.join('?' * len(batch))})", batch):
                 found[item.id] = item
         return [found[i] for i in wanted if i in found]
 
-    def about(self, subject: str, kinds: Sequence[str] | None = None, *,
-              include_folded: bool = False, limit: int | None = None) -> list[Item]:
+    def about(
+        self,
+        subject: str,
+        kinds: Sequence[str] | None = None,
+        *,
+        include_folded: bool = False,
+        limit: int | None = None,
+    ) -> list[Item]:
         """A subject's items, newest first."""
         where, args = ["subject = ?"], [subject]
         if kinds:
@@ -452,8 +504,10 @@ class MemoryStore:
         if not include_folded:
             where.append("folded_into is null")
         tail = " limit ?" if limit else ""
-        return self._select(f"where {' and '.join(where)} order by created desc, id desc{tail}",
-                            [*args, *([limit] if limit else [])])
+        return self._select(
+            f"where {' and '.join(where)} order by created desc, id desc{tail}",
+            [*args, *([limit] if limit else [])],
+        )
 
     def recall(
         self,
@@ -477,50 +531,85 @@ class MemoryStore:
             return []
         depth = max(FUSION_DEPTH, k * 5)
         try:
-            by_vector = [(item_id, similarity) for item_id, similarity in
-                         self.nearest(query, subject=subject, kinds=kinds, k=depth)
-                         if similarity >= self.min_similarity]
+            by_vector = [
+                (item_id, similarity)
+                for item_id, similarity in self.nearest(
+                    query, subject=subject, kinds=kinds, k=depth
+                )
+                if similarity >= self.min_similarity
+            ]
         except EmbeddingFailed as exc:
             log.warning("recalling by words only: %s", exc)
             by_vector = []
         by_text = self.search_text(query, subject=subject, kinds=kinds, limit=depth)
-        by_key = self.search_text(query, subject=subject, kinds=kinds, limit=depth,
-                                  keys_only=True)
+        by_key = self.search_text(query, subject=subject, kinds=kinds, limit=depth, keys_only=True)
         similarity = dict(by_vector)
         vector_rank, text_rank, key_rank = ranks = [
             {item_id: rank for rank, item_id in enumerate(ranking, 1)}
-            for ranking in (list(similarity), by_text, by_key)]
+            for ranking in (list(similarity), by_text, by_key)
+        ]
         scores: dict[int, float] = {}
         for ranked in ranks:
             for item_id, rank in ranked.items():
                 scores[item_id] = scores.get(item_id, 0.0) + 1.0 / (RRF_K + rank)
         best = sorted(scores, key=lambda i: (-scores[i], i))[:k]
         items = {item.id: item for item in self.items(best)}
-        return [Recalled(items[i], scores[i], vector_rank.get(i), text_rank.get(i),
-                         similarity.get(i), key_rank.get(i)) for i in best if i in items]
+        return [
+            Recalled(
+                items[i],
+                scores[i],
+                vector_rank.get(i),
+                text_rank.get(i),
+                similarity.get(i),
+                key_rank.get(i),
+            )
+            for i in best
+            if i in items
+        ]
 
-    def nearest(self, query: str | Sequence[float], *, subject: str | None = None,
-                kinds: Sequence[str] | None = None, k: int = 10) -> list[tuple[int, float]]:
+    def nearest(
+        self,
+        query: str | Sequence[float],
+        *,
+        subject: str | None = None,
+        kinds: Sequence[str] | None = None,
+        k: int = 10,
+    ) -> list[tuple[int, float]]:
         """(item id, cosine similarity) of the `k` nearest items by vector, best first;
         items with no similarity at all (orthogonal or opposite) are left out."""
         embedder = self._need_embedder()
         vector = embedder.embed(query) if isinstance(query, str) else list(query)
         if len(vector) != embedder.dim:
-            raise EmbedderMismatch(f"a query vector of {len(vector)} dimensions cannot"
-                                   f" search an index of {embedder.dim}")
+            raise EmbedderMismatch(
+                f"a query vector of {len(vector)} dimensions cannot"
+                f" search an index of {embedder.dim}"
+            )
         if not any(vector):
             return []
-        where, args = _scoped(["embedding match ?", "k = ?"],
-                              [sqlite_vec.serialize_float32(vector), k], "", subject, kinds)
+        where, args = _scoped(
+            ["embedding match ?", "k = ?"],
+            [sqlite_vec.serialize_float32(vector), k],
+            "",
+            subject,
+            kinds,
+        )
         with self._lock:
             rows = self.conn.execute(
                 f"select item_id, distance from items_vec where {' and '.join(where)}"
-                " order by distance", args).fetchall()
+                " order by distance",
+                args,
+            ).fetchall()
         return [(item_id, 1.0 - distance) for item_id, distance in rows if distance < 1.0]
 
-    def search_text(self, query: str, *, subject: str | None = None,
-                    kinds: Sequence[str] | None = None, limit: int = 10,
-                    keys_only: bool = False) -> list[int]:
+    def search_text(
+        self,
+        query: str,
+        *,
+        subject: str | None = None,
+        kinds: Sequence[str] | None = None,
+        limit: int = 10,
+        keys_only: bool = False,
+    ) -> list[int]:
         """Item ids matching any word of `query` (or, with `keys_only`, any identifier in
         it), best BM25 first."""
         expression = fts_query(query, keys_only=keys_only)
@@ -531,7 +620,8 @@ class MemoryStore:
             rows = self.conn.execute(
                 "select f.rowid from items_fts f join items i on i.id = f.rowid"
                 f" where {' and '.join(where)} order by bm25(items_fts) limit ?",
-                [*args, limit]).fetchall()
+                [*args, limit],
+            ).fetchall()
         return [row[0] for row in rows]
 
     # ---- forgetting and retention ----------------------------------------------------
@@ -540,7 +630,7 @@ class MemoryStore:
         ids = [row[0] for row in db.execute(f"select id from items where {where}", args)]
         self._unindex(db, ids)
         for start in range(0, len(ids), 500):
-            batch = ids[start:start + 500]
+            batch = ids[start : start + 500]
             db.execute(f"delete from items where id in ({','.join('?' * len(batch))})", batch)
         return len(ids)
 
@@ -561,9 +651,15 @@ class MemoryStore:
         self._compact()
         forgotten = Forgotten(subject, items, profiles)
         if self.audit is not None:
-            self.audit("memory.forgotten", {
-                "subject_sha256": hashlib.sha256(subject.encode()).hexdigest(),
-                "items": items, "profiles": profiles, "by": by})
+            self.audit(
+                "memory.forgotten",
+                {
+                    "subject_sha256": hashlib.sha256(subject.encode()).hexdigest(),
+                    "items": items,
+                    "profiles": profiles,
+                    "by": by,
+                },
+            )
         return forgotten
 
     def purge_expired(self, now: datetime | None = None) -> int:
@@ -589,17 +685,25 @@ class MemoryStore:
         subjects = {item.subject for item in folded}
         if len(subjects) != 1:
             raise MemoryError_(f"a summary covers one subject, not {sorted(subjects)}")
-        head = self.remember(folded[0].subject, kind, summary,
-                             source=f"fold:{min(item.id for item in folded)}")[0]
+        head = self.remember(
+            folded[0].subject, kind, summary, source=f"fold:{min(item.id for item in folded)}"
+        )[0]
         with self.tx() as db:
-            ids = [row[0] for row in db.execute(
-                f"select id from items where folded_into is null and id in"
-                f" ({','.join('?' * len(folded))})", [item.id for item in folded])]
+            ids = [
+                row[0]
+                for row in db.execute(
+                    f"select id from items where folded_into is null and id in"
+                    f" ({','.join('?' * len(folded))})",
+                    [item.id for item in folded],
+                )
+            ]
             self._unindex(db, ids)
             for start in range(0, len(ids), 500):
-                batch = ids[start:start + 500]
-                db.execute(f"update items set folded_into = ? where id in"
-                           f" ({','.join('?' * len(batch))})", [head.id, *batch])
+                batch = ids[start : start + 500]
+                db.execute(
+                    f"update items set folded_into = ? where id in ({','.join('?' * len(batch))})",
+                    [head.id, *batch],
+                )
         return head
 
     def transcript(self, summary_id: int) -> list[Item]:
@@ -610,14 +714,17 @@ class MemoryStore:
 
     def put_profile(self, subject: str, kind: str, data: str) -> None:
         with self.tx() as db:
-            db.execute("insert into profiles values (?, ?, ?, ?) on conflict (subject, kind)"
-                       " do update set data = excluded.data, updated = excluded.updated",
-                       (subject, kind, data, _ts(self.clock())))
+            db.execute(
+                "insert into profiles values (?, ?, ?, ?) on conflict (subject, kind)"
+                " do update set data = excluded.data, updated = excluded.updated",
+                (subject, kind, data, _ts(self.clock())),
+            )
 
     def profile(self, subject: str, kind: str) -> str | None:
         with self._lock:
-            row = self.conn.execute("select data from profiles where subject = ? and kind = ?",
-                                    (subject, kind)).fetchone()
+            row = self.conn.execute(
+                "select data from profiles where subject = ? and kind = ?", (subject, kind)
+            ).fetchone()
         return None if row is None else row[0]
 
     # ---- bookkeeping ---------------------------------------------------------------
@@ -639,22 +746,24 @@ class MemoryStore:
         with self._lock:
             rows = self.conn.execute(f"{live} order by id").fetchall()
         # Embedding may take long (a hosted API) and may fail: the old vectors serve meanwhile.
-        vectors = dict(zip((r[0] for r in rows),
-                           self._vectors([r[3] for r in rows], embedder), strict=True))
+        vectors = dict(
+            zip((r[0] for r in rows), self._vectors([r[3] for r in rows], embedder), strict=True)
+        )
         with self.tx() as db:
             # What changed while embedding: items remembered since are embedded now (a few),
             # items forgotten or folded since are left out, never brought back as vectors.
             now = db.execute(f"{live} order by id").fetchall()
             new = [r for r in now if r[0] not in vectors]
-            vectors.update(zip((r[0] for r in new),
-                               self._vectors([r[3] for r in new], embedder), strict=True))
+            vectors.update(
+                zip((r[0] for r in new), self._vectors([r[3] for r in new], embedder), strict=True)
+            )
             db.execute("drop table if exists items_vec")
             self._create_vectors(db, embedder)
             for start in range(0, len(now), batch):
                 db.executemany(
-                    "insert into items_vec (item_id, embedding, subject, kind)"
-                    " values (?, ?, ?, ?)",
-                    [(r[0], vectors[r[0]], r[1], r[2]) for r in now[start:start + batch]])
+                    "insert into items_vec (item_id, embedding, subject, kind) values (?, ?, ?, ?)",
+                    [(r[0], vectors[r[0]], r[1], r[2]) for r in now[start : start + batch]],
+                )
         self.embedder = embedder
         return len(now)
 
@@ -662,14 +771,29 @@ class MemoryStore:
         now = _ts(self.clock())
         with self._lock:
             db = self.conn
-            by_kind = dict(db.execute("select kind, count(*) from items where folded_into"
-                                      " is null group by kind order by kind").fetchall())
+            by_kind = dict(
+                db.execute(
+                    "select kind, count(*) from items where folded_into"
+                    " is null group by kind order by kind"
+                ).fetchall()
+            )
             subjects = db.execute("select count(distinct subject) from items").fetchone()[0]
-            folded = db.execute("select count(*) from items where folded_into is not null"
-                                ).fetchone()[0]
-            expired = db.execute("select count(*) from items where expires is not null"
-                                 " and expires <= ?", (now,)).fetchone()[0]
+            folded = db.execute(
+                "select count(*) from items where folded_into is not null"
+            ).fetchone()[0]
+            expired = db.execute(
+                "select count(*) from items where expires is not null and expires <= ?", (now,)
+            ).fetchone()[0]
         name, dim = self.indexed_with
         size = sum(p.stat().st_size for p in self.path.parent.glob(self.path.name + "*"))
-        return MemoryStats(str(self.path), name or "none", dim, sum(by_kind.values()),
-                           subjects, folded, expired, by_kind, size)
+        return MemoryStats(
+            str(self.path),
+            name or "none",
+            dim,
+            sum(by_kind.values()),
+            subjects,
+            folded,
+            expired,
+            by_kind,
+            size,
+        )

@@ -19,12 +19,55 @@ log = logging.getLogger("keel.memory")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
 _WORD = re.compile(r"\w+")
 _KEY = re.compile(r"\w*\d\w*")
-STOP_WORDS = frozenset([
-    "a", "an", "and", "are", "as", "at", "be", "but", "by", "for", "from", "has", "have",
-    "i", "if", "in", "is", "it", "its", "me", "my", "of", "on", "or", "our", "so", "that",
-    "the", "their", "them", "there", "they", "this", "to", "was", "we", "were", "what",
-    "when", "which", "who", "will", "with", "you", "your",
-])
+STOP_WORDS = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "but",
+        "by",
+        "for",
+        "from",
+        "has",
+        "have",
+        "i",
+        "if",
+        "in",
+        "is",
+        "it",
+        "its",
+        "me",
+        "my",
+        "of",
+        "on",
+        "or",
+        "our",
+        "so",
+        "that",
+        "the",
+        "their",
+        "them",
+        "there",
+        "they",
+        "this",
+        "to",
+        "was",
+        "we",
+        "were",
+        "what",
+        "when",
+        "which",
+        "who",
+        "will",
+        "with",
+        "you",
+        "your",
+    ]
+)
 
 Model = Callable[[str], tuple[str, str]]
 """Given a transcript, (its summary, the name of the model that wrote it); raising means

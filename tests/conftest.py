@@ -34,11 +34,17 @@ def policy() -> Policy:
 @pytest.fixture
 def services(sandbox) -> Iterator[Services]:
     # A breaker that stays closed through one test's deliberate fault storms.
-    shop = ShopConnector.connect(sandbox.url, sandbox.token, timeout=5, retry=FAST_RETRY,
-                                 breaker=BreakerPolicy(fail_max=1000),
-                                 rate_limit=RateLimit(per_second=10_000, burst=10_000))
-    mail = MailConnector(sandbox.smtp_host, sandbox.smtp_port, "shop@example.com", timeout=5,
-                         retry=FAST_RETRY)
+    shop = ShopConnector.connect(
+        sandbox.url,
+        sandbox.token,
+        timeout=5,
+        retry=FAST_RETRY,
+        breaker=BreakerPolicy(fail_max=1000),
+        rate_limit=RateLimit(per_second=10_000, burst=10_000),
+    )
+    mail = MailConnector(
+        sandbox.smtp_host, sandbox.smtp_port, "shop@example.com", timeout=5, retry=FAST_RETRY
+    )
     yield Services(shop=shop, mail=mail)
     shop.close()
 
@@ -49,7 +55,9 @@ def home(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def runtime(home: Path, services: Services, policy: Policy, clock: ManualClock) -> Iterator[Runtime]:
+def runtime(
+    home: Path, services: Services, policy: Policy, clock: ManualClock
+) -> Iterator[Runtime]:
     rt = Runtime.open(home, services=services, policy=policy, clock=clock)
     yield rt
     rt.close()

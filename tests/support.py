@@ -42,7 +42,9 @@ SLACK_CHANNEL = "C0000OPS"
 SAM, MARIA, OLIVIA, CLEO = "U0000SAM", "U0000MARIA", "U0000OLIVIA", "U0000CLEO"
 """Slack users: sam approves up to 250, maria up to 2000, olivia anything, cleo nothing."""
 
-SLACK_POLICY = POLICY + f"""
+SLACK_POLICY = (
+    POLICY
+    + f"""
 [slack]
 channel = "{SLACK_CHANNEL}"
 [slack.users]
@@ -51,12 +53,16 @@ channel = "{SLACK_CHANNEL}"
 {OLIVIA} = "olivia"
 {CLEO} = "cleo"
 """
+)
 
-FAST_RETRY = RetryPolicy(attempts=6, initial_backoff=0.001, max_backoff=0.01, jitter=0.001,
-                         max_retry_after=0.01)
+FAST_RETRY = RetryPolicy(
+    attempts=6, initial_backoff=0.001, max_backoff=0.01, jitter=0.001, max_retry_after=0.01
+)
 
 
-def orders(shop: ShopConnector, *, under: str | None = None, over: str | None = None) -> list[Order]:
+def orders(
+    shop: ShopConnector, *, under: str | None = None, over: str | None = None
+) -> list[Order]:
     """Unrefunded orders with totals at or under / over the given amounts."""
     found = [o for o in shop.list_orders(limit=250) if o.refundable == o.total_price]
     if under is not None:
@@ -83,8 +89,16 @@ def claude(rt: Runtime, fake: MessagesAPI, **kw: Any) -> Assistant:
     from graph.router import Router
 
     models = rt.policy.models
-    strong, cheap = (AnthropicModel(name, api_key="sk-test", base_url=fake.url, max_retries=0)
-                     for name in (models.strong, models.cheap))
-    router = Router(store=rt.store, clock=rt.clock, models=models, offline=OfflineModel(),
-                    strong=strong, cheap=cheap)
+    strong, cheap = (
+        AnthropicModel(name, api_key="sk-test", base_url=fake.url, max_retries=0)
+        for name in (models.strong, models.cheap)
+    )
+    router = Router(
+        store=rt.store,
+        clock=rt.clock,
+        models=models,
+        offline=OfflineModel(),
+        strong=strong,
+        cheap=cheap,
+    )
     return Assistant(rt, router, **kw)

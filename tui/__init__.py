@@ -9,8 +9,20 @@ from .desk import Desk, Hit, JobInfo, Memory, NotConfigured, RunView, Schedules
 from .reading import ChatLine, Link, Metrics, RunPage, RunRow
 
 __all__ = [
-    "ChatLine", "Desk", "Hit", "JobInfo", "KeelApp", "Link", "Memory", "Metrics",
-    "NotConfigured", "RunPage", "RunRow", "RunView", "Schedules", "run",
+    "ChatLine",
+    "Desk",
+    "Hit",
+    "JobInfo",
+    "KeelApp",
+    "Link",
+    "Memory",
+    "Metrics",
+    "NotConfigured",
+    "RunPage",
+    "RunRow",
+    "RunView",
+    "Schedules",
+    "run",
 ]
 
 

@@ -31,14 +31,32 @@ from .schedules import MemoryScreen, SchedulesScreen
 T = TypeVar("T")
 
 DARK = Theme(
-    name="keel-dark", dark=True, primary="#58A6FF", secondary="#79C0FF", accent="#BC8CFF",
-    warning="#D29922", error="#F85149", success="#3FB950", foreground="#E6EDF3",
-    background="#0D1117", surface="#161B22", panel="#21262D",
+    name="keel-dark",
+    dark=True,
+    primary="#58A6FF",
+    secondary="#79C0FF",
+    accent="#BC8CFF",
+    warning="#D29922",
+    error="#F85149",
+    success="#3FB950",
+    foreground="#E6EDF3",
+    background="#0D1117",
+    surface="#161B22",
+    panel="#21262D",
 )
 LIGHT = Theme(
-    name="keel-light", dark=False, primary="#0969DA", secondary="#0550AE", accent="#8250DF",
-    warning="#9A6700", error="#CF222E", success="#1A7F37", foreground="#1F2328",
-    background="#FFFFFF", surface="#F6F8FA", panel="#EAEEF2",
+    name="keel-light",
+    dark=False,
+    primary="#0969DA",
+    secondary="#0550AE",
+    accent="#8250DF",
+    warning="#9A6700",
+    error="#CF222E",
+    success="#1A7F37",
+    foreground="#1F2328",
+    background="#FFFFFF",
+    surface="#F6F8FA",
+    panel="#EAEEF2",
 )
 
 
@@ -47,14 +65,23 @@ class KeelCommands(Provider):
 
     def commands(self) -> list[tuple[str, Callable[[], Any], str]]:
         app: KeelApp = self.app  # type: ignore[assignment]
-        go = [(f"Go to {title}", partial(app.action_switch_mode, mode), f"Show {title.lower()}")
-              for mode, title in t.SCREEN_TITLES.items()]
-        actions = {"approve": app.action_approve_selected, "reject": app.action_reject_selected,
-                   "refund": app.action_start_refund, "theme": app.action_toggle_theme,
-                   "refresh": app.action_refresh, "help": app.action_help,
-                   "quit": app.action_quit}
-        return [*go, *((t.PALETTE[name][0], run, t.PALETTE[name][1])
-                       for name, run in actions.items())]
+        go = [
+            (f"Go to {title}", partial(app.action_switch_mode, mode), f"Show {title.lower()}")
+            for mode, title in t.SCREEN_TITLES.items()
+        ]
+        actions = {
+            "approve": app.action_approve_selected,
+            "reject": app.action_reject_selected,
+            "refund": app.action_start_refund,
+            "theme": app.action_toggle_theme,
+            "refresh": app.action_refresh,
+            "help": app.action_help,
+            "quit": app.action_quit,
+        }
+        return [
+            *go,
+            *((t.PALETTE[name][0], run, t.PALETTE[name][1]) for name, run in actions.items()),
+        ]
 
     async def discover(self) -> Hits:
         for name, run, help_text in self.commands():
@@ -71,8 +98,11 @@ class KeelApp(App[None]):
     TITLE = t.TITLE
     CSS_PATH = "keel.tcss"
     MODES: ClassVar[dict[str, Any]] = {
-        "runs": DashboardScreen, "approvals": ApprovalsScreen, "chat": ChatScreen,
-        "schedules": SchedulesScreen, "memory": MemoryScreen,
+        "runs": DashboardScreen,
+        "approvals": ApprovalsScreen,
+        "chat": ChatScreen,
+        "schedules": SchedulesScreen,
+        "memory": MemoryScreen,
     }
     DEFAULT_MODE = "runs"
     COMMANDS = App.COMMANDS | {KeelCommands}
@@ -113,8 +143,14 @@ class KeelApp(App[None]):
     # --- the one way to call the Desk -----------------------------------------------------
 
     @work(thread=True, exit_on_error=False, group="desk")
-    def io(self, call: Callable[[], T], done: Callable[[T], Any] | None = None, *,
-           failed: Callable[[BaseException], Any] | None = None, doing: str = "") -> None:
+    def io(
+        self,
+        call: Callable[[], T],
+        done: Callable[[T], Any] | None = None,
+        *,
+        failed: Callable[[BaseException], Any] | None = None,
+        doing: str = "",
+    ) -> None:
         """Run `call` in a thread; hand its result to `done` (or its error to `failed`, else
         a notification) on the event loop."""
         try:
@@ -138,8 +174,9 @@ class KeelApp(App[None]):
         except Exception as exc:  # noqa: BLE001 — a screen that cannot show a result is told
             self._failed(exc, None, doing)
 
-    def _failed(self, exc: BaseException, failed: Callable[[BaseException], Any] | None,
-                doing: str) -> None:
+    def _failed(
+        self, exc: BaseException, failed: Callable[[BaseException], Any] | None, doing: str
+    ) -> None:
         if failed is not None:
             failed(exc)
         else:
@@ -148,15 +185,18 @@ class KeelApp(App[None]):
     def tone(self, name: str) -> str:
         """A Rich style for a tone (success, warning, error, accent, muted) in this theme."""
         theme = self.current_theme
-        colours = {"success": theme.success, "warning": theme.warning, "error": theme.error,
-                   "accent": theme.accent or theme.primary}
+        colours = {
+            "success": theme.success,
+            "warning": theme.warning,
+            "error": theme.error,
+            "accent": theme.accent or theme.primary,
+        }
         return "dim" if name == "muted" else (colours.get(name) or "")
 
     # --- people's actions -----------------------------------------------------------------
 
     def approve(self, approval_id: str) -> None:
-        self.io(partial(self._decide, approval_id, "approve", None), self._decided,
-                doing="Approve")
+        self.io(partial(self._decide, approval_id, "approve", None), self._decided, doing="Approve")
 
     def reject(self, approval_id: str, what: str) -> None:
         """Ask whether the user may decide it first, then why, then reject."""
@@ -168,11 +208,13 @@ class KeelApp(App[None]):
 
     def _rejecting(self, approval_id: str, reason: str | None) -> None:
         if reason:
-            self.io(partial(self._decide, approval_id, "reject", reason), self._decided,
-                    doing="Reject")
+            self.io(
+                partial(self._decide, approval_id, "reject", reason), self._decided, doing="Reject"
+            )
 
-    def _decide(self, approval_id: str, verdict: str, reason: str | None
-                ) -> tuple[str, str, RunStatus]:
+    def _decide(
+        self, approval_id: str, verdict: str, reason: str | None
+    ) -> tuple[str, str, RunStatus]:
         approval = self.desk.decide(approval_id, verdict, reason)  # type: ignore[arg-type]
         return verdict, approval.id, self.desk.status(approval.run_id)
 
@@ -184,22 +226,30 @@ class KeelApp(App[None]):
     def cancel(self, run_id: str) -> None:
         def confirmed(yes: bool | None) -> None:
             if yes:
-                self.io(partial(self.desk.cancel, run_id),
-                        lambda run: (self.notify(t.cancelled(run.id, str(run.status))),
-                                     self.action_refresh()),
-                        doing="Cancel")
+                self.io(
+                    partial(self.desk.cancel, run_id),
+                    lambda run: (
+                        self.notify(t.cancelled(run.id, str(run.status))),
+                        self.action_refresh(),
+                    ),
+                    doing="Cancel",
+                )
 
-        self.push_screen(ConfirmDialog(t.CANCEL_TITLE.format(run_id=run_id), t.CANCEL_BODY),
-                         confirmed)
+        self.push_screen(
+            ConfirmDialog(t.CANCEL_TITLE.format(run_id=run_id), t.CANCEL_BODY), confirmed
+        )
 
     def action_start_refund(self) -> None:
         def filled(form: RefundForm | None) -> None:
             if form is not None:
-                self.io(partial(self.desk.start_refund, form.order_id, form.reason, form.amount),
-                        lambda run: (self.notify(t.started(run.id, str(run.status),
-                                                           self.desk.attached)),
-                                     self.action_refresh()),
-                        doing="Start the refund")
+                self.io(
+                    partial(self.desk.start_refund, form.order_id, form.reason, form.amount),
+                    lambda run: (
+                        self.notify(t.started(run.id, str(run.status), self.desk.attached)),
+                        self.action_refresh(),
+                    ),
+                    doing="Start the refund",
+                )
 
         self.push_screen(RefundDialog(), filled)
 

@@ -20,9 +20,15 @@ from .run import RunScreen
 from .widgets import Col, KeyedTable, Plain
 
 COLUMNS = [
-    Col("id", "Approval", 11), Col("what", "What", 34), Col("amount", "Amount", 11),
-    Col("risk", "Risk", 6), Col("by", "Asked by", 8), Col("age", "Waiting", 7),
-    Col("deadline", "Deadline", 10), Col("level", "Level", 5), Col("votes", "Votes", 5),
+    Col("id", "Approval", 11),
+    Col("what", "What", 34),
+    Col("amount", "Amount", 11),
+    Col("risk", "Risk", 6),
+    Col("by", "Asked by", 8),
+    Col("age", "Waiting", 7),
+    Col("deadline", "Deadline", 10),
+    Col("level", "Level", 5),
+    Col("votes", "Votes", 5),
 ]
 
 
@@ -66,23 +72,36 @@ class ApprovalsScreen(Pane[Queue]):
         if queue.everyone != self.everyone:
             return  # toggled while loading; the next load follows
         self._approvals = {a.id: a for a in queue.approvals}
-        title = (t.APPROVALS_ALL if queue.everyone else t.APPROVALS_MINE.format(user=self.desk.user))
-        empty = (t.NOTHING_PENDING_ALL if queue.everyone
-                 else t.NOTHING_PENDING.format(user=self.desk.user))
+        title = t.APPROVALS_ALL if queue.everyone else t.APPROVALS_MINE.format(user=self.desk.user)
+        empty = (
+            t.NOTHING_PENDING_ALL
+            if queue.everyone
+            else t.NOTHING_PENDING.format(user=self.desk.user)
+        )
         self.query_one("#queue-title", Plain).set(
-            f"{title} ({len(queue.approvals)})" if queue.approvals else f"{title} — {empty}")
+            f"{title} ({len(queue.approvals)})" if queue.approvals else f"{title} — {empty}"
+        )
         self.query_one("#queue", KeyedTable).show(
-            [(a.id, self.cells(a, queue.now)) for a in queue.approvals])
+            [(a.id, self.cells(a, queue.now)) for a in queue.approvals]
+        )
         self._describe()
 
     def cells(self, a: Approval, now: datetime) -> list[str | Text]:
         req = a.request
-        level = Text(str(a.escalation_level),
-                     style=self.keel.tone("warning") if a.escalation_level else "")
-        return ["…" + a.id[-10:], req.what, t.money(req.amount, req.currency),
-                Text(req.risk, style=self.keel.tone(t.RISK_TONE.get(req.risk, "muted"))),
-                req.requested_by, t.age(a.created_at, now), t.until(a.deadline, now), level,
-                f"{len(a.votes)}/{a.quorum}"]
+        level = Text(
+            str(a.escalation_level), style=self.keel.tone("warning") if a.escalation_level else ""
+        )
+        return [
+            "…" + a.id[-10:],
+            req.what,
+            t.money(req.amount, req.currency),
+            Text(req.risk, style=self.keel.tone(t.RISK_TONE.get(req.risk, "muted"))),
+            req.requested_by,
+            t.age(a.created_at, now),
+            t.until(a.deadline, now),
+            level,
+            f"{len(a.votes)}/{a.quorum}",
+        ]
 
     @property
     def selected(self) -> Approval | None:
@@ -104,8 +123,10 @@ class ApprovalsScreen(Pane[Queue]):
         out.append(f"{req.what}", style="bold")
         out.append(f"  {a.id} · run {a.run_id}\n")
         out.append(f"Why: {req.why}\n")
-        out.append(f"May decide: {', '.join(req.approver_roles) or 'no one'}"
-                   f" · requested by {req.requested_by} at {t.when(a.created_at)}")
+        out.append(
+            f"May decide: {', '.join(req.approver_roles) or 'no one'}"
+            f" · requested by {req.requested_by} at {t.when(a.created_at)}"
+        )
         if a.votes:
             out.append(" · approved so far by " + ", ".join(v.by for v in a.votes))
         out.append("\na approve · r reject (asks why) · enter opens the run", style="dim")

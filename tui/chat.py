@@ -22,8 +22,11 @@ from .widgets import Plain
 
 class Message(Static):
     def __init__(self, line: ChatLine, *, id: str | None = None) -> None:
-        super().__init__(self.body(line), id=id,
-                         classes="message " + ("-person" if line.from_person else "-keel"))
+        super().__init__(
+            self.body(line),
+            id=id,
+            classes="message " + ("-person" if line.from_person else "-keel"),
+        )
 
     @staticmethod
     def body(line: ChatLine) -> Text:
@@ -37,8 +40,10 @@ class Message(Static):
 class ChatScreen(Pane[list[ChatLine]]):
     doing = "Loading the conversation"
     live = False
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "leave_input", "Leave input"),
-                Binding("i", "focus_input", "Type", show=False)]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "leave_input", "Leave input"),
+        Binding("i", "focus_input", "Type", show=False),
+    ]
 
     def __init__(self) -> None:
         super().__init__(id="chat")
@@ -88,8 +93,12 @@ class ChatScreen(Pane[list[ChatLine]]):
         self._append(ChatLine(self.desk.now(), self.desk.user, said, True))
         self._thinking(True)
         heard = partial(self.keel.on_loop, self._writing)  # from the worker to the screen
-        self.keel.io(lambda: self.desk.chat(said, on_text=heard), self._answered,
-                     failed=self._unanswered, doing="Asking Keel")
+        self.keel.io(
+            lambda: self.desk.chat(said, on_text=heard),
+            self._answered,
+            failed=self._unanswered,
+            doing="Asking Keel",
+        )
 
     def _writing(self, so_far: str) -> None:
         """Show the reply so far while the model writes it, in a draft the answer replaces."""
@@ -108,8 +117,9 @@ class ChatScreen(Pane[list[ChatLine]]):
     def _answered(self, result: TurnResult) -> None:
         self._thinking(False)
         self.query("#chat-draft").remove()
-        self._append(ChatLine(self.desk.now(), "keel", result.text or "(no answer)", False,
-                              result.offline))
+        self._append(
+            ChatLine(self.desk.now(), "keel", result.text or "(no answer)", False, result.offline)
+        )
 
     def _unanswered(self, exc: BaseException) -> None:
         self._thinking(False)

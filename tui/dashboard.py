@@ -23,16 +23,36 @@ from .run import RunScreen
 from .widgets import Col, KeyedTable, MetricsBar, Plain
 
 COLUMNS = [
-    Col("id", "Run", 11), Col("workflow", "Workflow", 8), Col("status", "Status", 13),
-    Col("step", "Step", 12), Col("what", "What", 14), Col("age", "Age", 6),
-    Col("cost", "Cost", 8), Col("waiting", "Waiting on", 20), Col("by", "By", 8),
+    Col("id", "Run", 11),
+    Col("workflow", "Workflow", 8),
+    Col("status", "Status", 13),
+    Col("step", "Step", 12),
+    Col("what", "What", 14),
+    Col("age", "Age", 6),
+    Col("cost", "Cost", 8),
+    Col("waiting", "Waiting on", 20),
+    Col("by", "By", 8),
 ]
 SORT_OF_COLUMN: dict[str, SortKey] = {
-    "id": "id", "workflow": "workflow", "status": "status", "step": "step", "what": "created",
-    "age": "created", "cost": "cost", "waiting": "status", "by": "requested_by",
+    "id": "id",
+    "workflow": "workflow",
+    "status": "status",
+    "step": "step",
+    "what": "created",
+    "age": "created",
+    "cost": "cost",
+    "waiting": "status",
+    "by": "requested_by",
 }
-SORT_LABEL = {"created": "age", "id": "id", "workflow": "workflow", "status": "status",
-              "step": "step", "cost": "cost", "requested_by": "requester"}
+SORT_LABEL = {
+    "created": "age",
+    "id": "id",
+    "workflow": "workflow",
+    "status": "status",
+    "step": "step",
+    "cost": "cost",
+    "requested_by": "requester",
+}
 PAGE = 100
 
 
@@ -115,8 +135,15 @@ class DashboardScreen(Pane[Board]):
 
     def load(self) -> Board:
         f = self.filter
-        page = self.desk.runs(status=f.status, workflow=f.workflow, text=f.text or None,
-                              sort=f.sort, descending=f.descending, offset=f.offset, limit=PAGE)
+        page = self.desk.runs(
+            status=f.status,
+            workflow=f.workflow,
+            text=f.text or None,
+            sort=f.sort,
+            descending=f.descending,
+            offset=f.offset,
+            limit=PAGE,
+        )
         return Board(page, self.desk.metrics(), self.desk.now(), f)
 
     def show(self, board: Board) -> None:
@@ -129,7 +156,8 @@ class DashboardScreen(Pane[Board]):
         page = board.page
         self.query_one("#runs-page", Plain).set(
             f"{t.page_line(page.offset, len(page.rows), page.total)} · "
-            f"{t.sort_line(SORT_LABEL[board.filter.sort], board.filter.descending)}")
+            f"{t.sort_line(SORT_LABEL[board.filter.sort], board.filter.descending)}"
+        )
         filtered = bool(board.filter.text or board.filter.status or board.filter.workflow)
         empty = "" if page.rows else (t.NO_MATCH if filtered else t.NO_RUNS)
         self.query_one("#runs-empty", Plain).set(empty)
@@ -139,11 +167,24 @@ class DashboardScreen(Pane[Board]):
         tone = self.keel.tone(t.STATUS_TONE.get(row.status, "muted"))
         step = row.step if row.step and not row.status.terminal else "-"
         waiting = t.waiting_on(row.waiting_on, row.escalation_level, row.mine)
-        return [short_id(row.id), row.workflow, Text(t.run_status(row.status), style=tone),
-                step, row.summary or "-", t.age(row.created_at, now), t.cost(row.cost_usd),
-                Text(waiting, style=self.keel.tone("warning") if row.escalation_level
-                     else "bold" if row.mine else ""),
-                row.requested_by]
+        return [
+            short_id(row.id),
+            row.workflow,
+            Text(t.run_status(row.status), style=tone),
+            step,
+            row.summary or "-",
+            t.age(row.created_at, now),
+            t.cost(row.cost_usd),
+            Text(
+                waiting,
+                style=self.keel.tone("warning")
+                if row.escalation_level
+                else "bold"
+                if row.mine
+                else "",
+            ),
+            row.requested_by,
+        ]
 
     # --- acting ---------------------------------------------------------------------------
 

@@ -157,29 +157,48 @@ class Desk:
     # --- reading --------------------------------------------------------------------------
 
     def runs(
-        self, *, status: Sequence[RunStatus] = (), workflow: str | None = None,
-        text: str | None = None, sort: SortKey = "created", descending: bool = True,
-        offset: int = 0, limit: int = 100,
+        self,
+        *,
+        status: Sequence[RunStatus] = (),
+        workflow: str | None = None,
+        text: str | None = None,
+        sort: SortKey = "created",
+        descending: bool = True,
+        offset: int = 0,
+        limit: int = 100,
     ) -> RunPage:
         """One page of runs matching the filter (text matches id, workflow, status, step,
         requester and input), sorted; `total` counts every match."""
-        page = self.reader.runs(status=status, workflow=workflow, text=text, sort=sort,
-                                descending=descending, offset=offset, limit=limit)
+        page = self.reader.runs(
+            status=status,
+            workflow=workflow,
+            text=text,
+            sort=sort,
+            descending=descending,
+            offset=offset,
+            limit=limit,
+        )
         if not any(row.waiting_on for row in page.rows):
             return page
         mine = {a.run_id for a in self.runtime.pending_approvals(self.user)}
-        return replace(page, rows=[replace(row, mine=True) if row.id in mine else row
-                                   for row in page.rows])
+        return replace(
+            page, rows=[replace(row, mine=True) if row.id in mine else row for row in page.rows]
+        )
 
     def run(self, run_id: str) -> RunView:
         detail = self.runtime.get(run_id)
         pending = detail.pending
         decidable = pending is not None and any(
-            a.id == pending.id for a in self.runtime.pending_approvals(self.user))
-        return RunView(detail, self.runtime.events(run_id, limit=10_000),
-                       self.reader.provenance(run_id),
-                       self.slack_link(run_id) if self.slack_link else None, decidable,
-                       self.now())
+            a.id == pending.id for a in self.runtime.pending_approvals(self.user)
+        )
+        return RunView(
+            detail,
+            self.runtime.events(run_id, limit=10_000),
+            self.reader.provenance(run_id),
+            self.slack_link(run_id) if self.slack_link else None,
+            decidable,
+            self.now(),
+        )
 
     def status(self, run_id: str) -> RunStatus:
         return self.runtime.get(run_id).run.status
@@ -191,8 +210,9 @@ class Desk:
         token = (self.reader.last_event_id(), now.strftime("%Y-%m-%dT%H:%M"))
         with self._metrics_lock:
             cached = self._metrics
-            if cached is not None and (cached[0] == token
-                                       or time.monotonic() - cached[1] < self.metrics_every):
+            if cached is not None and (
+                cached[0] == token or time.monotonic() - cached[1] < self.metrics_every
+            ):
                 return cached[2]
         metrics = self.reader.metrics(now, self.window)
         with self._metrics_lock:
@@ -215,9 +235,15 @@ class Desk:
         as AlreadyDecided saying who decided and when."""
         try:
             if self.attached:
-                result = self._through_inbox("decide", {
-                    "approval_id": approval_id, "decision": verdict, "actor": self.user,
-                    "reason": reason})
+                result = self._through_inbox(
+                    "decide",
+                    {
+                        "approval_id": approval_id,
+                        "decision": verdict,
+                        "actor": self.user,
+                        "reason": reason,
+                    },
+                )
                 approval = self.runtime.store.approval(result["approval_id"])
                 if approval is None:  # the server decided it, so it exists: a broken store
                     raise UnknownApproval(f"no approval with id {approval_id}")
@@ -233,14 +259,16 @@ class Desk:
         when = approval.decided_at.strftime("%Y-%m-%d %H:%M UTC") if approval.decided_at else ""
         return AlreadyDecided(
             f"already {approval.status} by {approval.decided_by}" + (f" at {when}" if when else ""),
-            decided_by=approval.decided_by, status=str(approval.status),
-            decided_at=approval.decided_at, approval_id=approval_id)
+            decided_by=approval.decided_by,
+            status=str(approval.status),
+            decided_at=approval.decided_at,
+            approval_id=approval_id,
+        )
 
     def cancel(self, run_id: str, reason: str | None = None) -> Run:
         """Stop a run at its next step; what it did is undone (compensated)."""
         if self.attached:
-            self._through_inbox("cancel", {"run_id": run_id, "actor": self.user,
-                                           "reason": reason})
+            self._through_inbox("cancel", {"run_id": run_id, "actor": self.user, "reason": reason})
             return self.runtime.get(run_id).run
         return self.runtime.cancel(run_id, self.user, reason)
 
@@ -249,17 +277,18 @@ class Desk:
         try:
             order = int(str(order_id).strip().lstrip("#"))
         except ValueError:
-            raise InvalidInput(f"order_id: {order_id!r} is not an order number",
-                               field="order_id") from None
+            raise InvalidInput(
+                f"order_id: {order_id!r} is not an order number", field="order_id"
+            ) from None
         data: dict[str, Any] = {"order_id": order, "reason": reason}
         if amount is not None and amount.strip():
             try:
                 data["amount"] = str(Decimal(amount.strip()))
             except InvalidOperation:
-                raise InvalidInput(f"amount: {amount!r} is not an amount",
-                                   field="amount") from None
-        return self.runtime.start("refund", data, self.user, origin="tui",
-                                  execute=not self.attached)
+                raise InvalidInput(f"amount: {amount!r} is not an amount", field="amount") from None
+        return self.runtime.start(
+            "refund", data, self.user, origin="tui", execute=not self.attached
+        )
 
     def _through_inbox(self, kind: str, payload: dict[str, Any]) -> dict[str, Any]:
         from graph.inbox import through_inbox
@@ -271,8 +300,9 @@ class Desk:
     def chat(self, text: str, on_text: Callable[[str], None] | None = None) -> TurnResult:
         """One turn of the assistant in the user's own conversation; `on_text` hears the
         reply so far while a hosted model writes it."""
-        return self.assistant.turn(self.conversation, self.user, text, origin="tui",
-                                   on_text=on_text)
+        return self.assistant.turn(
+            self.conversation, self.user, text, origin="tui", on_text=on_text
+        )
 
     def chat_history(self, limit: int = 200) -> list[ChatLine]:
         """The conversation so far (its latest `limit` messages), oldest first."""
@@ -283,8 +313,10 @@ class Desk:
     def jobs(self) -> list[JobInfo]:
         if self.schedules is None:
             raise NotConfigured("no scheduler runs in this process")
-        return [JobInfo(j.id, j.name, j.trigger, j.next_run, j.last_run, j.last_result)
-                for j in self.schedules.jobs()]
+        return [
+            JobInfo(j.id, j.name, j.trigger, j.next_run, j.last_run, j.last_result)
+            for j in self.schedules.jobs()
+        ]
 
     def run_job(self, job_id: str) -> None:
         if self.schedules is None:

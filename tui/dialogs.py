@@ -115,8 +115,11 @@ class RefundDialog(ModalScreen[RefundForm | None]):
 
 
 class ConfirmDialog(ModalScreen[bool]):
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "no", "No"), Binding("y", "yes", "Yes"),
-                Binding("n", "no", "No", show=False)]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "no", "No"),
+        Binding("y", "yes", "Yes"),
+        Binding("n", "no", "No", show=False),
+    ]
 
     def __init__(self, title: str, body: str) -> None:
         super().__init__(classes="dialog")

@@ -24,13 +24,25 @@ from graph.audit import GENESIS, link_hash
 from graph.clock import iso, parse_iso
 
 SortKey = Literal["created", "id", "workflow", "status", "step", "cost", "requested_by"]
-SORT_KEYS: tuple[SortKey, ...] = ("created", "id", "workflow", "status", "step", "cost",
-                                  "requested_by")
+SORT_KEYS: tuple[SortKey, ...] = (
+    "created",
+    "id",
+    "workflow",
+    "status",
+    "step",
+    "cost",
+    "requested_by",
+)
 
 _COST = "(SELECT COALESCE(SUM(e.cost_usd), 0) FROM events e WHERE e.run_id = r.id)"
 _ORDER: dict[str, str] = {
-    "created": "r.id", "id": "r.id", "workflow": "r.workflow", "status": "r.status",
-    "step": "COALESCE(r.step, '')", "cost": "cost_usd", "requested_by": "r.requested_by",
+    "created": "r.id",
+    "id": "r.id",
+    "workflow": "r.workflow",
+    "status": "r.status",
+    "step": "COALESCE(r.step, '')",
+    "cost": "cost_usd",
+    "requested_by": "r.requested_by",
 }
 
 
@@ -138,8 +150,9 @@ class Reader:
         with store._lock:  # one PRAGMA on the runtime's connection, under its lock
             path = _file_of(store.conn)
         if path:
-            self.conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True,
-                                        check_same_thread=False, timeout=30)
+            self.conn = sqlite3.connect(
+                f"file:{path}?mode=ro", uri=True, check_same_thread=False, timeout=30
+            )
             self._own = True
             self._shared_lock: Any = self._lock
         else:  # an in-memory store: share its connection, under its lock
@@ -164,9 +177,15 @@ class Reader:
     # --- runs -----------------------------------------------------------------------------
 
     def runs(
-        self, *, status: Sequence[RunStatus] = (), workflow: str | None = None,
-        text: str | None = None, sort: SortKey = "created", descending: bool = True,
-        offset: int = 0, limit: int = 100,
+        self,
+        *,
+        status: Sequence[RunStatus] = (),
+        workflow: str | None = None,
+        text: str | None = None,
+        sort: SortKey = "created",
+        descending: bool = True,
+        offset: int = 0,
+        limit: int = 100,
     ) -> RunPage:
         if sort not in _ORDER:
             raise ValueError(f"cannot sort runs by {sort!r} (known: {', '.join(SORT_KEYS)})")
@@ -179,10 +198,12 @@ class Reader:
             parts.append("r.workflow = ?")
             args.append(workflow)
         for word in (text or "").split():
-            parts.append("(r.id LIKE ? ESCAPE '\\' OR r.workflow LIKE ? ESCAPE '\\'"
-                         " OR r.status LIKE ? ESCAPE '\\' OR r.requested_by LIKE ? ESCAPE '\\'"
-                         " OR COALESCE(r.step, '') LIKE ? ESCAPE '\\'"
-                         " OR r.input LIKE ? ESCAPE '\\')")
+            parts.append(
+                "(r.id LIKE ? ESCAPE '\\' OR r.workflow LIKE ? ESCAPE '\\'"
+                " OR r.status LIKE ? ESCAPE '\\' OR r.requested_by LIKE ? ESCAPE '\\'"
+                " OR COALESCE(r.step, '') LIKE ? ESCAPE '\\'"
+                " OR r.input LIKE ? ESCAPE '\\')"
+            )
             args += [_like(word)] * 6
         where = (" WHERE " + " AND ".join(parts)) if parts else ""
         total = int(self._value(f"SELECT COUNT(*) FROM runs r{where}", args) or 0)
@@ -193,17 +214,27 @@ class Reader:
             f"SELECT r.id, r.workflow, r.status, r.step, r.input, r.requested_by, r.created_at,"
             f" r.updated_at, {_COST} AS cost_usd FROM runs r{where}"
             f" ORDER BY {order} {direction}{tie} LIMIT ? OFFSET ?",
-            [*args, max(0, limit), max(0, offset)])
+            [*args, max(0, limit), max(0, offset)],
+        )
         waits = self._waiting_on([r["id"] for r in rows if r["status"] in ("waiting", "failed")])
         page = []
         for r in rows:
             who, level = waits.get(r["id"], (None, 0))
-            page.append(RunRow(
-                id=r["id"], workflow=r["workflow"], status=RunStatus(r["status"]), step=r["step"],
-                created_at=parse_iso(r["created_at"]), updated_at=parse_iso(r["updated_at"]),
-                cost_usd=float(r["cost_usd"] or 0), requested_by=r["requested_by"],
-                summary=summary_of(json.loads(r["input"])), waiting_on=who,
-                escalation_level=level))
+            page.append(
+                RunRow(
+                    id=r["id"],
+                    workflow=r["workflow"],
+                    status=RunStatus(r["status"]),
+                    step=r["step"],
+                    created_at=parse_iso(r["created_at"]),
+                    updated_at=parse_iso(r["updated_at"]),
+                    cost_usd=float(r["cost_usd"] or 0),
+                    requested_by=r["requested_by"],
+                    summary=summary_of(json.loads(r["input"])),
+                    waiting_on=who,
+                    escalation_level=level,
+                )
+            )
         return RunPage(page, total, offset, limit)
 
     def _waiting_on(self, run_ids: list[str]) -> dict[str, tuple[str, int]]:
@@ -215,19 +246,28 @@ class Reader:
         found: dict[str, tuple[str, int]] = {}
         on_call = self.policy.escalation.on_call
         if on_call:
-            for row in self._all(f"SELECT DISTINCT run_id FROM reconciliations WHERE status ="
-                                 f" 'open' AND run_id IN ({marks})", run_ids):
+            for row in self._all(
+                f"SELECT DISTINCT run_id FROM reconciliations WHERE status ="
+                f" 'open' AND run_id IN ({marks})",
+                run_ids,
+            ):
                 found[row["run_id"]] = (f"{on_call} (on call)", 0)
         chain = self.policy.escalation.chain
-        for row in self._all(f"SELECT run_id, request, escalation_level FROM approvals WHERE"
-                             f" status = 'pending' AND run_id IN ({marks})", run_ids):
+        for row in self._all(
+            f"SELECT run_id, request, escalation_level FROM approvals WHERE"
+            f" status = 'pending' AND run_id IN ({marks})",
+            run_ids,
+        ):
             roles = json.loads(row["request"]).get("approver_roles") or []
             level = int(row["escalation_level"])
             if 0 < level <= len(chain):  # escalated: the chain's role at this level is asked
                 who = chain[level - 1]
             else:
-                who = (roles[0] + (f" +{len(roles) - 1}" if len(roles) > 1 else "")
-                       if roles else "no one")
+                who = (
+                    roles[0] + (f" +{len(roles) - 1}" if len(roles) > 1 else "")
+                    if roles
+                    else "no one"
+                )
             found[row["run_id"]] = (who, level)
         return found
 
@@ -239,38 +279,66 @@ class Reader:
     def metrics(self, now: datetime, window: timedelta = timedelta(hours=24)) -> Metrics:
         since = now - window
         run_floor, apv_floor = id_floor("run", since), id_floor("apv", since)
-        by_status = {r[0]: int(r[1]) for r in self._all(
-            "SELECT status, COUNT(*) FROM runs WHERE id >= ? GROUP BY status", [run_floor])}
+        by_status = {
+            r[0]: int(r[1])
+            for r in self._all(
+                "SELECT status, COUNT(*) FROM runs WHERE id >= ? GROUP BY status", [run_floor]
+            )
+        }
         ended = sum(n for s, n in by_status.items() if RunStatus(s).terminal)
         ok = by_status.get(RunStatus.SUCCEEDED, 0)
-        took = [float(r[0]) for r in self._all(
-            "SELECT ROUND((julianday(decided_at) - julianday(created_at)) * 86400.0, 1) AS s"
-            " FROM approvals WHERE id >= ? AND status IN ('approved', 'rejected')"
-            " AND decided_at IS NOT NULL AND COALESCE(decided_by, '') != 'policy' ORDER BY s",
-            [apv_floor])]
+        took = [
+            float(r[0])
+            for r in self._all(
+                "SELECT ROUND((julianday(decided_at) - julianday(created_at)) * 86400.0, 1) AS s"
+                " FROM approvals WHERE id >= ? AND status IN ('approved', 'rejected')"
+                " AND decided_at IS NOT NULL AND COALESCE(decided_by, '') != 'policy' ORDER BY s",
+                [apv_floor],
+            )
+        ]
         done = self._all(
             f"SELECT COUNT(*), COALESCE(SUM({_COST}), 0) FROM runs r WHERE r.id >= ?"
-            " AND r.status = 'succeeded'", [run_floor])[0]
+            " AND r.status = 'succeeded'",
+            [run_floor],
+        )[0]
         hours = _hours(since, now)
-        per_hour_runs = {r[0]: float(r[1]) for r in self._all(
-            "SELECT substr(created_at, 1, 13), COUNT(*) FROM runs WHERE id >= ? GROUP BY 1",
-            [run_floor])}
+        per_hour_runs = {
+            r[0]: float(r[1])
+            for r in self._all(
+                "SELECT substr(created_at, 1, 13), COUNT(*) FROM runs WHERE id >= ? GROUP BY 1",
+                [run_floor],
+            )
+        }
         first = self._first_event_at(iso(since))
-        per_hour_cost = {r[0]: float(r[1]) for r in self._all(
-            "SELECT substr(at, 1, 13), SUM(cost_usd) FROM events WHERE id >= ? AND cost_usd != 0"
-            " GROUP BY 1", [first])}
-        escalated = int(self._value("SELECT COUNT(*) FROM approvals WHERE status = 'pending'"
-                                    " AND escalation_level > 0") or 0)
-        open_items = int(self._value("SELECT COUNT(*) FROM reconciliations WHERE status = 'open'")
-                         or 0)
+        per_hour_cost = {
+            r[0]: float(r[1])
+            for r in self._all(
+                "SELECT substr(at, 1, 13), SUM(cost_usd) FROM events WHERE id >= ? AND cost_usd != 0"
+                " GROUP BY 1",
+                [first],
+            )
+        }
+        escalated = int(
+            self._value(
+                "SELECT COUNT(*) FROM approvals WHERE status = 'pending' AND escalation_level > 0"
+            )
+            or 0
+        )
+        open_items = int(
+            self._value("SELECT COUNT(*) FROM reconciliations WHERE status = 'open'") or 0
+        )
         return Metrics(
-            window=window, runs=sum(by_status.values()), by_status=by_status,
+            window=window,
+            runs=sum(by_status.values()),
+            by_status=by_status,
             success_rate=round(ok / ended, 3) if ended else None,
             p95_decision_seconds=took[min(len(took) - 1, int(0.95 * len(took)))] if took else None,
-            decisions=len(took), cost_usd=round(sum(per_hour_cost.values()), 6),
+            decisions=len(took),
+            cost_usd=round(sum(per_hour_cost.values()), 6),
             cost_per_completed_usd=round(float(done[1]) / done[0], 6) if done[0] else None,
-            waiting=int(self._value("SELECT COUNT(*) FROM approvals WHERE status = 'pending'")
-                        or 0),
+            waiting=int(
+                self._value("SELECT COUNT(*) FROM approvals WHERE status = 'pending'") or 0
+            ),
             open_escalations=escalated + open_items,
             runs_per_hour=[per_hour_runs.get(h, 0.0) for h in hours],
             cost_per_hour=[per_hour_cost.get(h, 0.0) for h in hours],
@@ -299,28 +367,51 @@ class Reader:
         rows = self._all("SELECT * FROM events WHERE run_id = ? ORDER BY id", [run_id])
         links = []
         for row in rows:
-            before = self._value("SELECT hash FROM events WHERE id < ? ORDER BY id DESC LIMIT 1",
-                                 [row["id"]]) or GENESIS
+            before = (
+                self._value(
+                    "SELECT hash FROM events WHERE id < ? ORDER BY id DESC LIMIT 1", [row["id"]]
+                )
+                or GENESIS
+            )
             problem = None
             if row["prev_hash"] != before:
                 problem = "its prev_hash is not the hash of the event before it"
             elif link_hash(row["prev_hash"], dict(row)) != row["hash"]:
                 problem = "its fields do not match its hash (the row was altered)"
-            links.append(Link(row["id"], row["seq"], row["kind"], parse_iso(row["at"]),
-                              row["prev_hash"], row["hash"], problem is None, problem))
+            links.append(
+                Link(
+                    row["id"],
+                    row["seq"],
+                    row["kind"],
+                    parse_iso(row["at"]),
+                    row["prev_hash"],
+                    row["hash"],
+                    problem is None,
+                    problem,
+                )
+            )
         return links
 
     def conversation(self, conversation: str, limit: int = 200) -> list[ChatLine]:
         """The latest messages of a conversation, oldest first, from its chat events."""
         rows = self._all(
             "SELECT at, kind, actor, data FROM events WHERE run_id = ? AND kind IN"
-            " ('chat.message', 'chat.reply') ORDER BY id DESC LIMIT ?", [conversation, limit])
+            " ('chat.message', 'chat.reply') ORDER BY id DESC LIMIT ?",
+            [conversation, limit],
+        )
         lines = []
         for row in reversed(rows):
             data = json.loads(row["data"])
             person = row["kind"] == "chat.message"
-            lines.append(ChatLine(parse_iso(row["at"]), row["actor"] or ("" if person else "keel"),
-                                  str(data.get("text", "")), person, bool(data.get("offline"))))
+            lines.append(
+                ChatLine(
+                    parse_iso(row["at"]),
+                    row["actor"] or ("" if person else "keel"),
+                    str(data.get("text", "")),
+                    person,
+                    bool(data.get("offline")),
+                )
+            )
         return lines
 
 

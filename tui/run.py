@@ -19,16 +19,39 @@ from .desk import RunView
 from .pane import Pane
 from .widgets import Col, KeyedTable, Plain
 
-TIMELINE = [Col("offset", "+T", 7), Col("kind", "Event", 22), Col("step", "Step", 12),
-            Col("actor", "By", 8), Col("took", "Took", 7), Col("cost", "Cost", 7),
-            Col("note", "Note")]
-EFFECTS = [Col("kind", "Effect", 12), Col("status", "Status", 8),
-           Col("key", "Idempotency key", 45), Col("tries", "Tries", 5), Col("undo", "Undo", 12),
-           Col("undone", "Undone", 8), Col("error", "Error")]
-ITEMS = [Col("id", "Item", 11), Col("kind", "Kind", 22), Col("status", "Status", 8),
-         Col("at", "Opened", 16), Col("summary", "Summary")]
-CHAIN = [Col("seq", "Seq", 4), Col("kind", "Event", 22), Col("at", "Time", 8),
-         Col("prev", "Prev hash", 14), Col("hash", "Hash", 14), Col("check", "Check")]
+TIMELINE = [
+    Col("offset", "+T", 7),
+    Col("kind", "Event", 22),
+    Col("step", "Step", 12),
+    Col("actor", "By", 8),
+    Col("took", "Took", 7),
+    Col("cost", "Cost", 7),
+    Col("note", "Note"),
+]
+EFFECTS = [
+    Col("kind", "Effect", 12),
+    Col("status", "Status", 8),
+    Col("key", "Idempotency key", 45),
+    Col("tries", "Tries", 5),
+    Col("undo", "Undo", 12),
+    Col("undone", "Undone", 8),
+    Col("error", "Error"),
+]
+ITEMS = [
+    Col("id", "Item", 11),
+    Col("kind", "Kind", 22),
+    Col("status", "Status", 8),
+    Col("at", "Opened", 16),
+    Col("summary", "Summary"),
+]
+CHAIN = [
+    Col("seq", "Seq", 4),
+    Col("kind", "Event", 22),
+    Col("at", "Time", 8),
+    Col("prev", "Prev hash", 14),
+    Col("hash", "Hash", 14),
+    Col("check", "Check"),
+]
 TABS = ["tab-timeline", "tab-effects", "tab-items", "tab-chain", "tab-state"]
 
 
@@ -90,14 +113,29 @@ class RunScreen(Pane[RunView]):
             box.set(self._approval(pending, view))
         self._tab_labels(view)
         self._timeline(view)
-        self.query_one("#effects", KeyedTable).show([
-            (e.key, [e.kind, str(e.status), e.key, str(e.attempts),
-                     str((e.compensation or {}).get("name", "")),
-                     e.compensation_status or "", e.error or ""])
-            for e in view.detail.effects])
-        self.query_one("#items", KeyedTable).show([
-            (r.id, ["…" + r.id[-10:], r.kind, r.status, t.when(r.created_at), r.summary])
-            for r in view.detail.reconciliations])
+        self.query_one("#effects", KeyedTable).show(
+            [
+                (
+                    e.key,
+                    [
+                        e.kind,
+                        str(e.status),
+                        e.key,
+                        str(e.attempts),
+                        str((e.compensation or {}).get("name", "")),
+                        e.compensation_status or "",
+                        e.error or "",
+                    ],
+                )
+                for e in view.detail.effects
+            ]
+        )
+        self.query_one("#items", KeyedTable).show(
+            [
+                (r.id, ["…" + r.id[-10:], r.kind, r.status, t.when(r.created_at), r.summary])
+                for r in view.detail.reconciliations
+            ]
+        )
         self._provenance(view)
         self.query_one("#state", Plain).set(self._state(view))
 
@@ -115,26 +153,52 @@ class RunScreen(Pane[RunView]):
 
     def _timeline(self, view: RunView) -> None:
         start = view.run.created_at
-        self.query_one("#timeline", KeyedTable).show([
-            (str(e.id), [f"+{t.seconds((e.at - start).total_seconds())}", e.kind, e.step or "",
-                         e.actor or "", t.duration(e.duration_ms),
-                         t.cost(e.cost_usd) if e.cost_usd else "", t.event_note(e)])
-            for e in view.events])
+        self.query_one("#timeline", KeyedTable).show(
+            [
+                (
+                    str(e.id),
+                    [
+                        f"+{t.seconds((e.at - start).total_seconds())}",
+                        e.kind,
+                        e.step or "",
+                        e.actor or "",
+                        t.duration(e.duration_ms),
+                        t.cost(e.cost_usd) if e.cost_usd else "",
+                        t.event_note(e),
+                    ],
+                )
+                for e in view.events
+            ]
+        )
 
     def _provenance(self, view: RunView) -> None:
         good, bad = self.keel.tone("success"), self.keel.tone("error")
         broken = next((link for link in view.provenance if not link.intact), None)
         self.query_one("#chain-line", Plain).set(
-            Text(t.CHAIN_OK, style=good) if broken is None else
-            Text(t.CHAIN_BROKEN.format(event_id=broken.event_id, problem=broken.problem),
-                 style=bad))
-        self.query_one("#chain", KeyedTable).show([
-            (str(link.event_id), [
-                str(link.seq), link.kind, t.clock(link.at), _short_hash(link.prev_hash),
-                _short_hash(link.hash),
-                Text("✓ intact", style=good) if link.intact
-                else Text(f"✗ {link.problem}", style=bad)])
-            for link in view.provenance])
+            Text(t.CHAIN_OK, style=good)
+            if broken is None
+            else Text(
+                t.CHAIN_BROKEN.format(event_id=broken.event_id, problem=broken.problem), style=bad
+            )
+        )
+        self.query_one("#chain", KeyedTable).show(
+            [
+                (
+                    str(link.event_id),
+                    [
+                        str(link.seq),
+                        link.kind,
+                        t.clock(link.at),
+                        _short_hash(link.prev_hash),
+                        _short_hash(link.hash),
+                        Text("✓ intact", style=good)
+                        if link.intact
+                        else Text(f"✗ {link.problem}", style=bad),
+                    ],
+                )
+                for link in view.provenance
+            ]
+        )
 
     def _summary(self, view: RunView) -> Text:
         run = view.run
@@ -142,12 +206,16 @@ class RunScreen(Pane[RunView]):
         out.append(f"{t.workflow_title(run.workflow)} ", style="bold")
         out.append(run.id)
         out.append("  ")
-        out.append(t.run_status(run.status),
-                   style=self.keel.tone(t.STATUS_TONE.get(run.status, "muted")) + " bold")
+        out.append(
+            t.run_status(run.status),
+            style=self.keel.tone(t.STATUS_TONE.get(run.status, "muted")) + " bold",
+        )
         if run.step and not run.status.terminal:
             out.append(f" at {run.step}")
-        out.append(f"\nRequested by {run.requested_by} via {run.origin} at {t.when(run.created_at)}"
-                   f" · cost so far {t.cost(run.cost_usd)}")
+        out.append(
+            f"\nRequested by {run.requested_by} via {run.origin} at {t.when(run.created_at)}"
+            f" · cost so far {t.cost(run.cost_usd)}"
+        )
         what = [f"Order #{run.input['order_id']}"] if run.input.get("order_id") else []
         if run.input.get("amount"):
             what.append(t.money(run.input["amount"]))
@@ -171,19 +239,21 @@ class RunScreen(Pane[RunView]):
         out.append(f"Why: {req.why}\n")
         out.append(f"Amount {t.money(req.amount, req.currency)} · risk ")
         out.append(req.risk, style=self.keel.tone(t.RISK_TONE.get(req.risk, "muted")))
-        out.append(f" · may decide: {', '.join(req.approver_roles) or 'no one'}"
-                   f" · due {t.until(approval.deadline, view.now)}")
+        out.append(
+            f" · may decide: {', '.join(req.approver_roles) or 'no one'}"
+            f" · due {t.until(approval.deadline, view.now)}"
+        )
         if approval.escalation_level:
-            out.append(f" · escalated, level {approval.escalation_level}",
-                       style=self.keel.tone("warning"))
+            out.append(
+                f" · escalated, level {approval.escalation_level}", style=self.keel.tone("warning")
+            )
         if approval.quorum > 1:
             out.append(f" · {len(approval.votes)} of {approval.quorum} approvals")
         out.append("\n")
         if view.decidable:
             out.append("a approve · r reject (asks why)", style="bold")
         else:
-            out.append(t.NOT_YOURS.format(user=self.desk.user),
-                       style="dim")
+            out.append(t.NOT_YOURS.format(user=self.desk.user), style="dim")
         return out
 
     def _state(self, view: RunView) -> Text:
@@ -191,11 +261,24 @@ class RunScreen(Pane[RunView]):
             return f"{title}\n{json.dumps(data, indent=2, default=str, ensure_ascii=False)}\n"
 
         run = view.run
-        approvals = [{"id": a.id, "status": str(a.status), "what": a.request.what,
-                      "decided_by": a.decided_by, "decided_at": a.decided_at, "reason": a.reason}
-                     for a in view.detail.approvals]
-        return Text(block("Input", run.input) + "\n" + block("Outcome", run.outcome) + "\n"
-                    + block("Approvals", approvals))
+        approvals = [
+            {
+                "id": a.id,
+                "status": str(a.status),
+                "what": a.request.what,
+                "decided_by": a.decided_by,
+                "decided_at": a.decided_at,
+                "reason": a.reason,
+            }
+            for a in view.detail.approvals
+        ]
+        return Text(
+            block("Input", run.input)
+            + "\n"
+            + block("Outcome", run.outcome)
+            + "\n"
+            + block("Approvals", approvals)
+        )
 
     # --- acting ---------------------------------------------------------------------------
 
@@ -218,8 +301,10 @@ class RunScreen(Pane[RunView]):
 
     def action_cancel_run(self) -> None:
         if self.view is not None and self.view.run.status.terminal:
-            self.notify(t.ALREADY_ENDED.format(run_id=self.run_id, status=self.view.run.status),
-                        severity="warning")
+            self.notify(
+                t.ALREADY_ENDED.format(run_id=self.run_id, status=self.view.run.status),
+                severity="warning",
+            )
             return
         self.keel.cancel(self.run_id)
 

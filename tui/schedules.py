@@ -16,8 +16,13 @@ from .desk import Hit, JobInfo
 from .pane import Pane
 from .widgets import Col, KeyedTable, Plain
 
-JOBS = [Col("name", "Job", 36), Col("trigger", "Trigger", 26), Col("next", "Next run", 16),
-        Col("last", "Last run", 16), Col("result", "Last result")]
+JOBS = [
+    Col("name", "Job", 36),
+    Col("trigger", "Trigger", 26),
+    Col("next", "Next run", 16),
+    Col("last", "Last run", 16),
+    Col("result", "Last result"),
+]
 
 
 @dataclass(frozen=True)
@@ -57,9 +62,21 @@ class SchedulesScreen(Pane[Jobs]):
             return
         self._names = {j.id: j.name for j in data.jobs}
         note.set(f"{len(data.jobs)} jobs" if data.jobs else t.NO_JOBS)
-        self.query_one("#jobs", KeyedTable).show([
-            (j.id, [j.name, j.trigger, t.when(j.next_run), t.when(j.last_run),
-                    j.last_result or "-"]) for j in data.jobs])
+        self.query_one("#jobs", KeyedTable).show(
+            [
+                (
+                    j.id,
+                    [
+                        j.name,
+                        j.trigger,
+                        t.when(j.next_run),
+                        t.when(j.last_run),
+                        j.last_result or "-",
+                    ],
+                )
+                for j in data.jobs
+            ]
+        )
 
     def action_run_now(self) -> None:
         job_id = self.query_one("#jobs", KeyedTable).selected_key
@@ -67,15 +84,19 @@ class SchedulesScreen(Pane[Jobs]):
             self.notify(t.NO_JOB_SELECTED, severity="warning")
             return
         name = self._names.get(job_id, job_id)
-        self.keel.io(lambda: self.desk.run_job(job_id),
-                     lambda _none: (self.notify(t.job_started(name)), self.reload()),
-                     doing=f"Running “{name}”")
+        self.keel.io(
+            lambda: self.desk.run_job(job_id),
+            lambda _none: (self.notify(t.job_started(name)), self.reload()),
+            doing=f"Running “{name}”",
+        )
 
 
 class MemoryScreen(Pane[list[Hit] | None]):
     doing = "Searching memory"
     live = False
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "leave_input", "Leave input", show=False)]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "leave_input", "Leave input", show=False)
+    ]
 
     def __init__(self) -> None:
         super().__init__(id="memory")

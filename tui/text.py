@@ -30,9 +30,14 @@ RUN_STATUS = {
     RunStatus.CANCELLED: "- cancelled",
 }
 STATUS_TONE = {
-    RunStatus.QUEUED: "muted", RunStatus.RUNNING: "accent", RunStatus.WAITING: "warning",
-    RunStatus.SUCCEEDED: "success", RunStatus.REJECTED: "muted",
-    RunStatus.COMPENSATED: "warning", RunStatus.FAILED: "error", RunStatus.CANCELLED: "muted",
+    RunStatus.QUEUED: "muted",
+    RunStatus.RUNNING: "accent",
+    RunStatus.WAITING: "warning",
+    RunStatus.SUCCEEDED: "success",
+    RunStatus.REJECTED: "muted",
+    RunStatus.COMPENSATED: "warning",
+    RunStatus.FAILED: "error",
+    RunStatus.CANCELLED: "muted",
 }
 RISK_TONE = {"low": "success", "medium": "warning", "high": "error"}
 
@@ -48,8 +53,10 @@ MEMORY_OFF = "Memory is not configured in this process (it opens KEEL_HOME/memor
 MEMORY_PLACEHOLDER = "Search memory…"
 MEMORY_NONE = "Nothing found for “{query}”."
 CHAT_PLACEHOLDER = "Ask Keel: “refund order 1042, it arrived broken”, “what is waiting on me?”"
-CHAT_OFFLINE = ("Offline model: no ANTHROPIC_API_KEY is set, so a deterministic offline model"
-                " answers (its replies start with [offline model]).")
+CHAT_OFFLINE = (
+    "Offline model: no ANTHROPIC_API_KEY is set, so a deterministic offline model"
+    " answers (its replies start with [offline model])."
+)
 CHAT_THINKING = "Keel is thinking…"
 CHAT_WRITING = " ▍"
 """After a reply's text while it is still being written."""
@@ -72,8 +79,10 @@ NOT_DECIDABLE = "This run is not waiting on an approval."
 NO_SELECTION = "Select an approval first."
 NO_RUN_SELECTED = "Select a run first."
 NO_SLACK = "This run has no Slack thread."
-NO_SCHEDULER = ("No scheduler runs in this process: start Keel with `keel up` or `keel serve`"
-                " to run scheduled jobs.")
+NO_SCHEDULER = (
+    "No scheduler runs in this process: start Keel with `keel up` or `keel serve`"
+    " to run scheduled jobs."
+)
 NO_JOB_SELECTED = "Select a job first."
 NOTHING_TO_DECIDE_HERE = "Open Approvals (2) or a run first."
 NOT_YOURS = "Not yours to decide as {user} (a or r tells you why)."
@@ -87,8 +96,13 @@ PALETTE = {
     "help": ("Help", "Keys and screens"),
     "quit": ("Quit", "Leave Keel's terminal app"),
 }
-SCREEN_TITLES = {"runs": "Runs", "approvals": "Approvals", "chat": "Chat",
-                 "schedules": "Schedules", "memory": "Memory"}
+SCREEN_TITLES = {
+    "runs": "Runs",
+    "approvals": "Approvals",
+    "chat": "Chat",
+    "schedules": "Schedules",
+    "memory": "Memory",
+}
 CHAIN_OK = "✓ every link of this run in the event log's hash chain checks out"
 CHAIN_BROKEN = "✗ the hash chain is broken at event {event_id}: {problem}"
 
@@ -222,8 +236,11 @@ def started(run_id: str, status: str, attached: bool) -> str:
 
 
 def cancelled(run_id: str, status: str) -> str:
-    return f"{run_id} {status}" if RunStatus(status).terminal else (
-        f"{run_id}: cancel requested; it stops at its next step")
+    return (
+        f"{run_id} {status}"
+        if RunStatus(status).terminal
+        else (f"{run_id}: cancel requested; it stops at its next step")
+    )
 
 
 def job_started(name: str) -> str:
@@ -260,7 +277,9 @@ def event_note(event: Event) -> str:
         case "approval.voted":
             return f"{d.get('by')} approved ({d.get('votes')} of {d.get('quorum')})"
         case "approval.escalated":
-            return f"to {d.get('role')} (level {d.get('level')}): {', '.join(d.get('notify') or [])}"
+            return (
+                f"to {d.get('role')} (level {d.get('level')}): {', '.join(d.get('notify') or [])}"
+            )
         case "approval.expired":
             return f"no decision in time → {d.get('outcome')}"
         case "effect.performed" | "effect.replayed" | "effect.retried":

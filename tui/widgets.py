@@ -45,9 +45,15 @@ class _Keyed(Text):
     __slots__ = ("row_key",)
 
     def __init__(self, cell: Text, row_key: str) -> None:
-        super().__init__(cell.plain, style=cell.style, justify=cell.justify,
-                         overflow=cell.overflow, no_wrap=cell.no_wrap, end="",
-                         spans=list(cell.spans))
+        super().__init__(
+            cell.plain,
+            style=cell.style,
+            justify=cell.justify,
+            overflow=cell.overflow,
+            no_wrap=cell.no_wrap,
+            end="",
+            spans=list(cell.spans),
+        )
         self.row_key = row_key
 
 
@@ -67,8 +73,9 @@ class KeyedTable(DataTable[Text]):
     restores the order, keeping the cursor on the same row. Nothing is cleared, so nothing
     flickers and the scroll position stays."""
 
-    def __init__(self, columns: Sequence[Col], *, id: str | None = None,
-                 classes: str | None = None) -> None:
+    def __init__(
+        self, columns: Sequence[Col], *, id: str | None = None, classes: str | None = None
+    ) -> None:
         super().__init__(id=id, classes=classes, cursor_type="row", zebra_stripes=True)
         self._cols = list(columns)
         self._shown: dict[str, tuple[tuple[str, str, tuple[object, ...]], ...]] = {}
@@ -177,13 +184,15 @@ class MetricsBar(Horizontal):
         rate = m.success_rate
         self.query_one("#m-success", Tile).set(
             f"{t.percent(rate)} of {m.runs:,}",
-            None if rate is None else "good" if rate >= 0.95 else "warn" if rate >= 0.8 else "bad")
+            None if rate is None else "good" if rate >= 0.95 else "warn" if rate >= 0.8 else "bad",
+        )
         self.query_one("#m-decision", Tile).set(t.seconds(m.p95_decision_seconds))
         self.query_one("#m-cost", Tile).set(t.cost(m.cost_per_completed_usd))
-        self.query_one("#m-escalations", Tile).set(str(m.open_escalations),
-                                                   "bad" if m.open_escalations else None)
+        self.query_one("#m-escalations", Tile).set(
+            str(m.open_escalations), "bad" if m.open_escalations else None
+        )
         self.query_one("#m-waiting", Tile).set(str(m.waiting), "warn" if m.waiting else None)
-        self.query_one("#p-runs", Plot).set(m.runs_per_hour,
-                                            f"Runs/h ({hours}h: {m.runs:,})")
-        self.query_one("#p-cost", Plot).set(m.cost_per_hour,
-                                            f"Cost/h ({hours}h: {t.cost(m.cost_usd)})")
+        self.query_one("#p-runs", Plot).set(m.runs_per_hour, f"Runs/h ({hours}h: {m.runs:,})")
+        self.query_one("#p-cost", Plot).set(
+            m.cost_per_hour, f"Cost/h ({hours}h: {t.cost(m.cost_usd)})"
+        )

@@ -24,11 +24,21 @@ from .replies import (
 )
 from .slots import DEFAULT_PERIOD, Slots
 
-TOOLS: dict[str, str] = {"start_refund": "start_workflow", "pending": "list_pending",
-                         "show_run": "show_run", "approve": "decide", "reject": "decide",
-                         "metrics": "summarise_metrics", "recall": "search_memory"}
-_NEAREST_PERIODS = {"this week": ("last week",), "last 7 days": ("last week",),
-                    "this month": ("last 30 days",), "last month": ("last 30 days",)}
+TOOLS: dict[str, str] = {
+    "start_refund": "start_workflow",
+    "pending": "list_pending",
+    "show_run": "show_run",
+    "approve": "decide",
+    "reject": "decide",
+    "metrics": "summarise_metrics",
+    "recall": "search_memory",
+}
+_NEAREST_PERIODS = {
+    "this week": ("last week",),
+    "last 7 days": ("last week",),
+    "this month": ("last 30 days",),
+    "last month": ("last 30 days",),
+}
 """What to ask for instead when a tool's schema does not offer the period said."""
 
 
@@ -54,8 +64,11 @@ def respond(intent: str, slots: Slots) -> str | tuple[str, dict[str, Any]]:
             return decision, {"approval_id": approval_id, "decision": decision}
         if "reason" not in slots:
             return ASK_REJECT_REASON.format(approval_id=approval_id)
-        return decision, {"approval_id": approval_id, "decision": decision,
-                          "reason": slots["reason"]}
+        return decision, {
+            "approval_id": approval_id,
+            "decision": decision,
+            "reason": slots["reason"],
+        }
     if intent == "pending":
         return intent, {}
     if intent == "show_run":
@@ -86,7 +99,9 @@ def fitted_arguments(arguments: dict[str, Any], spec: ToolSpec) -> dict[str, Any
         nearest = _NEAREST_PERIODS.get(str(value), ())
         if days := re.fullmatch(r"last (\d+) days", str(value)):
             count = int(days.group(1))
-            nearest = ("last week",) if count <= 7 else ("last 30 days",) if count <= 30 else ("all",)
+            nearest = (
+                ("last week",) if count <= 7 else ("last 30 days",) if count <= 30 else ("all",)
+            )
         if choice := next((p for p in nearest if p in allowed), None):
             fitted[key] = choice
         elif key in required:

@@ -4,8 +4,18 @@ from __future__ import annotations
 
 from typing import Literal
 
-Intent = Literal["start_refund", "pending", "show_run", "approve", "reject", "metrics", "recall",
-                 "help", "greeting", "unknown"]
+Intent = Literal[
+    "start_refund",
+    "pending",
+    "show_run",
+    "approve",
+    "reject",
+    "metrics",
+    "recall",
+    "help",
+    "greeting",
+    "unknown",
+]
 
 # --- Labelled examples (a held-out set lives in tests/data/intents.jsonl). ---------------
 

@@ -13,12 +13,19 @@ from .text import APPROVAL_ID, EMAIL, ISO_DATE, MONEY, RUN_ID
 FLOOR = 0.30
 """Below this similarity to every example, the intent is "unknown"."""
 
-_MASKS = ((APPROVAL_ID, " xapproval "), (RUN_ID, " xrun "), (EMAIL, " xemail "),
-          (ISO_DATE, " xdate "),
-          (MONEY, " xmoney "), (re.compile(r"#\s?\d+\b"), " order xnum "),
-          (re.compile(r"\b\d+\b"), " xnum "),
-          (re.compile(r"\b(?:please|pls|plz|kindly|thanks|thank\s+you|thx|cheers)\b",
-                      re.IGNORECASE), " "))
+_MASKS = (
+    (APPROVAL_ID, " xapproval "),
+    (RUN_ID, " xrun "),
+    (EMAIL, " xemail "),
+    (ISO_DATE, " xdate "),
+    (MONEY, " xmoney "),
+    (re.compile(r"#\s?\d+\b"), " order xnum "),
+    (re.compile(r"\b\d+\b"), " xnum "),
+    (
+        re.compile(r"\b(?:please|pls|plz|kindly|thanks|thank\s+you|thx|cheers)\b", re.IGNORECASE),
+        " ",
+    ),
+)
 
 
 def masked(text: str) -> str:
@@ -29,8 +36,9 @@ def masked(text: str) -> str:
     return text
 
 
-def nearest(vector: Sequence[float], examples: Iterable[tuple[Intent, Sequence[float]]],
-            floor: float) -> tuple[Intent, float]:
+def nearest(
+    vector: Sequence[float], examples: Iterable[tuple[Intent, Sequence[float]]], floor: float
+) -> tuple[Intent, float]:
     """The intent of the example nearest `vector` and its cosine similarity, "unknown" when
     that is below `floor`."""
     best: tuple[Intent, float] = ("unknown", 0.0)

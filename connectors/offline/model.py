@@ -44,15 +44,21 @@ from .text import WORDS, clean
 # --- Questions asked for a missing slot, so the next message can answer them. ------------
 
 _QUESTIONS: tuple[tuple[str, Intent, str], ...] = (
-    (ASK_ORDER, "start_refund", "order_id"), (ASK_REASON, "start_refund", "reason"),
-    (ASK_RUN, "show_run", "run_id"), (ASK_QUERY, "recall", "query"),
+    (ASK_ORDER, "start_refund", "order_id"),
+    (ASK_REASON, "start_refund", "reason"),
+    (ASK_RUN, "show_run", "run_id"),
+    (ASK_QUERY, "recall", "query"),
 )
 """Not the approval questions: a decision is taken only from one message that says it."""
 _SUBJECTS: tuple[Literal["order_id", "run_id", "approval_id"], ...] = (
-    "order_id", "run_id", "approval_id")
+    "order_id",
+    "run_id",
+    "approval_id",
+)
 _NOT_A_REASON = frozenset({"pending", "show_run", "metrics", "recall", "help"})
-_NOT_A_QUERY = frozenset({"pending", "show_run", "approve", "reject", "metrics", "help",
-                          "greeting"})
+_NOT_A_QUERY = frozenset(
+    {"pending", "show_run", "approve", "reject", "metrics", "help", "greeting"}
+)
 _BARE_ORDER = re.compile(r"(?:it'?s |order )?#? ?(\d{1,12})[.!]?", re.IGNORECASE)
 
 
@@ -68,12 +74,18 @@ class OfflineModel:
 
     name = "offline"
 
-    def __init__(self, embedder: HashingEmbedder | None = None, *, floor: float = FLOOR,
-                 examples: Sequence[tuple[str, Intent]] = EXAMPLES) -> None:
+    def __init__(
+        self,
+        embedder: HashingEmbedder | None = None,
+        *,
+        floor: float = FLOOR,
+        examples: Sequence[tuple[str, Intent]] = EXAMPLES,
+    ) -> None:
         self.embedder = embedder or HashingEmbedder()
         self.floor = floor
-        self._examples = [(intent, self.embedder.embed(masked(clean(text))))
-                          for text, intent in examples]
+        self._examples = [
+            (intent, self.embedder.embed(masked(clean(text)))) for text, intent in examples
+        ]
 
     def classify(self, text: str) -> tuple[Intent, float]:
         """The intent of the nearest example and its cosine similarity to `text`."""
@@ -84,15 +96,24 @@ class OfflineModel:
         decision, a period, a person's name and an email, each only where present."""
         return extract_slots(text)
 
-    def complete(self, *, system: str, messages: list[Message], tools: list[ToolSpec],
-                 max_tokens: int = 1024, on_text: TextSink | None = None) -> Reply:
+    def complete(
+        self,
+        *,
+        system: str,
+        messages: list[Message],
+        tools: list[ToolSpec],
+        max_tokens: int = 1024,
+        on_text: TextSink | None = None,
+    ) -> Reply:
         """The deterministic reply (written at once: `on_text` is not called)."""
-        usage_in = _tokens(len(system) + sum(map(_chars, messages))
-                           + sum(len(t.model_dump_json()) for t in tools))
+        usage_in = _tokens(
+            len(system) + sum(map(_chars, messages)) + sum(len(t.model_dump_json()) for t in tools)
+        )
         last = messages[-1] if messages else None
         if last is None or last.role != "user":
-            return _text_reply(NOTHING_TO_ADD if last else GREETING + CAPABILITIES, usage_in,
-                               max_tokens)
+            return _text_reply(
+                NOTHING_TO_ADD if last else GREETING + CAPABILITIES, usage_in, max_tokens
+            )
         if any(isinstance(b, ToolResultBlock) for b in last.content):
             return _text_reply(summarise(messages), usage_in, max_tokens)
         intent, slots = self._understand(messages)
@@ -106,10 +127,18 @@ class OfflineModel:
             return _text_reply(no_tool(intent, tool, slots), usage_in, max_tokens)
         arguments = fitted_arguments(arguments, spec)
         key = json.dumps([len(messages), tool, arguments], sort_keys=True)
-        call = ToolCall(id="toolu_offline_" + blake2b(key.encode(), digest_size=12).hexdigest(),
-                        name=tool, arguments=arguments)
-        return Reply(model=self.name, tool_calls=[call], stop_reason="tool_use", offline=True,
-                     usage=Usage(input_tokens=usage_in, output_tokens=_tokens(len(key))))
+        call = ToolCall(
+            id="toolu_offline_" + blake2b(key.encode(), digest_size=12).hexdigest(),
+            name=tool,
+            arguments=arguments,
+        )
+        return Reply(
+            model=self.name,
+            tool_calls=[call],
+            stop_reason="tool_use",
+            offline=True,
+            usage=Usage(input_tokens=usage_in, output_tokens=_tokens(len(key))),
+        )
 
     def _understand(self, messages: list[Message]) -> tuple[Intent | Literal["empty"], Slots]:
         text = clean(messages[-1].text)
@@ -125,12 +154,16 @@ class OfflineModel:
             if need == "reason":
                 answers = intent not in _NOT_A_REASON and tidy_reason(text) is not None
             elif need == "query":  # "order 1042" answers it; "refund order 1042, broken" is new
-                answers = intent not in _NOT_A_QUERY and memory_query(text) is not None and not (
-                    intent == "start_refund" and "reason" in slots)
+                answers = (
+                    intent not in _NOT_A_QUERY
+                    and memory_query(text) is not None
+                    and not (intent == "start_refund" and "reason" in slots)
+                )
             else:
                 answers = need in slots
-            conflict = any(slots.get(k) not in (None, earlier.get(k)) and k in earlier
-                           for k in _SUBJECTS)
+            conflict = any(
+                slots.get(k) not in (None, earlier.get(k)) and k in earlier for k in _SUBJECTS
+            )
             if answers and not conflict:
                 said_here = slots
                 intent, slots = family, extract_slots(before + "\n" + text)
@@ -178,5 +211,10 @@ def _text_reply(body: str, usage_in: int, max_tokens: int) -> Reply:
     room = max(0, max_tokens * 4 - len(PREFIX))
     stop: Literal["end_turn", "max_tokens"] = "end_turn" if len(body) <= room else "max_tokens"
     text = PREFIX + body[:room]
-    return Reply(model=OfflineModel.name, text=text, stop_reason=stop, offline=True,
-                 usage=Usage(input_tokens=usage_in, output_tokens=_tokens(len(text))))
+    return Reply(
+        model=OfflineModel.name,
+        text=text,
+        stop_reason=stop,
+        offline=True,
+        usage=Usage(input_tokens=usage_in, output_tokens=_tokens(len(text))),
+    )

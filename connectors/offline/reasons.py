@@ -8,19 +8,105 @@ from .text import MONEY, WORDS
 
 MAX_REASON = 500
 
-_MARKER = re.compile(r"\b(?:because(?:\s+of)?|since|due\s+to|reason(?:\s+is|\s+was|\s*[:=])"
-                     r"|as\s+(?=(?:it|they|the|we|he|she)\b))\s*(.+)", re.IGNORECASE | re.DOTALL)
+_MARKER = re.compile(
+    r"\b(?:because(?:\s+of)?|since|due\s+to|reason(?:\s+is|\s+was|\s*[:=])"
+    r"|as\s+(?=(?:it|they|the|we|he|she)\b))\s*(.+)",
+    re.IGNORECASE | re.DOTALL,
+)
 _CLAUSE_BREAK = re.compile(r"[,;:?!\n—–]+|\.\s+|\s-\s")
-_FILLER = frozenset({
-    "please", "pls", "plz", "kindly", "thanks", "thank", "thx", "you", "can", "could", "would",
-    "will", "i", "we", "need", "needs", "want", "wants", "like", "d", "to", "a", "an", "the",
-    "full", "partial", "refund", "refunds", "refunded", "refunding", "issue", "process", "start",
-    "give", "do", "make", "money", "back", "for", "of", "on", "it", "this", "that", "them", "him",
-    "her", "me", "order", "hi", "hey", "hello", "asap", "now", "today", "usd", "eur", "gbp",
-    "dollars", "in", "amount", "yes", "no", "ok", "okay", "approve", "reject", "deny", "decline",
-    "so", "and", "just", "yet", "again", "too", "also", "right", "away", "one", "these",
-    "those", "my", "our", "their", "his", "customer", "client", "request", "requests",
-})
+_FILLER = frozenset(
+    {
+        "please",
+        "pls",
+        "plz",
+        "kindly",
+        "thanks",
+        "thank",
+        "thx",
+        "you",
+        "can",
+        "could",
+        "would",
+        "will",
+        "i",
+        "we",
+        "need",
+        "needs",
+        "want",
+        "wants",
+        "like",
+        "d",
+        "to",
+        "a",
+        "an",
+        "the",
+        "full",
+        "partial",
+        "refund",
+        "refunds",
+        "refunded",
+        "refunding",
+        "issue",
+        "process",
+        "start",
+        "give",
+        "do",
+        "make",
+        "money",
+        "back",
+        "for",
+        "of",
+        "on",
+        "it",
+        "this",
+        "that",
+        "them",
+        "him",
+        "her",
+        "me",
+        "order",
+        "hi",
+        "hey",
+        "hello",
+        "asap",
+        "now",
+        "today",
+        "usd",
+        "eur",
+        "gbp",
+        "dollars",
+        "in",
+        "amount",
+        "yes",
+        "no",
+        "ok",
+        "okay",
+        "approve",
+        "reject",
+        "deny",
+        "decline",
+        "so",
+        "and",
+        "just",
+        "yet",
+        "again",
+        "too",
+        "also",
+        "right",
+        "away",
+        "one",
+        "these",
+        "those",
+        "my",
+        "our",
+        "their",
+        "his",
+        "customer",
+        "client",
+        "request",
+        "requests",
+    }
+)
 """Words that say nothing about why: a clause made only of these is not a reason."""
 
 
@@ -30,16 +116,21 @@ def _near(word: str, target: str) -> bool:
         return False
     if len(word) == len(target):
         diff = [i for i, (a, b) in enumerate(zip(word, target, strict=True)) if a != b]
-        return len(diff) <= 1 or (len(diff) == 2 and diff[1] == diff[0] + 1
-                                  and word[diff[0]] == target[diff[1]]
-                                  and word[diff[1]] == target[diff[0]])
+        return len(diff) <= 1 or (
+            len(diff) == 2
+            and diff[1] == diff[0] + 1
+            and word[diff[0]] == target[diff[1]]
+            and word[diff[1]] == target[diff[0]]
+        )
     short, long = sorted((word, target), key=len)
-    return any(long[:i] + long[i + 1:] == short for i in range(len(long)))
+    return any(long[:i] + long[i + 1 :] == short for i in range(len(long)))
 
 
 def _is_filler(clause: str) -> bool:
-    return all(w in _FILLER or w.isdigit() or _near(w, "approve") or _near(w, "reject")
-               for w in WORDS.findall(MONEY.sub(" ", clause).lower()))
+    return all(
+        w in _FILLER or w.isdigit() or _near(w, "approve") or _near(w, "reject")
+        for w in WORDS.findall(MONEY.sub(" ", clause).lower())
+    )
 
 
 def tidy_reason(text: str, *, subject: bool = False) -> str | None:
@@ -51,7 +142,7 @@ def tidy_reason(text: str, *, subject: bool = False) -> str | None:
     text = text.rstrip(" \n.!?,;")
     for polite in (" please", " pls", " thanks", " thank you", " thx"):
         if text.lower().endswith(polite):
-            text = text[:-len(polite)].rstrip(" \n,;")
+            text = text[: -len(polite)].rstrip(" \n,;")
     if not text or _is_filler(text):
         return None
     return text[:MAX_REASON]
@@ -66,7 +157,7 @@ def reason_of(text: str, anchor: re.Match[str] | None) -> str | None:
     if anchor is None:
         return None
     after = _CLAUSE_BREAK.split(text[start:])
-    before = _CLAUSE_BREAK.split(text[:anchor.start()])[:-1]  # not the clause naming the anchor
+    before = _CLAUSE_BREAK.split(text[: anchor.start()])[:-1]  # not the clause naming the anchor
     for clauses in (after, before):
         kept = [c.strip() for c in clauses if c.strip() and not _is_filler(c)]
         if kept and (reason := tidy_reason(", ".join(kept))):

@@ -43,17 +43,33 @@ class Slots(TypedDict, total=False):
 DEFAULT_PERIOD = "last week"
 _NAME_TOKEN = re.compile(r"[^\W\d_][\w'’-]*")
 _NAME_CUES = frozenset({"customer", "client", "for", "from", "named", "give", "to"})
-_NOT_NAMES = frozenset({"order", "refund", "please", "customer", "client", "the", "i", "approve",
-                        "reject", "run", "keel"})
+_NOT_NAMES = frozenset(
+    {
+        "order",
+        "refund",
+        "please",
+        "customer",
+        "client",
+        "the",
+        "i",
+        "approve",
+        "reject",
+        "run",
+        "keel",
+    }
+)
 _APPROVE_WORDS = frozenset({"approve", "approved", "approving"})
-_REJECT_WORDS = frozenset({"reject", "rejected", "rejecting", "deny", "denied", "decline",
-                           "declined"})
-_NEGATED_APPROVE = re.compile(r"\b(?:don'?t|do\s+not|not|never|won'?t)\s+(?:\w+\s+)?approve\b",
-                              re.IGNORECASE)
+_REJECT_WORDS = frozenset(
+    {"reject", "rejected", "rejecting", "deny", "denied", "decline", "declined"}
+)
+_NEGATED_APPROVE = re.compile(
+    r"\b(?:don'?t|do\s+not|not|never|won'?t)\s+(?:\w+\s+)?approve\b", re.IGNORECASE
+)
 _ASKS_ABOUT = re.compile(
     r"^\W*(?:did|has|have|was|were|who|why|when|whether|is|are)\b"
     r"|\b(?:has|have|was|were|been|is|got)\s(?:\w+\s)?(?:approved|rejected|denied|declined)\b",
-    re.IGNORECASE)
+    re.IGNORECASE,
+)
 
 
 def _amount(text: str) -> Decimal | None:
@@ -107,9 +123,9 @@ def _name(text: str) -> str | None:
     tokens = _NAME_TOKEN.findall(text)
     for at, token in enumerate(tokens):
         if token.lower() in _NAME_CUES:
-            words = _capitalised(tokens[at + 1:at + 4])
+            words = _capitalised(tokens[at + 1 : at + 4])
         elif token.endswith(("'s", "’s")) and len(token) > 2:
-            words = _capitalised([token[:-2], *reversed(tokens[max(0, at - 2):at])])[::-1]
+            words = _capitalised([token[:-2], *reversed(tokens[max(0, at - 2) : at])])[::-1]
         else:
             continue
         if words:

@@ -69,10 +69,12 @@ def prepare(services: Services, policy: Policy, data: RefundInput) -> RefundInpu
     if data.amount is not None and data.amount > refundable:
         raise InvalidInput(
             f"amount {data.amount:.2f} is more than what is still refundable on order "
-            f"{order.name} ({refundable:.2f} {order.currency})", field="amount",
+            f"{order.name} ({refundable:.2f} {order.currency})",
+            field="amount",
         )
-    return data.model_copy(update={"amount": data.amount or refundable,
-                                   "customer": _customer(order) or data.customer})
+    return data.model_copy(
+        update={"amount": data.amount or refundable, "customer": _customer(order) or data.customer}
+    )
 
 
 def _customer(order: Order) -> str | None:
@@ -98,9 +100,13 @@ def lookup(state: State, scope: StepScope) -> State:
     return {
         "input": {**state["input"], "amount": str(amount)},
         "order": {
-            "id": order.id, "name": order.name, "email": order.email, "currency": order.currency,
+            "id": order.id,
+            "name": order.name,
+            "email": order.email,
+            "currency": order.currency,
             "first_name": order.customer.first_name if order.customer else "",
-            "refundable": str(order.refundable), "total": str(order.total_price),
+            "refundable": str(order.refundable),
+            "total": str(order.total_price),
             "refunded": str(order.total_refunded),
             "items": [[li.inventory_item_id, li.quantity, li.sku] for li in order.line_items],
         },
@@ -118,13 +124,23 @@ def check_policy(state: State, scope: StepScope) -> State:
     amount, weighed = _weighed(state)
     needs = scope.policy.needs_approval(NAME, weighed)
     roles = scope.policy.approver_roles(NAME, weighed)
-    scope.event("policy.checked", amount=str(amount), weighed=str(weighed),
-                needs_approval=needs, approver_roles=roles,
-                threshold=str(scope.policy.workflow(NAME).approval_threshold))
+    scope.event(
+        "policy.checked",
+        amount=str(amount),
+        weighed=str(weighed),
+        needs_approval=needs,
+        approver_roles=roles,
+        threshold=str(scope.policy.workflow(NAME).approval_threshold),
+    )
     if needs and not roles:
-        scope.fail(f"no role in policy may approve a refund of {amount:.2f}"
-                   + (f" ({weighed:.2f} with what the order already had refunded)"
-                      if weighed != amount else ""))
+        scope.fail(
+            f"no role in policy may approve a refund of {amount:.2f}"
+            + (
+                f" ({weighed:.2f} with what the order already had refunded)"
+                if weighed != amount
+                else ""
+            )
+        )
     return {"needs_approval": needs}
 
 
@@ -138,9 +154,13 @@ def approval(state: State, scope: StepScope) -> State:
     request = ApprovalRequest(
         workflow=NAME,
         what=f"Refund {amount:.2f} {order['currency']} on order {order['name']}{earlier}",
-        why=inp.reason, amount=amount, currency=order["currency"], risk=risk,
+        why=inp.reason,
+        amount=amount,
+        currency=order["currency"],
+        risk=risk,
         approver_roles=scope.policy.approver_roles(NAME, weighed),
-        requested_by=scope.ctx.requested_by, weighed=weighed if before else None,
+        requested_by=scope.ctx.requested_by,
+        weighed=weighed if before else None,
     )
     now: datetime = scope.ctx.clock.now()
     decision = scope.approval(request, deadline=now + scope.policy.escalation.deadline)
@@ -154,12 +174,18 @@ def refund(state: State, scope: StepScope) -> State:
     result = scope.effect(
         "refund",
         lambda key: scope.services.shop.create_refund(
-            order["id"], amount, order["currency"], inp.reason, idempotency_key=key,
+            order["id"],
+            amount,
+            order["currency"],
+            inp.reason,
+            idempotency_key=key,
         ).model_dump(mode="json"),
         request={"order_id": order["id"], "amount": str(amount)},
         lookup=lambda key: _found(scope.services.shop.find_refund(order["id"], key)),
-        compensation=lambda r: {"name": "void_refund",
-                                "args": {"order_id": order["id"], "refund_id": r["id"]}},
+        compensation=lambda r: {
+            "name": "void_refund",
+            "args": {"order_id": order["id"], "refund_id": r["id"]},
+        },
     )
     return {"refund": result}
 
@@ -183,13 +209,23 @@ def restock(state: State, scope: StepScope) -> State:
     changes = [(item_id, qty) for item_id, qty, _sku in order["items"]]
     result = scope.effect(
         "restock",
-        lambda key: {"levels": [lvl.model_dump(mode="json") for lvl in
-                                scope.services.shop.adjust_inventory(
-                                    changes, reason="restock", reference=f"refund {order['name']}",
-                                    order_id=order["id"], idempotency_key=key)]},
+        lambda key: {
+            "levels": [
+                lvl.model_dump(mode="json")
+                for lvl in scope.services.shop.adjust_inventory(
+                    changes,
+                    reason="restock",
+                    reference=f"refund {order['name']}",
+                    order_id=order["id"],
+                    idempotency_key=key,
+                )
+            ]
+        },
         request={"order_id": order["id"], "changes": changes},
-        compensation=lambda _r: {"name": "unstock", "args": {
-            "order_id": order["id"], "changes": [[i, -q] for i, q in changes]}},
+        compensation=lambda _r: {
+            "name": "unstock",
+            "args": {"order_id": order["id"], "changes": [[i, -q] for i, q in changes]},
+        },
     )
     return {"restock": result}
 
@@ -198,14 +234,21 @@ def restock(state: State, scope: StepScope) -> State:
 def notify(state: State, scope: StepScope) -> State:
     inp, order = _input(state), state["order"]
     subject, body = refund_email(
-        first_name=order["first_name"], order_name=order["name"],
-        amount=Decimal(state["input"]["amount"]), currency=order["currency"], reason=inp.reason,
+        first_name=order["first_name"],
+        order_name=order["name"],
+        amount=Decimal(state["input"]["amount"]),
+        currency=order["currency"],
+        reason=inp.reason,
         restocked=not (state.get("restock") or {}).get("skipped", True),
     )
     result = scope.effect(
         "email",
         lambda key: scope.services.mail.send(
-            order["email"], subject, body, message_id=key, order_id=order["id"],
+            order["email"],
+            subject,
+            body,
+            message_id=key,
+            order_id=order["id"],
         ).model_dump(mode="json"),
         request={"to": order["email"], "subject": subject},
     )
@@ -232,12 +275,17 @@ def build() -> StateGraph:
     graph.add_conditional_edges("lookup", after("check_policy"))
     graph.add_conditional_edges(
         "check_policy",
-        lambda s: "recover" if s.get("failure") else ("approval" if s["needs_approval"] else "refund"),
+        lambda s: (
+            "recover" if s.get("failure") else ("approval" if s["needs_approval"] else "refund")
+        ),
     )
     graph.add_conditional_edges(
         "approval",
-        lambda s: "recover" if s.get("failure") else
-        ("refund" if s["decision"]["approved"] else "rejected"),
+        lambda s: (
+            "recover"
+            if s.get("failure")
+            else ("refund" if s["decision"]["approved"] else "rejected")
+        ),
     )
     graph.add_conditional_edges("refund", after("restock"))
     graph.add_conditional_edges("restock", after("notify"))
@@ -248,13 +296,18 @@ def build() -> StateGraph:
 
 
 def _void_refund(services: Services, args: dict[str, Any], key: str) -> dict[str, Any]:
-    return services.shop.void_refund(args["order_id"], args["refund_id"], idempotency_key=key).model_dump(mode="json")
+    return services.shop.void_refund(
+        args["order_id"], args["refund_id"], idempotency_key=key
+    ).model_dump(mode="json")
 
 
 def _unstock(services: Services, args: dict[str, Any], key: str) -> dict[str, Any]:
     levels = services.shop.adjust_inventory(
-        [(i, d) for i, d in args["changes"]], reason="refund reversed",
-        reference=f"order {args['order_id']}", order_id=args["order_id"], idempotency_key=key,
+        [(i, d) for i, d in args["changes"]],
+        reason="refund reversed",
+        reference=f"order {args['order_id']}",
+        order_id=args["order_id"],
+        idempotency_key=key,
     )
     return {"levels": [lvl.model_dump(mode="json") for lvl in levels]}
 
@@ -265,7 +318,12 @@ def _describe(data: dict[str, Any]) -> str:
 
 
 WORKFLOW = Workflow(
-    name=NAME, version=VERSION, input_model=RefundInput, build=build, prepare=prepare,
-    compensations={"void_refund": _void_refund, "unstock": _unstock}, describe=_describe,
+    name=NAME,
+    version=VERSION,
+    input_model=RefundInput,
+    build=build,
+    prepare=prepare,
+    compensations={"void_refund": _void_refund, "unstock": _unstock},
+    describe=_describe,
     exclusive_on="order_id",
 )

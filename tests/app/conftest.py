@@ -31,14 +31,25 @@ def outer_env(**extra: str) -> dict[str, str]:
     return {**{k: v for k, v in os.environ.items() if not k.startswith(OUTER)}, **extra}
 
 
-def keel_process(*args: str, cwd: Path, timeout: float = 60,
-                 preexec_fn: Callable[[], None] | None = None,
-                 **env: str) -> subprocess.CompletedProcess[str]:
+def keel_process(
+    *args: str,
+    cwd: Path,
+    timeout: float = 60,
+    preexec_fn: Callable[[], None] | None = None,
+    **env: str,
+) -> subprocess.CompletedProcess[str]:
     """`keel` as a real process (its own umask and imports), no standard input."""
-    return subprocess.run([sys.executable, "-m", "app.cli", *args], cwd=cwd,
-                          env=outer_env(HOME=str(cwd), KEEL_LOG_LEVEL="WARNING", **env),
-                          stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                          timeout=timeout, check=False, preexec_fn=preexec_fn)
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli", *args],
+        cwd=cwd,
+        env=outer_env(HOME=str(cwd), KEEL_LOG_LEVEL="WARNING", **env),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        preexec_fn=preexec_fn,
+    )
 
 
 def dead_port() -> int:
@@ -114,8 +125,9 @@ class Keel:
         return error
 
     def refund(self, order: int, *extra: str) -> dict[str, Any]:
-        return self.json("start", "refund", "--order", str(order), "--reason", "arrived broken",
-                         *extra)
+        return self.json(
+            "start", "refund", "--order", str(order), "--reason", "arrived broken", *extra
+        )
 
     def show(self, run_id: str) -> dict[str, Any]:
         return self.json("show", run_id)
@@ -140,14 +152,19 @@ class Keel:
 def keel(sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Keel]:
     monkeypatch.chdir(tmp_path)  # no stray .env
     # cleo: a person in policy with no role, who may ask for work but approves nothing.
-    policy = private_policy(tmp_path, REPO_POLICY.read_text().replace("[people]\n",
-                                                                       "[people]\ncleo = []\n"))
+    policy = private_policy(
+        tmp_path, REPO_POLICY.read_text().replace("[people]\n", "[people]\ncleo = []\n")
+    )
     env: dict[str, str | None] = {name: None for name in os.environ if name.startswith(OUTER)}
     env |= {
-        "KEEL_HOME": str(tmp_path / "home"), "KEEL_POLICY": str(policy),
-        "KEEL_STORE_URL": sandbox.url, "KEEL_STORE_TOKEN": sandbox.token,
-        "KEEL_SMTP_HOST": sandbox.smtp_host, "KEEL_SMTP_PORT": str(sandbox.smtp_port),
-        "KEEL_RETRY_ATTEMPTS": "2", "KEEL_USER": "cleo",
+        "KEEL_HOME": str(tmp_path / "home"),
+        "KEEL_POLICY": str(policy),
+        "KEEL_STORE_URL": sandbox.url,
+        "KEEL_STORE_TOKEN": sandbox.token,
+        "KEEL_SMTP_HOST": sandbox.smtp_host,
+        "KEEL_SMTP_PORT": str(sandbox.smtp_port),
+        "KEEL_RETRY_ATTEMPTS": "2",
+        "KEEL_USER": "cleo",
     }
     umask = os.umask(0o077)  # what `main()` sets before any command: files 0600, folders 0700
     try:

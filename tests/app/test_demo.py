@@ -31,13 +31,18 @@ def test_the_demo_starts_refunds_until_nothing_is_left_to_refund(runtime, servic
 def test_the_demo_refuses_a_store_this_process_did_not_start(runtime):
     message = refusal(runtime, None, "https://real-shop.example.com/")
 
-    assert message == ("the store at https://real-shop.example.com was not started by this keel,"
-                       " so it may be a real shop; the demo plays only on the sandbox `keel up`"
-                       " starts itself on the default KEEL_STORE_URL")
+    assert message == (
+        "the store at https://real-shop.example.com was not started by this keel,"
+        " so it may be a real shop; the demo plays only on the sandbox `keel up`"
+        " starts itself on the default KEEL_STORE_URL"
+    )
 
 
 def test_the_demo_refuses_when_mail_would_leave_the_sandbox(
-    runtime, services, sandbox, monkeypatch,
+    runtime,
+    services,
+    sandbox,
+    monkeypatch,
 ):
     monkeypatch.setattr(services.mail, "port", sandbox.smtp_port + 1)  # a relay next door
 

@@ -36,9 +36,17 @@ def mode(path: Path) -> int:
 def test_make_run_acts_as_maria_and_takes_another_person_by_keel_as() -> None:
     def planned(*args: str) -> str:
         # Under `make test` this is a nested make: without its variables it plans alone.
-        env = {k: v for k, v in outer_env().items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
-        done = subprocess.run(["make", "-n", "--no-print-directory", "run", *args], cwd=REPO,
-                              capture_output=True, text=True, check=True, env=env)
+        env = {
+            k: v for k, v in outer_env().items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")
+        }
+        done = subprocess.run(
+            ["make", "-n", "--no-print-directory", "run", *args],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            check=True,
+            env=env,
+        )
         return next(line for line in done.stdout.splitlines() if "keel up" in line)
 
     assert planned().endswith("/keel up --as maria")
@@ -48,8 +56,15 @@ def test_make_run_acts_as_maria_and_takes_another_person_by_keel_as() -> None:
 def test_keel_up_as_someone_policy_does_not_know_stops_naming_who_exists(tmp_path: Path) -> None:
     policy = private_policy(tmp_path)
 
-    done = keel_process("up", "--headless", "--as", "nobody", cwd=tmp_path, KEEL_POLICY=str(policy),
-                KEEL_HOME=str(tmp_path / "home"))
+    done = keel_process(
+        "up",
+        "--headless",
+        "--as",
+        "nobody",
+        cwd=tmp_path,
+        KEEL_POLICY=str(policy),
+        KEEL_HOME=str(tmp_path / "home"),
+    )
 
     assert done.returncode == 2, done
     assert done.stderr == f"error: 'nobody' is not a person in policy.toml; {PEOPLE}\n"
@@ -88,7 +103,8 @@ def test_without_init_the_error_names_the_three_places_looked(tmp_path: Path) ->
         f"error: no policy.toml found: looked at KEEL_POLICY (unset), ./policy.toml"
         f" ({tmp_path / 'policy.toml'}) and KEEL_HOME/policy.toml"
         f" ({tmp_path / 'h' / 'policy.toml'}); `keel init DIR` creates a home with a commented"
-        " one\n")
+        " one\n"
+    )
     assert not (tmp_path / "h").exists()
 
 
@@ -100,8 +116,10 @@ def test_a_settings_or_policy_file_others_can_read_is_warned_about(tmp_path: Pat
 
     assert done.returncode == 0 and json.loads(done.stdout) == []
     env = tmp_path / "h" / ".env"
-    assert done.stderr == (f"warning: {env} is readable by other users (mode 0644);"
-                           f" `chmod 600 {env}` keeps it private\n")
+    assert done.stderr == (
+        f"warning: {env} is readable by other users (mode 0644);"
+        f" `chmod 600 {env}` keeps it private\n"
+    )
 
 
 # --- keel up and its demo ---------------------------------------------------------------------
@@ -113,10 +131,14 @@ class Up:
     def __init__(self, cwd: Path, *args: str, **env: str) -> None:
         self.cwd, self.env = cwd, env
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "app.cli", "up", "--headless", *args], cwd=cwd,
-            env=outer_env(KEEL_LOG_LEVEL="WARNING", **env), stdin=subprocess.DEVNULL,
+            [sys.executable, "-m", "app.cli", "up", "--headless", *args],
+            cwd=cwd,
+            env=outer_env(KEEL_LOG_LEVEL="WARNING", **env),
+            stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, text=True)
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         self.output = ""
 
     def runs(self) -> list[dict[str, Any]]:
@@ -158,16 +180,25 @@ def free(port: int) -> bool:
 
 
 def test_the_demo_never_plays_on_a_store_keel_did_not_start(
-    tmp_path: Path, sandbox: Sandbox, ups: list[Up],
+    tmp_path: Path,
+    sandbox: Sandbox,
+    ups: list[Up],
 ) -> None:
-    env = {"KEEL_HOME": str(tmp_path / "home"), "KEEL_POLICY": str(private_policy(tmp_path)),
-           "KEEL_STORE_URL": sandbox.url, "KEEL_STORE_TOKEN": sandbox.token,
-           "KEEL_SMTP_HOST": sandbox.smtp_host, "KEEL_SMTP_PORT": str(sandbox.smtp_port)}
+    env = {
+        "KEEL_HOME": str(tmp_path / "home"),
+        "KEEL_POLICY": str(private_policy(tmp_path)),
+        "KEEL_STORE_URL": sandbox.url,
+        "KEEL_STORE_TOKEN": sandbox.token,
+        "KEEL_SMTP_HOST": sandbox.smtp_host,
+        "KEEL_SMTP_PORT": str(sandbox.smtp_port),
+    }
 
     asked = keel_process("up", "--headless", "--demo", cwd=tmp_path, **env)
     assert asked.returncode == 2
-    assert asked.stderr.startswith(f"error: refusing the demo: the store at {sandbox.url} was"
-                                   " not started by this keel, so it may be a real shop;")
+    assert asked.stderr.startswith(
+        f"error: refusing the demo: the store at {sandbox.url} was"
+        " not started by this keel, so it may be a real shop;"
+    )
 
     up = Up(tmp_path, **env)
     ups.append(up)
@@ -178,10 +209,13 @@ def test_the_demo_never_plays_on_a_store_keel_did_not_start(
     assert sandbox.ledger() == []  # nothing refunded, restocked or emailed
 
 
-@pytest.mark.skipif(not (free(8765) and free(8025)),
-                    reason="the sandbox's default ports 8765/8025 are in use on this machine")
+@pytest.mark.skipif(
+    not (free(8765) and free(8025)),
+    reason="the sandbox's default ports 8765/8025 are in use on this machine",
+)
 def test_on_the_default_address_the_demo_plays_only_on_the_sandbox_keel_up_started(
-    tmp_path: Path, ups: list[Up],
+    tmp_path: Path,
+    ups: list[Up],
 ) -> None:
     env = {"KEEL_HOME": str(tmp_path / "home"), "KEEL_POLICY": str(private_policy(tmp_path))}
 

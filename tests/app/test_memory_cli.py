@@ -57,9 +57,15 @@ def test_chat_without_a_server_recalls_what_just_happened(keel):
 
     run_id = keel.refund(SMALL)["run_id"]  # finished, but memory has not seen it yet
     with MessagesAPI(Answer(text="It was refunded.")) as fake:
-        said = keel("chat", f"what happened with order {SMALL}?", "--as", "maria",
-                    ANTHROPIC_API_KEY="sk-test", ANTHROPIC_BASE_URL=fake.url,
-                    KEEL_MODEL_RETRIES="0")
+        said = keel(
+            "chat",
+            f"what happened with order {SMALL}?",
+            "--as",
+            "maria",
+            ANTHROPIC_API_KEY="sk-test",
+            ANTHROPIC_BASE_URL=fake.url,
+            KEEL_MODEL_RETRIES="0",
+        )
     assert said.exit_code == 0, said.stderr
     system = "".join(block["text"] for block in fake.calls()[0].body["system"])
     assert "Long-term memory recalled" in system and run_id in system
@@ -85,8 +91,12 @@ def test_a_hosted_embedder_is_configured_by_settings_and_an_outage_loses_nothing
     from tests.fakes.embeddings_api import EmbeddingsAPI, overloaded
 
     with EmbeddingsAPI(api_key="pa-test") as api:
-        keel.env.update(KEEL_EMBEDDINGS_URL=api.endpoint, KEEL_EMBEDDINGS_API_KEY="pa-test",
-                        KEEL_EMBEDDINGS_DIM="512", KEEL_RETRY_ATTEMPTS="1")
+        keel.env.update(
+            KEEL_EMBEDDINGS_URL=api.endpoint,
+            KEEL_EMBEDDINGS_API_KEY="pa-test",
+            KEEL_EMBEDDINGS_DIM="512",
+            KEEL_RETRY_ATTEMPTS="1",
+        )
         _run_id, subject = remembered_refund(keel)
         assert api.requests and {r.body["output_dimension"] for r in api.requests} == {512}
         assert keel.json("memory", "stats")["embedder"] == "hosted:voyage-3.5-lite:512"

@@ -9,14 +9,26 @@ from graph import Event
 
 
 def event(kind: str, **data: object) -> Event:
-    return Event(id=1, run_id="run_x", seq=1, at=datetime(2026, 1, 5, 9, 0, tzinfo=UTC),
-                 kind=kind, step="approval", actor="demo", data=data, cost_usd=0.0,
-                 duration_ms=None, prev_hash="0" * 64, hash="1" * 64)
+    return Event(
+        id=1,
+        run_id="run_x",
+        seq=1,
+        at=datetime(2026, 1, 5, 9, 0, tzinfo=UTC),
+        kind=kind,
+        step="approval",
+        actor="demo",
+        data=data,
+        cost_usd=0.0,
+        duration_ms=None,
+        prev_hash="0" * 64,
+        hash="1" * 64,
+    )
 
 
 def test_a_waiting_approval_shows_the_command_that_decides_it():
-    line = event_line(event("approval.requested", approval_id="apv_1",
-                            what="Refund 118.00 USD on order #1001"))
+    line = event_line(
+        event("approval.requested", approval_id="apv_1", what="Refund 118.00 USD on order #1001")
+    )
     assert "Refund 118.00 USD on order #1001 waits for a person" in line
     assert "keel approve apv_1 --as USER" in line
 

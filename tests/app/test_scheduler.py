@@ -40,9 +40,13 @@ def counted(tmp_path: Path) -> Iterator[tuple[Scheduler, list[int]]]:
     def broken() -> str:
         raise RuntimeError("the store is down")
 
-    scheduler = Scheduler([Job("count", "Count", IntervalTrigger(hours=1), count),
-                           Job("broken", "Broken", IntervalTrigger(hours=1), broken)],
-                          tmp_path / "schedules.json")
+    scheduler = Scheduler(
+        [
+            Job("count", "Count", IntervalTrigger(hours=1), count),
+            Job("broken", "Broken", IntervalTrigger(hours=1), broken),
+        ],
+        tmp_path / "schedules.json",
+    )
     scheduler.start()
     yield scheduler, calls
     scheduler.shutdown()
@@ -77,7 +81,8 @@ def test_an_unknown_job_is_refused(counted) -> None:
 
 
 def test_another_process_sees_the_jobs_and_runs_one_through_the_inbox(
-        counted, runtime: Runtime, tmp_path: Path) -> None:
+    counted, runtime: Runtime, tmp_path: Path
+) -> None:
     scheduler, calls = counted
     worker = Worker(runtime, tick_every=None, commands={RUN_JOB: scheduler.command})
     stop = threading.Event()
@@ -99,7 +104,8 @@ def test_another_process_sees_the_jobs_and_runs_one_through_the_inbox(
 
 
 def test_the_escalation_sweep_and_the_digest_say_what_they_did(
-        runtime: Runtime, clock: ManualClock, services, tmp_path: Path) -> None:
+    runtime: Runtime, clock: ManualClock, services, tmp_path: Path
+) -> None:
     jobs = {job.id: job for job in standard_jobs(runtime)}
     assert jobs["escalations"].run() == "nothing due"
     assert jobs["reconciliation-digest"].run() == "no open items"
@@ -113,9 +119,17 @@ def test_the_escalation_sweep_and_the_digest_say_what_they_did(
 
 
 def test_a_job_failing_then_recovering_is_two_events_however_many_ticks_fail(
-        runtime: Runtime, tmp_path: Path) -> None:
-    outcomes = iter([RuntimeError("store down"), RuntimeError("store down"),
-                     RuntimeError("still down"), "synced 3", "synced 0"])
+    runtime: Runtime, tmp_path: Path
+) -> None:
+    outcomes = iter(
+        [
+            RuntimeError("store down"),
+            RuntimeError("store down"),
+            RuntimeError("still down"),
+            "synced 3",
+            "synced 0",
+        ]
+    )
 
     def flaky() -> str:
         outcome = next(outcomes)
@@ -126,14 +140,20 @@ def test_a_job_failing_then_recovering_is_two_events_however_many_ticks_fail(
     def record(kind: str, data: dict[str, object]) -> None:
         runtime.store.append_event(None, kind, actor="scheduler", data=data)
 
-    scheduler = Scheduler([Job("flaky", "Flaky sync", IntervalTrigger(hours=1), flaky)],
-                          tmp_path / "schedules.json", record=record)
+    scheduler = Scheduler(
+        [Job("flaky", "Flaky sync", IntervalTrigger(hours=1), flaky)],
+        tmp_path / "schedules.json",
+        record=record,
+    )
     for _ in range(5):  # five ticks, one after another, as APScheduler calls them
         scheduler._run("flaky")
     assert last_result(scheduler, "flaky") == "synced 0"
     failed, recovered = runtime.store.events(kinds=["schedule.failed", "schedule.recovered"])
-    assert (failed.kind, failed.actor, failed.data["job"]) == ("schedule.failed", "scheduler",
-                                                               "flaky")
+    assert (failed.kind, failed.actor, failed.data["job"]) == (
+        "schedule.failed",
+        "scheduler",
+        "flaky",
+    )
     assert failed.data["error"] == "RuntimeError: store down"
     assert recovered.kind == "schedule.recovered" and recovered.data["result"] == "synced 3"
     assert recovered.data["failing_since"]
@@ -149,8 +169,9 @@ def test_a_running_job_is_not_started_twice(tmp_path: Path) -> None:
         assert release.wait(10)
         return "done"
 
-    scheduler = Scheduler([Job("slow", "Slow sync", IntervalTrigger(hours=1), slow)],
-                          tmp_path / "schedules.json")
+    scheduler = Scheduler(
+        [Job("slow", "Slow sync", IntervalTrigger(hours=1), slow)], tmp_path / "schedules.json"
+    )
     scheduler.start()
     try:
         scheduler.run_now("slow")

@@ -37,14 +37,19 @@ def test_defaults_point_at_the_local_sandbox() -> None:
     assert (settings.http_timeout, settings.retry_attempts, settings.workers) == (10.0, 5, 4)
     assert settings.demo is True
     assert settings.log_level == "INFO"
-    assert (settings.slack_bot_token, settings.slack_signing_secret, settings.slack_app_token,
-            settings.anthropic_api_key) == (None, None, None, None)
+    assert (
+        settings.slack_bot_token,
+        settings.slack_signing_secret,
+        settings.slack_app_token,
+        settings.anthropic_api_key,
+    ) == (None, None, None, None)
     assert settings.uses_sandbox
     assert settings.sandbox_port == 8765
 
 
 def test_environment_overrides_each_default(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
 ) -> None:
     monkeypatch.setenv("KEEL_HOME", str(tmp_path / "data"))
     monkeypatch.setenv("KEEL_USER", "maria")
@@ -106,20 +111,25 @@ def test_overrides_passed_in_win(monkeypatch: pytest.MonkeyPatch) -> None:
     assert load_settings(workers=2).workers == 2
 
 
-@pytest.mark.parametrize(("variable", "value"), [
-    ("KEEL_SMTP_PORT", "abc"),
-    ("KEEL_SMTP_PORT", "0"),
-    ("KEEL_SMTP_PORT", "70000"),
-    ("KEEL_STORE_URL", "nope"),
-    ("KEEL_HTTP_TIMEOUT", "-1"),
-    ("KEEL_LOG_LEVEL", "LOUD"),
-    ("KEEL_WORKERS", "0"),
-    ("KEEL_STORE_RATE_LIMIT", "0"),
-    ("KEEL_RETRY_ATTEMPTS", "0"),
-    ("KEEL_USER", ""),
-])
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("KEEL_SMTP_PORT", "abc"),
+        ("KEEL_SMTP_PORT", "0"),
+        ("KEEL_SMTP_PORT", "70000"),
+        ("KEEL_STORE_URL", "nope"),
+        ("KEEL_HTTP_TIMEOUT", "-1"),
+        ("KEEL_LOG_LEVEL", "LOUD"),
+        ("KEEL_WORKERS", "0"),
+        ("KEEL_STORE_RATE_LIMIT", "0"),
+        ("KEEL_RETRY_ATTEMPTS", "0"),
+        ("KEEL_USER", ""),
+    ],
+)
 def test_each_invalid_value_names_its_variable(
-    variable: str, value: str, monkeypatch: pytest.MonkeyPatch,
+    variable: str,
+    value: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv(variable, value)
 
@@ -157,13 +167,16 @@ def test_invalid_override_names_its_variable() -> None:
         load_settings(smtp_port=0)
 
 
-@pytest.mark.parametrize(("url", "local"), [
-    (SANDBOX_STORE_URL, True),
-    ("http://localhost:8765", True),
-    ("http://127.0.0.1:9000", False),
-    ("https://shop.example.com", False),
-    ("http://shop.example.com:8765", False),
-])
+@pytest.mark.parametrize(
+    ("url", "local"),
+    [
+        (SANDBOX_STORE_URL, True),
+        ("http://localhost:8765", True),
+        ("http://127.0.0.1:9000", False),
+        ("https://shop.example.com", False),
+        ("http://shop.example.com:8765", False),
+    ],
+)
 def test_uses_sandbox_only_for_the_default_local_address(url: str, local: bool) -> None:
     assert load_settings(store_url=url).uses_sandbox is local
 
@@ -184,7 +197,8 @@ def test_settings_are_frozen() -> None:
 
 
 def test_policy_is_found_in_keel_policy_then_here_then_the_home(
-    clean_env: Path, monkeypatch: pytest.MonkeyPatch,
+    clean_env: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     home = clean_env / "home"
     home.mkdir()
@@ -199,8 +213,10 @@ def test_policy_is_found_in_keel_policy_then_here_then_the_home(
     monkeypatch.setenv("KEEL_POLICY", str(chosen))
     with pytest.raises(SettingsError) as missing:  # named, so never another file instead
         load_settings().policy_path()
-    assert str(missing.value) == (f"no policy.toml found: looked at KEEL_POLICY ({chosen});"
-                                  " `keel init DIR` creates a home with a commented one")
+    assert str(missing.value) == (
+        f"no policy.toml found: looked at KEEL_POLICY ({chosen});"
+        " `keel init DIR` creates a home with a commented one"
+    )
     chosen.parent.mkdir()
     chosen.write_text("currency = 'USD'\n")
     assert load_settings().policy_path() == chosen
@@ -214,11 +230,13 @@ def test_with_no_policy_anywhere_the_error_names_every_place_looked(clean_env: P
         f"no policy.toml found: looked at KEEL_POLICY (unset), ./policy.toml"
         f" ({clean_env / 'policy.toml'}) and KEEL_HOME/policy.toml"
         f" ({clean_env / '.keel' / 'policy.toml'}); `keel init DIR` creates a home with a"
-        " commented one")
+        " commented one"
+    )
 
 
 def test_the_homes_own_dotenv_is_read_and_the_local_one_wins(
-    clean_env: Path, monkeypatch: pytest.MonkeyPatch,
+    clean_env: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     home = clean_env / "home"
     home.mkdir()

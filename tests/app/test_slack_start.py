@@ -44,15 +44,20 @@ def runtime(env: Path, services: Services) -> Iterator[Runtime]:
     rt.close()
 
 
-def test_http_mode_serves_signed_requests_at_slack_events(runtime: Runtime, slack: SlackAPI) -> None:
+def test_http_mode_serves_signed_requests_at_slack_events(
+    runtime: Runtime, slack: SlackAPI
+) -> None:
     stop = threading.Event()
     running = start_slack(load_settings(), runtime, stop, http_port=0)
     try:
         assert running.mode == "http" and running.url and running.url.endswith("/slack/events")
         request = slack_requests.slash_command("/keel", "help")
         answer = httpx.post(running.url, content=request.body, headers=request.headers)
-        unsigned = httpx.post(running.url, content=request.body,
-                              headers={"Content-Type": request.headers["Content-Type"]})
+        unsigned = httpx.post(
+            running.url,
+            content=request.body,
+            headers={"Content-Type": request.headers["Content-Type"]},
+        )
     finally:
         stop.set()
         running.stop()
@@ -62,11 +67,13 @@ def test_http_mode_serves_signed_requests_at_slack_events(runtime: Runtime, slac
     # SLACK_API_URL took every call there; the policy's Slack users were checked at start.
     assert slack.calls("auth.test")[0].token == "xoxb-test"
     assert sorted(c.params["user"] for c in slack.calls("users.info")) == sorted(
-        runtime.policy.slack.users)
+        runtime.policy.slack.users
+    )
 
 
-def test_socket_mode_uses_the_app_token(runtime: Runtime, slack: SlackAPI,
-                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_socket_mode_uses_the_app_token(
+    runtime: Runtime, slack: SlackAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("SLACK_APP_TOKEN", "xapp-not-known-to-slack")
 
     with pytest.raises(SlackSetupError, match="SLACK_APP_TOKEN was not accepted.*invalid_auth"):
@@ -77,15 +84,17 @@ def test_socket_mode_uses_the_app_token(runtime: Runtime, slack: SlackAPI,
 
 
 def test_http_mode_without_a_signing_secret_is_refused(
-        runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("SLACK_SIGNING_SECRET")
 
     with pytest.raises(SlackNotConfigured, match="SLACK_SIGNING_SECRET"):
         start_slack(load_settings(), runtime, threading.Event())
 
 
-def test_a_bot_token_slack_rejects_stops_start_up(runtime: Runtime,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_bot_token_slack_rejects_stops_start_up(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-revoked")
 
     with pytest.raises(SlackSetupError, match="SLACK_BOT_TOKEN was not accepted.*invalid_auth"):
@@ -93,8 +102,11 @@ def test_a_bot_token_slack_rejects_stops_start_up(runtime: Runtime,
 
 
 def test_a_slack_user_in_policy_the_workspace_does_not_know_stops_start_up(
-        runtime: Runtime, slack: SlackAPI) -> None:
+    runtime: Runtime, slack: SlackAPI
+) -> None:
     slack.fail_next("users.info", "user_not_found")
 
-    with pytest.raises(SlackSetupError, match=r"\[slack.users\] U0000\w+ = '\w+': .*user_not_found"):
+    with pytest.raises(
+        SlackSetupError, match=r"\[slack.users\] U0000\w+ = '\w+': .*user_not_found"
+    ):
         start_slack(load_settings(), runtime, threading.Event(), http_port=0)

@@ -32,16 +32,28 @@ def loaded(args: list[str], home: Path) -> dict[str, object]:
     policy.chmod(0o600)
     done = subprocess.run(
         [sys.executable, "-c", PROBE, json.dumps(args), json.dumps(HEAVY)],
-        cwd=home.parent, capture_output=True, text=True, timeout=60, check=False,
+        cwd=home.parent,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
         stdin=subprocess.DEVNULL,
-        env={"PATH": "/usr/bin:/bin", "KEEL_HOME": str(home), "KEEL_POLICY": str(policy)})
+        env={"PATH": "/usr/bin:/bin", "KEEL_HOME": str(home), "KEEL_POLICY": str(policy)},
+    )
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-@pytest.mark.parametrize("args", [
-    ["--help"], ["runs", "--json"], ["show", "run_missing"], ["pending", "--as", "maria"],
-    ["audit", "verify"],
-], ids=lambda args: " ".join(args))
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--help"],
+        ["runs", "--json"],
+        ["show", "run_missing"],
+        ["pending", "--as", "maria"],
+        ["audit", "verify"],
+    ],
+    ids=lambda args: " ".join(args),
+)
 def test_reading_loads_nothing_that_drives_runs(tmp_path: Path, args: list[str]) -> None:
     result = loaded(args, tmp_path / "home")
 

@@ -18,12 +18,19 @@ __all__ = ["setup"]  # the crash tests' fixture: `keel serve` as a child process
 
 
 def test_a_decision_made_while_the_server_restarts_is_applied_once(
-        setup, sandbox, services) -> None:
+    setup, sandbox, services
+) -> None:
     server, client = setup
-    client.router = Router(store=client.store, clock=client.clock, models=client.policy.models,
-                           offline=OfflineModel())
-    desk = Desk(client, user="maria", assistant=Assistant(client, client.router, execute=False),
-                attached=True, inbox_wait=0.5)
+    client.router = Router(
+        store=client.store, clock=client.clock, models=client.policy.models, offline=OfflineModel()
+    )
+    desk = Desk(
+        client,
+        user="maria",
+        assistant=Assistant(client, client.router, execute=False),
+        attached=True,
+        inbox_wait=0.5,
+    )
     order = orders(services.shop, over="100.00", under="2000.00")[0]
     server.start()
     run = client.start("refund", {"order_id": order.id, "reason": "dented"}, "sam", execute=False)

@@ -24,8 +24,12 @@ class Screen:
         self.session = session
 
     def text(self) -> str:
-        return subprocess.run(["tmux", "capture-pane", "-p", "-t", self.session],
-                              capture_output=True, text=True, check=False).stdout
+        return subprocess.run(
+            ["tmux", "capture-pane", "-p", "-t", self.session],
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout
 
     def keys(self, *keys: str) -> None:
         subprocess.run(["tmux", "send-keys", "-t", self.session, *keys], check=True)
@@ -44,20 +48,43 @@ class Screen:
 def screen(tmp_path: Path, sandbox) -> Iterator[Screen]:
     policy = tmp_path / "policy.toml"
     policy.write_text(POLICY)
-    env = {"KEEL_HOME": str(tmp_path / "home"), "KEEL_POLICY": str(policy),
-           "KEEL_STORE_URL": sandbox.url, "KEEL_STORE_TOKEN": sandbox.token,
-           "KEEL_SMTP_HOST": sandbox.smtp_host, "KEEL_SMTP_PORT": str(sandbox.smtp_port),
-           "KEEL_DEMO": "false", "KEEL_USER": "maria", "KEEL_LOG_LEVEL": "WARNING",
-           "TERM": "xterm-256color"}
+    env = {
+        "KEEL_HOME": str(tmp_path / "home"),
+        "KEEL_POLICY": str(policy),
+        "KEEL_STORE_URL": sandbox.url,
+        "KEEL_STORE_TOKEN": sandbox.token,
+        "KEEL_SMTP_HOST": sandbox.smtp_host,
+        "KEEL_SMTP_PORT": str(sandbox.smtp_port),
+        "KEEL_DEMO": "false",
+        "KEEL_USER": "maria",
+        "KEEL_LOG_LEVEL": "WARNING",
+        "TERM": "xterm-256color",
+    }
     session = f"keel-test-{os.getpid()}"
     flags = [arg for name, value in env.items() for arg in ("-e", f"{name}={value}")]
-    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "140", "-y", "40",
-                    "-c", str(tmp_path), *flags,
-                    # No Slack or Claude from the caller's environment; after an exit, the
-                    # pane keeps what it printed for the failure message.
-                    ("env -u SLACK_BOT_TOKEN -u SLACK_APP_TOKEN -u ANTHROPIC_API_KEY"
-                     f" {sys.executable} -m app.cli up; echo keel up exited $?; sleep 30")],
-                   check=True)
+    subprocess.run(
+        [
+            "tmux",
+            "new-session",
+            "-d",
+            "-s",
+            session,
+            "-x",
+            "140",
+            "-y",
+            "40",
+            "-c",
+            str(tmp_path),
+            *flags,
+            # No Slack or Claude from the caller's environment; after an exit, the
+            # pane keeps what it printed for the failure message.
+            (
+                "env -u SLACK_BOT_TOKEN -u SLACK_APP_TOKEN -u ANTHROPIC_API_KEY"
+                f" {sys.executable} -m app.cli up; echo keel up exited $?; sleep 30"
+            ),
+        ],
+        check=True,
+    )
     try:
         yield Screen(session)
     finally:
@@ -65,16 +92,19 @@ def screen(tmp_path: Path, sandbox) -> Iterator[Screen]:
 
 
 def test_a_run_goes_from_waiting_to_succeeded_by_keys_in_keel_up(
-        screen: Screen, tmp_path: Path, services) -> None:
+    screen: Screen, tmp_path: Path, services
+) -> None:
     screen.wait_for("Keel — Runs")
     client = Runtime.open(tmp_path / "home", services=services, policy=parse_policy(POLICY))
     try:
         order = orders(services.shop, over="100.00", under="2000.00")[0]
-        run = client.start("refund", {"order_id": order.id, "reason": "arrived broken"}, "sam",
-                           execute=False)  # queued for the server, as the CLI does
+        run = client.start(
+            "refund", {"order_id": order.id, "reason": "arrived broken"}, "sam", execute=False
+        )  # queued for the server, as the CLI does
         shown = run.id[-10:]
-        assert "waiting" in next(line for line in screen.wait_for(shown).splitlines()
-                                 if shown in line)
+        assert "waiting" in next(
+            line for line in screen.wait_for(shown).splitlines() if shown in line
+        )
 
         screen.keys("2")
         screen.wait_for(f"#{order.id}")

@@ -26,6 +26,7 @@ __all__ = ["CHANNEL", "CLEO", "MARIA", "OLIVIA", "SAM", "SLACK_POLICY"]
 
 CHANNEL = SLACK_CHANNEL
 
+
 @pytest.fixture
 def slack() -> Iterator[SlackAPI]:
     with SlackAPI() as running:
@@ -39,12 +40,13 @@ def slack_policy() -> str:
 
 
 @pytest.fixture
-def slack_runtime(home: Path, services: Services, clock: ManualClock,
-                  slack_policy: str) -> Iterator[Runtime]:
-    rt = Runtime.open(home, services=services, policy=parse_policy(slack_policy), clock=clock,
-                      workers=2)
-    rt.router = Router(store=rt.store, clock=clock, models=rt.policy.models,
-                       offline=OfflineModel())
+def slack_runtime(
+    home: Path, services: Services, clock: ManualClock, slack_policy: str
+) -> Iterator[Runtime]:
+    rt = Runtime.open(
+        home, services=services, policy=parse_policy(slack_policy), clock=clock, workers=2
+    )
+    rt.router = Router(store=rt.store, clock=clock, models=rt.policy.models, offline=OfflineModel())
     yield rt
     rt.close()
 
@@ -52,8 +54,13 @@ def slack_runtime(home: Path, services: Services, clock: ManualClock,
 @pytest.fixture
 def bot(slack_runtime: Runtime, slack: SlackAPI, home: Path) -> Iterator[SlackBot]:
     client = web_client(slack.token or "xoxb-test", slack.url)
-    running = SlackBot(slack_runtime, Assistant(slack_runtime, slack_runtime.router),  # type: ignore[arg-type]
-                       client, Ledger.open(home / "slack.db"), signing_secret=SIGNING_SECRET)
+    running = SlackBot(
+        slack_runtime,
+        Assistant(slack_runtime, slack_runtime.router),  # type: ignore[arg-type]
+        client,
+        Ledger.open(home / "slack.db"),
+        signing_secret=SIGNING_SECRET,
+    )
     yield running
     running.close()
 
@@ -71,6 +78,7 @@ Deliver = Callable[[SignedRequest], httpx.Response]
 def deliver(server: SlackHTTPServer, bot: SlackBot) -> Iterator[Deliver]:
     """POST a signed request as Slack would, then wait for the work it set off."""
     with httpx.Client(timeout=10) as http:
+
         def post(request: SignedRequest, *, settle: bool = True) -> httpx.Response:
             response = http.post(server.url, content=request.body, headers=request.headers)
             if settle:
@@ -99,5 +107,9 @@ def texts(blocks: list[dict[str, Any]]) -> str:
 
 
 def buttons(blocks: list[dict[str, Any]]) -> list[tuple[str, str]]:
-    return [(e["action_id"], e.get("value", "")) for b in blocks if b.get("type") == "actions"
-            for e in b["elements"]]
+    return [
+        (e["action_id"], e.get("value", ""))
+        for b in blocks
+        if b.get("type") == "actions"
+        for e in b["elements"]
+    ]

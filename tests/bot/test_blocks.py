@@ -45,29 +45,60 @@ def mention(person: str) -> str:
 
 
 def make_run(**changes: Any) -> Run:
-    run = Run(id="run_01JNQ8Z6", workflow="refund", version=1, status=RunStatus.WAITING,
-              step="approve", input={"order_id": 1042, "amount": "129.90",
-                                     "reason": "Parcel arrived damaged"},
-              requested_by="alice", origin="slack", created_at=T0, updated_at=T0,
-              cost_usd=0.0123)
+    run = Run(
+        id="run_01JNQ8Z6",
+        workflow="refund",
+        version=1,
+        status=RunStatus.WAITING,
+        step="approve",
+        input={"order_id": 1042, "amount": "129.90", "reason": "Parcel arrived damaged"},
+        requested_by="alice",
+        origin="slack",
+        created_at=T0,
+        updated_at=T0,
+        cost_usd=0.0123,
+    )
     return run.model_copy(update=changes)
 
 
 def make_approval(**changes: Any) -> Approval:
-    request = ApprovalRequest(workflow="refund", what="Refund 129.90 EUR on order #1042",
-                              why="Parcel arrived damaged", amount=Decimal("129.90"),
-                              currency="EUR", risk="high", approver_roles=["finance"],
-                              requested_by="alice")
-    approval = Approval(id="apr_01JNQ9A1", run_id="run_01JNQ8Z6",
-                        status=ApprovalStatus.PENDING, request=request, requested_by="alice",
-                        created_at=T0, deadline=T0 + timedelta(hours=4))
+    request = ApprovalRequest(
+        workflow="refund",
+        what="Refund 129.90 EUR on order #1042",
+        why="Parcel arrived damaged",
+        amount=Decimal("129.90"),
+        currency="EUR",
+        risk="high",
+        approver_roles=["finance"],
+        requested_by="alice",
+    )
+    approval = Approval(
+        id="apr_01JNQ9A1",
+        run_id="run_01JNQ8Z6",
+        status=ApprovalStatus.PENDING,
+        request=request,
+        requested_by="alice",
+        created_at=T0,
+        deadline=T0 + timedelta(hours=4),
+    )
     return approval.model_copy(update=changes)
 
 
 def make_event(kind: str, data: dict[str, Any] | None = None) -> Event:
-    return Event(id=7, run_id="run_01JNQ8Z6", seq=7, at=T0, kind=kind, step="refund",
-                 actor=None, data=data or {}, cost_usd=0.0, duration_ms=1500.0, prev_hash="a",
-                 hash="b")
+    return Event(
+        id=7,
+        run_id="run_01JNQ8Z6",
+        seq=7,
+        at=T0,
+        kind=kind,
+        step="refund",
+        actor=None,
+        data=data or {},
+        cost_usd=0.0,
+        duration_ms=1500.0,
+        prev_hash="a",
+        hash="b",
+    )
 
 
 def all_text(blocks: list[dict[str, Any]]) -> str:
@@ -113,26 +144,37 @@ def test_approval_request_buttons_carry_the_approval_id() -> None:
     assert_valid(blocks)
     buttons = actions_of(blocks)
     assert [(b["action_id"], b["style"], b["value"]) for b in buttons] == [
-        (APPROVE, "primary", "apr_01JNQ9A1"), (REJECT, "danger", "apr_01JNQ9A1")]
+        (APPROVE, "primary", "apr_01JNQ9A1"),
+        (REJECT, "danger", "apr_01JNQ9A1"),
+    ]
     text = all_text(blocks)
-    for shown in ("Refund 129.90 EUR on order #1042", "Parcel arrived damaged", "129.90 EUR",
-                  "🔴 high", "2026-03-02 13:30", "<@S03FIN>", "<@U01ALICE>"):
+    for shown in (
+        "Refund 129.90 EUR on order #1042",
+        "Parcel arrived damaged",
+        "129.90 EUR",
+        "🔴 high",
+        "2026-03-02 13:30",
+        "<@S03FIN>",
+        "<@U01ALICE>",
+    ):
         assert shown in text
 
 
 def test_approval_block_ids_change_with_status_and_escalation() -> None:
     pending = approval_request(make_approval())
     escalated = approval_request(make_approval(escalation_level=1))
-    decided = approval_decided(make_approval(status=ApprovalStatus.APPROVED, decided_by="bob",
-                                             decided_at=T0))
+    decided = approval_decided(
+        make_approval(status=ApprovalStatus.APPROVED, decided_by="bob", decided_at=T0)
+    )
     ids = [{b["block_id"] for b in blocks} for blocks in (pending, escalated, decided)]
     assert not ids[0] & ids[1] and not ids[0] & ids[2] and not ids[1] & ids[2]
     assert all(i.startswith("approval-apr_01JNQ9A1") for i in ids[0])
 
 
 def test_approved_replaces_buttons_with_who_and_when() -> None:
-    approval = make_approval(status=ApprovalStatus.APPROVED, decided_by="bob",
-                             decided_at=T0 + timedelta(minutes=5))
+    approval = make_approval(
+        status=ApprovalStatus.APPROVED, decided_by="bob", decided_at=T0 + timedelta(minutes=5)
+    )
     blocks = approval_decided(approval, mention)
     assert_valid(blocks)
     assert actions_of(blocks) == []
@@ -141,19 +183,29 @@ def test_approved_replaces_buttons_with_who_and_when() -> None:
 
 
 def test_rejected_names_decider_and_reason() -> None:
-    approval = make_approval(status=ApprovalStatus.REJECTED, decided_by="bob", decided_at=T0,
-                             reason="Customer already got a voucher")
+    approval = make_approval(
+        status=ApprovalStatus.REJECTED,
+        decided_by="bob",
+        decided_at=T0,
+        reason="Customer already got a voucher",
+    )
     blocks = approval_decided(approval, mention)
     assert actions_of(blocks) == []
     assert blocks[-1]["elements"][0]["text"] == (
-        "❌ Rejected by <@U02BOB> at 2026-03-02 09:30 — Customer already got a voucher")
+        "❌ Rejected by <@U02BOB> at 2026-03-02 09:30 — Customer already got a voucher"
+    )
 
 
 def test_long_reason_is_truncated_within_limits() -> None:
-    approval = make_approval(status=ApprovalStatus.REJECTED, decided_by="bob", decided_at=T0,
-                             reason="x" * 10_000,
-                             request=make_approval().request.model_copy(
-                                 update={"why": "y" * 10_000, "what": "z" * 5_000}))
+    approval = make_approval(
+        status=ApprovalStatus.REJECTED,
+        decided_by="bob",
+        decided_at=T0,
+        reason="x" * 10_000,
+        request=make_approval().request.model_copy(
+            update={"why": "y" * 10_000, "what": "z" * 5_000}
+        ),
+    )
     for blocks in (approval_decided(approval), approval_request(approval)):
         assert_valid(blocks)
     line = approval_decided(approval)[-1]["elements"][0]["text"]
@@ -175,39 +227,66 @@ def test_reject_modal_round_trips_the_approval_id_and_reason() -> None:
     (block,) = view["blocks"]
     assert block["type"] == "input" and block["block_id"] == "reason"
     element = block["element"]
-    assert element == {**element, "type": "plain_text_input", "action_id": "reason",
-                       "multiline": True, "min_length": 3}
+    assert element == {
+        **element,
+        "type": "plain_text_input",
+        "action_id": "reason",
+        "multiline": True,
+        "min_length": 3,
+    }
     assert len(view["title"]["text"]) <= 24
     # What Slack sends back on submit: the view plus the typed state.
-    submitted = {**view, "id": "V123", "state": {"values": {"reason": {"reason": {
-        "type": "plain_text_input", "value": "  Duplicate of run_01JNQ7  "}}}}}
+    submitted = {
+        **view,
+        "id": "V123",
+        "state": {
+            "values": {
+                "reason": {
+                    "reason": {"type": "plain_text_input", "value": "  Duplicate of run_01JNQ7  "}
+                }
+            }
+        },
+    }
     assert approval_id_from(submitted) == "apr_01JNQ9A1"
     assert reason_from(submitted) == "Duplicate of run_01JNQ7"
 
 
 def test_reason_from_an_empty_input_is_empty() -> None:
-    view = {"state": {"values": {"reason": {"reason": {"type": "plain_text_input",
-                                                       "value": None}}}}}
+    view = {
+        "state": {"values": {"reason": {"reason": {"type": "plain_text_input", "value": None}}}}
+    }
     assert reason_from(view) == ""
 
 
 def test_run_root_shows_the_run() -> None:
-    detail = RunDetail(run=make_run(), approvals=[make_approval()], effects=[],
-                       reconciliations=[])
-    blocks = run_root(detail, permalink_hint="Open in the TUI: keel show run_01JNQ8Z6",
-                      mention=mention)
+    detail = RunDetail(run=make_run(), approvals=[make_approval()], effects=[], reconciliations=[])
+    blocks = run_root(
+        detail, permalink_hint="Open in the TUI: keel show run_01JNQ8Z6", mention=mention
+    )
     assert_valid(blocks)
     assert blocks[0]["type"] == "header"
     assert blocks[0]["text"]["text"] == "Refund · run_01JNQ8Z6"
     text = all_text(blocks)
-    for shown in ("⏸️ waiting for approval", "129.90 EUR", "1042", "approve", "$0.0123",
-                  "<@U01ALICE>", "Parcel arrived damaged", "keel show run_01JNQ8Z6"):
+    for shown in (
+        "⏸️ waiting for approval",
+        "129.90 EUR",
+        "1042",
+        "approve",
+        "$0.0123",
+        "<@U01ALICE>",
+        "Parcel arrived damaged",
+        "keel show run_01JNQ8Z6",
+    ):
         assert shown in text
 
 
 def test_run_root_of_a_finished_run_has_no_step() -> None:
-    run = make_run(status=RunStatus.FAILED, step="refund", error="shop said 500",
-                   input={"order_id": 7, "reason": "late"})
+    run = make_run(
+        status=RunStatus.FAILED,
+        step="refund",
+        error="shop said 500",
+        input={"order_id": 7, "reason": "late"},
+    )
     blocks = run_root(RunDetail(run=run, approvals=[], effects=[], reconciliations=[]))
     assert_valid(blocks)
     fields = {f["text"].split("\n")[0]: f["text"].split("\n")[1] for f in blocks[1]["fields"]}
@@ -216,21 +295,35 @@ def test_run_root_of_a_finished_run_has_no_step() -> None:
     assert "shop said 500" in all_text(blocks)
 
 
-@pytest.mark.parametrize(("kind", "data", "expected"), [
-    ("step.finished", {}, "✔️ Step *refund* finished in 1.5 s"),
-    ("effect.performed", {"kind": "refund", "key": "k1"}, "⚙️ Done: *refund* (refund)"),
-    ("compensation.performed", {"effect": "k1", "name": "void_refund"},
-     "↩️ Undid k1 (void_refund)"),
-    ("compensation.failed", {"effect": "k1", "error": "404"}, "🔥 Could not undo k1: 404"),
-    ("escalation.raised", {"reason": "outcome unknown", "to": "bob"},
-     "🚨 Escalated to <@U02BOB>: outcome unknown"),
-    ("run.finished", {"status": "succeeded"}, "🏁 Run finished: ✅ succeeded"),
-])
+@pytest.mark.parametrize(
+    ("kind", "data", "expected"),
+    [
+        ("step.finished", {}, "✔️ Step *refund* finished in 1.5 s"),
+        ("effect.performed", {"kind": "refund", "key": "k1"}, "⚙️ Done: *refund* (refund)"),
+        (
+            "compensation.performed",
+            {"effect": "k1", "name": "void_refund"},
+            "↩️ Undid k1 (void_refund)",
+        ),
+        ("compensation.failed", {"effect": "k1", "error": "404"}, "🔥 Could not undo k1: 404"),
+        (
+            "escalation.raised",
+            {"reason": "outcome unknown", "to": "bob"},
+            "🚨 Escalated to <@U02BOB>: outcome unknown",
+        ),
+        ("run.finished", {"status": "succeeded"}, "🏁 Run finished: ✅ succeeded"),
+    ],
+)
 def test_step_reply_is_one_line(kind: str, data: dict[str, Any], expected: str) -> None:
     blocks = step_reply(make_event(kind, data), mention)
     assert_valid(blocks)
-    assert blocks == [{"type": "context", "block_id": "event-7",
-                       "elements": [{"type": "mrkdwn", "text": expected}]}]
+    assert blocks == [
+        {
+            "type": "context",
+            "block_id": "event-7",
+            "elements": [{"type": "mrkdwn", "text": expected}],
+        }
+    ]
 
 
 def test_step_reply_skips_noise() -> None:
@@ -239,14 +332,27 @@ def test_step_reply_skips_noise() -> None:
 
 
 def test_home_lists_pending_approvals() -> None:
-    pending = [make_approval(), make_approval(id="apr_02", request=make_approval().request
-                                              .model_copy(update={"what": "Refund 5.00 EUR"}))]
-    view = home_view(pending, [make_run(), make_run(id="run_02", status=RunStatus.SUCCEEDED)],
-                     {"runs today": 4, "success rate": "75%"}, mention)
+    pending = [
+        make_approval(),
+        make_approval(
+            id="apr_02",
+            request=make_approval().request.model_copy(update={"what": "Refund 5.00 EUR"}),
+        ),
+    ]
+    view = home_view(
+        pending,
+        [make_run(), make_run(id="run_02", status=RunStatus.SUCCEEDED)],
+        {"runs today": 4, "success rate": "75%"},
+        mention,
+    )
     assert view["type"] == "home"
     assert_valid(view["blocks"], limit=100)
     assert sorted(b["value"] for b in actions_of(view["blocks"])) == [
-        "apr_01JNQ9A1", "apr_01JNQ9A1", "apr_02", "apr_02"]
+        "apr_01JNQ9A1",
+        "apr_01JNQ9A1",
+        "apr_02",
+        "apr_02",
+    ]
     text = all_text(view["blocks"])
     for shown in ("Refund 5.00 EUR", "run_02", "✅ succeeded", "success rate", "75%"):
         assert shown in text
@@ -270,14 +376,16 @@ def test_escalation_dm_names_the_level_and_role() -> None:
     assert_valid(blocks)
     assert "level 2" in blocks[0]["text"]["text"] and "head of finance" in blocks[0]["text"]["text"]
     assert {b["value"] for b in actions_of(blocks)} == {"apr_01JNQ9A1"}
-    assert not {b["block_id"] for b in blocks} & {b["block_id"]
-                                                  for b in approval_request(make_approval())}
+    assert not {b["block_id"] for b in blocks} & {
+        b["block_id"] for b in approval_request(make_approval())
+    }
 
 
 def test_refusal_and_help_texts() -> None:
     assert messages.refused("you requested it") == "You may not approve this: you requested it"
     assert messages.already_decided(ApprovalStatus.APPROVED, "<@U02BOB>", T0) == (
-        "Already approved by <@U02BOB> at 2026-03-02 09:30")
+        "Already approved by <@U02BOB> at 2026-03-02 09:30"
+    )
     for command in ("start", "status RUN", "pending", "help"):
         assert f"/keel {command}" in messages.HELP
 
@@ -295,11 +403,22 @@ def test_manifest_declares_scopes_events_and_command() -> None:
     assert command["command"] == "/keel" and command["description"]
     assert command["usage_hint"] == "start | status RUN | pending | help"
     assert set(manifest["oauth_config"]["scopes"]["bot"]) == {
-        "app_mentions:read", "channels:history", "chat:write", "commands", "groups:history",
-        "im:history", "im:read", "im:write", "users:read"}  # history: to find a lost post
+        "app_mentions:read",
+        "channels:history",
+        "chat:write",
+        "commands",
+        "groups:history",
+        "im:history",
+        "im:read",
+        "im:write",
+        "users:read",
+    }  # history: to find a lost post
     settings = manifest["settings"]
     assert settings["event_subscriptions"]["bot_events"] == [
-        "app_mention", "message.im", "app_home_opened"]
+        "app_mention",
+        "message.im",
+        "app_home_opened",
+    ]
     assert settings["interactivity"]["is_enabled"] is True
     assert settings["socket_mode_enabled"] is True
     assert settings["org_deploy_enabled"] is False

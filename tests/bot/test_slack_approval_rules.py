@@ -15,19 +15,23 @@ from .conftest import CLEO, MARIA, OLIVIA, SAM, SLACK_POLICY, Deliver, buttons, 
 from .test_slack_bot import approval_message, click, thread, waiting_in_slack
 
 QUORUM = SLACK_POLICY.replace('on_failure = "compensate"', 'on_failure = "compensate"\nquorum = 2')
-AWAY = SLACK_POLICY + """
+AWAY = (
+    SLACK_POLICY
+    + """
 [[delegations]]
 from = "maria"
 to = "cleo"
 starts = "2026-01-05T00:00:00Z"
 ends = "2026-01-06T00:00:00Z"
 """
+)
 REMINDED = SLACK_POLICY.replace('on_call = "maria"', 'on_call = "maria"\nremind_before = "30m"')
 
 
 @pytest.mark.parametrize("slack_policy", [QUORUM])
 def test_a_quorum_shows_each_vote_and_resumes_on_the_last(
-        bot: SlackBot, slack: SlackAPI, deliver: Deliver) -> None:
+    bot: SlackBot, slack: SlackAPI, deliver: Deliver
+) -> None:
     run, approval, asking = waiting_in_slack(bot, slack)
     assert "0 of 2" in texts(asking.blocks)
 
@@ -52,10 +56,12 @@ def test_a_quorum_shows_each_vote_and_resumes_on_the_last(
 
 @pytest.mark.parametrize("slack_policy", [AWAY])
 def test_a_delegate_is_shown_on_the_request_and_decides_for_the_one_away(
-        bot: SlackBot, slack: SlackAPI, deliver: Deliver) -> None:
+    bot: SlackBot, slack: SlackAPI, deliver: Deliver
+) -> None:
     run, approval, asking = waiting_in_slack(bot, slack, over="250.00", under="2000.00", by="sam")
-    assert ("<@U0000MARIA> is away; <@U0000CLEO> decides for them until 2026-01-06 00:00"
-            in texts(asking.blocks))
+    assert "<@U0000MARIA> is away; <@U0000CLEO> decides for them until 2026-01-06 00:00" in texts(
+        asking.blocks
+    )
 
     click(deliver, "approve", approval.id, CLEO, asking)
 
@@ -67,8 +73,11 @@ def test_a_delegate_is_shown_on_the_request_and_decides_for_the_one_away(
 
 @pytest.mark.parametrize("slack_policy", [REMINDED])
 def test_a_reminder_before_the_deadline_dms_who_may_decide_once(
-        bot: SlackBot, slack: SlackAPI, clock: ManualClock) -> None:
-    run, approval, _ = waiting_in_slack(bot, slack)  # 100–250: support, manager and owner may decide
+    bot: SlackBot, slack: SlackAPI, clock: ManualClock
+) -> None:
+    run, approval, _ = waiting_in_slack(
+        bot, slack
+    )  # 100–250: support, manager and owner may decide
 
     clock.advance(timedelta(hours=3, minutes=31))
     bot.runtime.tick()
@@ -85,7 +94,8 @@ def test_a_reminder_before_the_deadline_dms_who_may_decide_once(
 
 
 def test_nobody_deciding_ends_in_the_safe_default_shown_in_the_thread(
-        bot: SlackBot, slack: SlackAPI, clock: ManualClock) -> None:
+    bot: SlackBot, slack: SlackAPI, clock: ManualClock
+) -> None:
     run, approval, _ = waiting_in_slack(bot, slack)
 
     for _ in range(3):  # manager, then owner, then the end of the chain

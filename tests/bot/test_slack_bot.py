@@ -23,8 +23,9 @@ from ..support import claude, counts, orders
 from .conftest import CHANNEL, CLEO, MARIA, SAM, Deliver, buttons, texts
 
 
-def waiting_refund(runtime: Runtime, *, over: str = "100.00", under: str | None = "250.00",
-                   by: str = "cleo") -> Run:
+def waiting_refund(
+    runtime: Runtime, *, over: str = "100.00", under: str | None = "250.00", by: str = "cleo"
+) -> Run:
     order = orders(runtime.services.shop, over=over, under=under)[0]
     run = runtime.start("refund", {"order_id": order.id, "reason": "arrived damaged"}, by)
     assert runtime.drain(10)
@@ -32,8 +33,9 @@ def waiting_refund(runtime: Runtime, *, over: str = "100.00", under: str | None 
     return run
 
 
-def waiting_in_slack(bot: SlackBot, slack: SlackAPI, **kwargs: Any
-                     ) -> tuple[Run, Approval, PostedMessage]:
+def waiting_in_slack(
+    bot: SlackBot, slack: SlackAPI, **kwargs: Any
+) -> tuple[Run, Approval, PostedMessage]:
     """A refund waiting for approval, its thread posted: the run, the approval, its message."""
     run = waiting_refund(bot.runtime, **kwargs)
     bot.keeper.sync()
@@ -43,21 +45,31 @@ def waiting_in_slack(bot: SlackBot, slack: SlackAPI, **kwargs: Any
 
 def approval_message(slack: SlackAPI, approval_id: str, channel: str = CHANNEL) -> PostedMessage:
     """The one message in `channel` that shows this approval (its block ids name it)."""
-    [message] = [msg for msg in slack.messages(channel)
-                 if any(approval_id in block.get("block_id", "") for block in msg.blocks)]
+    [message] = [
+        msg
+        for msg in slack.messages(channel)
+        if any(approval_id in block.get("block_id", "") for block in msg.blocks)
+    ]
     return message
 
 
 def thread(slack: SlackAPI, run_id: str) -> tuple[PostedMessage, list[PostedMessage]]:
-    [root] = [msg for msg in slack.messages(CHANNEL) if msg.thread_ts is None
-              and run_id in texts(msg.blocks)]
+    [root] = [
+        msg
+        for msg in slack.messages(CHANNEL)
+        if msg.thread_ts is None and run_id in texts(msg.blocks)
+    ]
     return root, [msg for msg in slack.messages(CHANNEL) if msg.thread_ts == root.ts]
 
 
-def click(deliver: Deliver, action: str, approval_id: str, user: str, where: PostedMessage,
-          **extra) -> None:
-    response = deliver(slack_requests.block_actions(
-        action, approval_id, user=user, channel=where.channel, message_ts=where.ts, **extra))
+def click(
+    deliver: Deliver, action: str, approval_id: str, user: str, where: PostedMessage, **extra
+) -> None:
+    response = deliver(
+        slack_requests.block_actions(
+            action, approval_id, user=user, channel=where.channel, message_ts=where.ts, **extra
+        )
+    )
     assert response.status_code == 200
 
 
@@ -68,12 +80,16 @@ def kinds(runtime: Runtime, run_id: str | None = None) -> list[str]:
 # --- a thread per run ----------------------------------------------------------------------
 
 
-def test_a_mention_starts_a_run_that_gets_its_own_thread(bot: SlackBot, slack: SlackAPI,
-                                                         deliver: Deliver) -> None:
+def test_a_mention_starts_a_run_that_gets_its_own_thread(
+    bot: SlackBot, slack: SlackAPI, deliver: Deliver
+) -> None:
     order = orders(bot.runtime.services.shop, over="100.00", under="250.00")[0]
     mention = slack_requests.app_mention(
         f"<@U0000BOT> please refund order {order.id} because the parcel arrived damaged",
-        user=CLEO, channel=CHANNEL, ts="1700000100.000100")
+        user=CLEO,
+        channel=CHANNEL,
+        ts="1700000100.000100",
+    )
 
     assert deliver(mention).status_code == 200
 
@@ -104,22 +120,27 @@ def test_a_mention_starts_a_run_that_gets_its_own_thread(bot: SlackBot, slack: S
 
 
 def test_a_claude_answer_streams_into_the_placeholder_then_lands_whole(
-        bot: SlackBot, slack: SlackAPI, deliver: Deliver) -> None:
+    bot: SlackBot, slack: SlackAPI, deliver: Deliver
+) -> None:
     from tests.fakes import Answer, MessagesAPI
 
-    said = ("Nothing is waiting on you right now; the last refund went through this"
-            " morning and the shop has no open reconciliation items.")
+    said = (
+        "Nothing is waiting on you right now; the last refund went through this"
+        " morning and the shop has no open reconciliation items."
+    )
     with MessagesAPI(Answer(text=said)) as fake:
         bot.assistant = claude(bot.runtime, fake)
         bot.stream_every = 0.0  # every piece shown, so the test sees them all
         ts = "1700000200.000100"
-        deliver(slack_requests.app_mention("<@U0000BOT> anything waiting?", user=CLEO,
-                                           channel=CHANNEL, ts=ts))
+        deliver(
+            slack_requests.app_mention(
+                "<@U0000BOT> anything waiting?", user=CLEO, channel=CHANNEL, ts=ts
+            )
+        )
         assert fake.calls()[0].body["stream"] is True
 
     [answer] = [msg for msg in slack.messages(CHANNEL) if msg.thread_ts == ts]
-    edits = [c.params for c in slack.calls("chat.update")
-             if c.params.get("ts") == answer.ts]
+    edits = [c.params for c in slack.calls("chat.update") if c.params.get("ts") == answer.ts]
     partial, final = edits[:-1], edits[-1]
     assert len(partial) >= 3 and all(e["text"].endswith(m.WRITING) for e in partial)
     shown = [e["text"].removesuffix(m.WRITING) for e in partial]
@@ -129,8 +150,11 @@ def test_a_claude_answer_streams_into_the_placeholder_then_lands_whole(
 
 
 def test_an_approve_click_resumes_the_run_and_updates_the_thread_for_everyone(
-        bot: SlackBot, slack: SlackAPI, deliver: Deliver, sandbox) -> None:
-    run, approval, asking = waiting_in_slack(bot, slack)  # started from the CLI: it gets a thread all the same
+    bot: SlackBot, slack: SlackAPI, deliver: Deliver, sandbox
+) -> None:
+    run, approval, asking = waiting_in_slack(
+        bot, slack
+    )  # started from the CLI: it gets a thread all the same
 
     click(deliver, "approve", approval.id, SAM, asking)
 
@@ -146,27 +170,42 @@ def test_an_approve_click_resumes_the_run_and_updates_the_thread_for_everyone(
 
 
 def test_reject_asks_for_a_reason_in_a_modal_and_the_run_ends_rejected(
-        bot: SlackBot, slack: SlackAPI, deliver: Deliver, sandbox) -> None:
+    bot: SlackBot, slack: SlackAPI, deliver: Deliver, sandbox
+) -> None:
     run, approval, _ = waiting_in_slack(bot, slack)
 
     click(deliver, "reject", approval.id, SAM, approval_message(slack, approval.id))
 
     [opened] = slack.calls("views.open")
-    view = json.loads(opened.params["view"]) if isinstance(opened.params["view"], str) \
+    view = (
+        json.loads(opened.params["view"])
+        if isinstance(opened.params["view"], str)
         else opened.params["view"]
+    )
     assert view["callback_id"] == "reject_reason"
     assert bot.runtime.get(run.id).run.status is RunStatus.WAITING  # nothing decided yet
 
-    too_short = deliver(slack_requests.view_submission(
-        "reject_reason", view["private_metadata"],
-        slack_requests.plain_text_values({"reason": {"reason": "no"}}), user=SAM))
-    assert too_short.json() == {"response_action": "errors",
-                                "errors": {"reason": m.REASON_TOO_SHORT}}
+    too_short = deliver(
+        slack_requests.view_submission(
+            "reject_reason",
+            view["private_metadata"],
+            slack_requests.plain_text_values({"reason": {"reason": "no"}}),
+            user=SAM,
+        )
+    )
+    assert too_short.json() == {
+        "response_action": "errors",
+        "errors": {"reason": m.REASON_TOO_SHORT},
+    }
 
-    submitted = deliver(slack_requests.view_submission(
-        "reject_reason", view["private_metadata"],
-        slack_requests.plain_text_values({"reason": {"reason": "customer already re-shipped"}}),
-        user=SAM))
+    submitted = deliver(
+        slack_requests.view_submission(
+            "reject_reason",
+            view["private_metadata"],
+            slack_requests.plain_text_values({"reason": {"reason": "customer already re-shipped"}}),
+            user=SAM,
+        )
+    )
 
     assert submitted.status_code == 200 and not submitted.content
     detail = bot.runtime.get(run.id)
@@ -180,7 +219,8 @@ def test_reject_asks_for_a_reason_in_a_modal_and_the_run_ends_rejected(
 
 
 def test_a_click_by_someone_policy_does_not_allow_is_refused_privately_and_audited(
-        bot: SlackBot, slack: SlackAPI, deliver: Deliver) -> None:
+    bot: SlackBot, slack: SlackAPI, deliver: Deliver
+) -> None:
     run, approval, asking = waiting_in_slack(bot, slack, over="250.00", under="2000.00")
 
     click(deliver, "approve", approval.id, SAM, asking)  # support may approve up to 250 only
@@ -189,7 +229,9 @@ def test_a_click_by_someone_policy_does_not_allow_is_refused_privately_and_audit
     assert bot.runtime.get(run.id).run.status is RunStatus.WAITING
     told = slack.calls("chat.postEphemeral")
     assert [(c.params["user"], c.params["channel"]) for c in told] == [
-        (SAM, CHANNEL), ("U0000STRANGER", CHANNEL)]
+        (SAM, CHANNEL),
+        ("U0000STRANGER", CHANNEL),
+    ]
     assert all(c.params["text"].startswith("You may not approve this") for c in told)
     refused = [e for e in bot.runtime.events(run.id) if e.kind == "approval.refused"]
     assert [e.actor for e in refused] == ["sam", "slack:U0000STRANGER"]
@@ -197,11 +239,16 @@ def test_a_click_by_someone_policy_does_not_allow_is_refused_privately_and_audit
     assert buttons(approval_message(slack, approval.id).blocks)  # still asking
 
 
-def test_two_simultaneous_clicks_make_one_decision(bot: SlackBot, slack: SlackAPI,
-                                                   deliver: Deliver, sandbox) -> None:
+def test_two_simultaneous_clicks_make_one_decision(
+    bot: SlackBot, slack: SlackAPI, deliver: Deliver, sandbox
+) -> None:
     run, approval, asking = waiting_in_slack(bot, slack)
-    requests = [slack_requests.block_actions("approve", approval.id, user=user, channel=CHANNEL,
-                                             message_ts=asking.ts) for user in (SAM, MARIA)]
+    requests = [
+        slack_requests.block_actions(
+            "approve", approval.id, user=user, channel=CHANNEL, message_ts=asking.ts
+        )
+        for user in (SAM, MARIA)
+    ]
     start = threading.Barrier(2)
     statuses: list[int] = []
 
@@ -226,7 +273,8 @@ def test_two_simultaneous_clicks_make_one_decision(bot: SlackBot, slack: SlackAP
 
 
 def test_a_click_after_the_decision_says_who_already_decided(
-        bot: SlackBot, slack: SlackAPI, deliver: Deliver) -> None:
+    bot: SlackBot, slack: SlackAPI, deliver: Deliver
+) -> None:
     _, approval, asking = waiting_in_slack(bot, slack)
     click(deliver, "approve", approval.id, SAM, asking)
 
@@ -241,8 +289,9 @@ def test_a_click_after_the_decision_says_who_already_decided(
 # --- Slack's deliveries ---------------------------------------------------------------------
 
 
-def test_a_retried_event_starts_nothing_twice(bot: SlackBot, slack: SlackAPI,
-                                              deliver: Deliver) -> None:
+def test_a_retried_event_starts_nothing_twice(
+    bot: SlackBot, slack: SlackAPI, deliver: Deliver
+) -> None:
     order = orders(bot.runtime.services.shop, under="100.00")[0]
     text = f"<@U0000BOT> refund order {order.id} because it never arrived"
     first = slack_requests.app_mention(text, user=CLEO, event_id="Ev0000RETRY")
@@ -252,14 +301,18 @@ def test_a_retried_event_starts_nothing_twice(bot: SlackBot, slack: SlackAPI,
     assert deliver(retry).status_code == 200
 
     assert len(bot.runtime.runs()) == 1
-    assert [msg.text for msg in slack.messages(CHANNEL)
-            if msg.thread_ts == slack_requests.MESSAGE_TS].count(m.THINKING) == 0
-    assert len([msg for msg in slack.messages(CHANNEL)
-                if msg.thread_ts == slack_requests.MESSAGE_TS]) == 1
+    assert [
+        msg.text for msg in slack.messages(CHANNEL) if msg.thread_ts == slack_requests.MESSAGE_TS
+    ].count(m.THINKING) == 0
+    assert (
+        len([msg for msg in slack.messages(CHANNEL) if msg.thread_ts == slack_requests.MESSAGE_TS])
+        == 1
+    )
 
 
 def test_a_429_from_slack_is_waited_out_and_no_message_is_lost(
-        bot: SlackBot, slack: SlackAPI) -> None:
+    bot: SlackBot, slack: SlackAPI
+) -> None:
     run = waiting_refund(bot.runtime)
     slack.rate_limit_next("chat.postMessage", retry_after=0, times=2)
 
@@ -274,7 +327,8 @@ def test_a_429_from_slack_is_waited_out_and_no_message_is_lost(
 
 
 def test_slack_being_down_loses_no_update_and_posts_nothing_twice(
-        bot: SlackBot, slack: SlackAPI) -> None:
+    bot: SlackBot, slack: SlackAPI
+) -> None:
     run, approval, _ = waiting_in_slack(bot, slack)
     bot.runtime.decide(approval.id, "approve", "sam")
     assert bot.runtime.drain(10)
@@ -292,12 +346,18 @@ def test_slack_being_down_loses_no_update_and_posts_nothing_twice(
     assert "Approved by <@U0000SAM>" in texts(approval_message(slack, approval.id).blocks)
 
 
-@pytest.mark.parametrize(("after", "look", "drop"), [
-    (0, "conversations.history", False), (1, "conversations.replies", False),
-    (0, "conversations.history", True)],
-    ids=["the root", "a thread reply", "the connection dropped"])
+@pytest.mark.parametrize(
+    ("after", "look", "drop"),
+    [
+        (0, "conversations.history", False),
+        (1, "conversations.replies", False),
+        (0, "conversations.history", True),
+    ],
+    ids=["the root", "a thread reply", "the connection dropped"],
+)
 def test_a_post_whose_answer_was_lost_is_found_in_slack_not_posted_again(
-        bot: SlackBot, slack: SlackAPI, after: int, look: str, drop: bool) -> None:
+    bot: SlackBot, slack: SlackAPI, after: int, look: str, drop: bool
+) -> None:
     run = waiting_refund(bot.runtime)
     slack.lose_reply_next(after=after, drop=drop)  # posted, then no answer comes back
 
@@ -318,7 +378,8 @@ def test_a_post_whose_answer_was_lost_is_found_in_slack_not_posted_again(
 
 
 def test_when_slack_will_not_say_whether_a_lost_post_went_out_it_posts_again(
-        bot: SlackBot, slack: SlackAPI, caplog: pytest.LogCaptureFixture) -> None:
+    bot: SlackBot, slack: SlackAPI, caplog: pytest.LogCaptureFixture
+) -> None:
     run = waiting_refund(bot.runtime)
     slack.lose_reply_next()
     slack.fail_next("conversations.history", "missing_scope")
@@ -333,7 +394,8 @@ def test_when_slack_will_not_say_whether_a_lost_post_went_out_it_posts_again(
 
 
 def test_a_channel_slack_refuses_is_recorded_once_and_skipped(
-        bot: SlackBot, slack: SlackAPI) -> None:
+    bot: SlackBot, slack: SlackAPI
+) -> None:
     run = waiting_refund(bot.runtime)
     slack.fail_next("chat.postMessage", "not_in_channel")
 
@@ -351,14 +413,18 @@ def test_a_channel_slack_refuses_is_recorded_once_and_skipped(
 
 @pytest.mark.parametrize("forge", ["missing", "forged", "stale"])
 def test_an_unsigned_forged_or_stale_request_is_refused_and_changes_nothing(
-        bot: SlackBot, slack: SlackAPI, deliver: Deliver, forge: str) -> None:
+    bot: SlackBot, slack: SlackAPI, deliver: Deliver, forge: str
+) -> None:
     run, approval, _ = waiting_in_slack(bot, slack)
     events_before = len(bot.runtime.events(limit=100_000))
     calls_before = len(slack.calls())
     request = slack_requests.block_actions(
-        "approve", approval.id, user=SAM,
+        "approve",
+        approval.id,
+        user=SAM,
         secret="not-the-secret" if forge == "forged" else slack_requests.SIGNING_SECRET,
-        timestamp=int(time.time()) - 301 if forge == "stale" else None)
+        timestamp=int(time.time()) - 301 if forge == "stale" else None,
+    )
     if forge == "missing":
         request = request._replace(headers={"Content-Type": request.headers["Content-Type"]})
 
@@ -370,20 +436,30 @@ def test_an_unsigned_forged_or_stale_request_is_refused_and_changes_nothing(
     assert len(slack.calls()) == calls_before
 
 
-@pytest.mark.parametrize("body", [
-    b'{"type": "event_callback", "event_id": "Ev1", "event": {"type": "app_men',
-    b"payload=%7B%22type%22%3A%22block_actions",
-    json.dumps({"type": "block_actions", "user": {"id": SAM}, "actions": []}).encode(),
-    json.dumps({"type": "event_callback", "event": {"type": "app_mention"}}).encode(),
-    b"\xff\xfe not utf-8",
-], ids=["truncated-json", "truncated-form", "no-actions", "no-event-id", "not-utf8"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"type": "event_callback", "event_id": "Ev1", "event": {"type": "app_men',
+        b"payload=%7B%22type%22%3A%22block_actions",
+        json.dumps({"type": "block_actions", "user": {"id": SAM}, "actions": []}).encode(),
+        json.dumps({"type": "event_callback", "event": {"type": "app_mention"}}).encode(),
+        b"\xff\xfe not utf-8",
+    ],
+    ids=["truncated-json", "truncated-form", "no-actions", "no-event-id", "not-utf8"],
+)
 def test_a_malformed_signed_payload_gets_400_and_an_audit_event(
-        bot: SlackBot, deliver: Deliver, body: bytes) -> None:
-    content_type = "application/json" if body.startswith(b"{") else \
-        "application/x-www-form-urlencoded"
+    bot: SlackBot, deliver: Deliver, body: bytes
+) -> None:
+    content_type = (
+        "application/json" if body.startswith(b"{") else "application/x-www-form-urlencoded"
+    )
     signed = slack_requests.SignedRequest(
-        body, {"Content-Type": content_type,
-               **slack_requests.sign(slack_requests.SIGNING_SECRET, body, int(time.time()))})
+        body,
+        {
+            "Content-Type": content_type,
+            **slack_requests.sign(slack_requests.SIGNING_SECRET, body, int(time.time())),
+        },
+    )
 
     response = deliver(signed)
 
@@ -398,7 +474,8 @@ def test_a_malformed_signed_payload_gets_400_and_an_audit_event(
 
 
 def test_past_its_deadline_an_approval_is_dmed_to_the_next_approver_with_buttons(
-        bot: SlackBot, slack: SlackAPI, deliver: Deliver, clock: ManualClock) -> None:
+    bot: SlackBot, slack: SlackAPI, deliver: Deliver, clock: ManualClock
+) -> None:
     run, approval, _ = waiting_in_slack(bot, slack)
 
     clock.advance(timedelta(hours=4, minutes=1))
@@ -419,8 +496,9 @@ def test_past_its_deadline_an_approval_is_dmed_to_the_next_approver_with_buttons
         assert buttons(shown.blocks) == [] and "Approved by <@U0000MARIA>" in texts(shown.blocks)
 
 
-def test_a_failed_compensation_dms_the_on_call_person(bot: SlackBot, slack: SlackAPI,
-                                                      sandbox) -> None:
+def test_a_failed_compensation_dms_the_on_call_person(
+    bot: SlackBot, slack: SlackAPI, sandbox
+) -> None:
     order = orders(bot.runtime.services.shop, under="100.00")[0]
     sandbox.set_faults(error_rate=1.0, paths=["inventory_levels", "void"])
     run = bot.runtime.start("refund", {"order_id": order.id, "reason": "wrong colour"}, "cleo")
@@ -457,15 +535,25 @@ def test_slash_keel_help_status_pending_and_unknown(bot: SlackBot, deliver: Deli
 
 
 def test_slash_keel_start_runs_and_answers_on_the_response_url(
-        bot: SlackBot, slack: SlackAPI, deliver: Deliver) -> None:
+    bot: SlackBot, slack: SlackAPI, deliver: Deliver
+) -> None:
     order = orders(bot.runtime.services.shop, under="100.00")[0]
 
-    ack = deliver(slack_requests.slash_command(
-        "/keel", f"start refund {order.id} 10.00 lid missing", user=CLEO,
-        channel="C0000SALES", response_url=slack.response_url("start")))
+    ack = deliver(
+        slack_requests.slash_command(
+            "/keel",
+            f"start refund {order.id} 10.00 lid missing",
+            user=CLEO,
+            channel="C0000SALES",
+            response_url=slack.response_url("start"),
+        )
+    )
     bad = deliver(slack_requests.slash_command("/keel", "start refund abc", user=CLEO))
-    unknown_order = deliver(slack_requests.slash_command(
-        "/keel", "start refund 999999 lost", user=CLEO, response_url=slack.response_url("bad")))
+    unknown_order = deliver(
+        slack_requests.slash_command(
+            "/keel", "start refund 999999 lost", user=CLEO, response_url=slack.response_url("bad")
+        )
+    )
 
     assert ack.text == m.STARTING and "order number" in bad.text
     assert unknown_order.text == m.STARTING
@@ -478,26 +566,33 @@ def test_slash_keel_start_runs_and_answers_on_the_response_url(
     assert [msg for msg in slack.messages("C0000SALES") if run.id in texts(msg.blocks)]
 
 
-def test_app_home_shows_what_waits_on_the_viewer(bot: SlackBot, slack: SlackAPI,
-                                                 deliver: Deliver) -> None:
+def test_app_home_shows_what_waits_on_the_viewer(
+    bot: SlackBot, slack: SlackAPI, deliver: Deliver
+) -> None:
     run = waiting_refund(bot.runtime)
     [approval] = bot.runtime.get(run.id).approvals
     assert deliver(slack_requests.app_home_opened(user=SAM)).status_code == 200
 
     view = slack.home_view(SAM)
-    assert view is not None and buttons(view["blocks"]) == [("approve", approval.id),
-                                                             ("reject", approval.id)]
+    assert view is not None and buttons(view["blocks"]) == [
+        ("approve", approval.id),
+        ("reject", approval.id),
+    ]
     assert "Runs today" in texts(view["blocks"])
 
 
-def test_feedback_on_an_answer_is_recorded(bot: SlackBot, slack: SlackAPI,
-                                           deliver: Deliver) -> None:
+def test_feedback_on_an_answer_is_recorded(
+    bot: SlackBot, slack: SlackAPI, deliver: Deliver
+) -> None:
     deliver(slack_requests.message_im("what is waiting?", user=SAM, channel="D0000SAM"))
     [answer] = [msg for msg in slack.messages("D0000SAM")]
     [(_, conversation), _] = buttons(answer.blocks)
 
-    deliver(slack_requests.block_actions("feedback_down", conversation, user=SAM,
-                                         channel="D0000SAM", message_ts=answer.ts))
+    deliver(
+        slack_requests.block_actions(
+            "feedback_down", conversation, user=SAM, channel="D0000SAM", message_ts=answer.ts
+        )
+    )
 
     [feedback] = [e for e in bot.runtime.events(conversation) if e.kind == "assistant.feedback"]
     assert feedback.actor == "sam" and feedback.data["helpful"] is False

@@ -44,9 +44,11 @@ def test_url_ends_in_a_slash_so_the_client_keeps_the_api_prefix(slack: SlackAPI)
 
 
 def test_post_reply_and_update_are_kept_as_slack_shows_them(
-        slack: SlackAPI, client: WebClient) -> None:
-    parent = client.chat_postMessage(channel="C1", text="Refund £40?",
-                                     blocks=[{"type": "section", "block_id": "ask"}])
+    slack: SlackAPI, client: WebClient
+) -> None:
+    parent = client.chat_postMessage(
+        channel="C1", text="Refund £40?", blocks=[{"type": "section", "block_id": "ask"}]
+    )
     reply = client.chat_postMessage(channel="C1", text="waiting", thread_ts=parent["ts"])
     client.chat_update(channel="C1", ts=parent["ts"], text="Approved by <@U1>", blocks=[])
 
@@ -78,12 +80,16 @@ def test_dm_ephemeral_home_and_user(slack: SlackAPI, client: WebClient) -> None:
     assert slack.home_view("U1") is not None and slack.home_view("U1")["type"] == "home"
     assert modal["view"]["callback_id"] == "why" and modal["view"]["id"].startswith("V")
     assert {k: user[k] for k in ("id", "name", "real_name")} == {
-        "id": "U1", "name": "u1", "real_name": "User U1"}
+        "id": "U1",
+        "name": "u1",
+        "real_name": "User U1",
+    }
     assert "display_name" in user["profile"]
 
 
 def test_a_429_is_retried_after_retry_after_and_lands_once(
-        slack: SlackAPI, client: WebClient) -> None:
+    slack: SlackAPI, client: WebClient
+) -> None:
     client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=2))
     # slack_sdk sleeps Retry-After plus up to 1 s of jitter; 0 keeps the test under ~1 s.
     slack.rate_limit_next("chat.postMessage", retry_after=0)
@@ -132,7 +138,8 @@ def test_app_construction_calls_auth_test(slack: SlackAPI, app: App) -> None:
 
 
 def test_app_mention_reaches_the_listener_and_say_replies_in_thread(
-        slack: SlackAPI, app: App) -> None:
+    slack: SlackAPI, app: App
+) -> None:
     heard: queue.Queue[Json] = queue.Queue()
 
     @app.event("app_mention")
@@ -140,8 +147,9 @@ def test_app_mention_reaches_the_listener_and_say_replies_in_thread(
         heard.put({"event_id": body["event_id"], "text": event["text"]})
         say(text="on it", thread_ts=event["ts"])
 
-    request = slack_requests.app_mention(f"<@{BOT_USER_ID}> refunds?", channel="C1",
-                                         ts="1700000000.000900", event_id="Ev1")
+    request = slack_requests.app_mention(
+        f"<@{BOT_USER_ID}> refunds?", channel="C1", ts="1700000000.000900", event_id="Ev1"
+    )
     response = app.dispatch(request.bolt())
 
     assert response.status == 200
@@ -156,8 +164,13 @@ def test_message_im_and_retry_headers(app: App) -> None:
     @app.event("message")
     def on_dm(event: Json, request: BoltRequest) -> None:
         # Bolt passes the headers through (lower-cased, as lists); it adds no retry context.
-        heard.put((event["text"], event["channel_type"],
-                   request.headers.get("x-slack-retry-num", ["0"])[0]))
+        heard.put(
+            (
+                event["text"],
+                event["channel_type"],
+                request.headers.get("x-slack-retry-num", ["0"])[0],
+            )
+        )
 
     request = slack_requests.message_im("hi", event_id="Ev2", retry_num=1)
     assert request.headers["X-Slack-Retry-Num"] == "1"
@@ -167,30 +180,50 @@ def test_message_im_and_retry_headers(app: App) -> None:
 
 
 def test_block_actions_reach_the_listener_and_respond_goes_to_response_url(
-        slack: SlackAPI, app: App) -> None:
+    slack: SlackAPI, app: App
+) -> None:
     heard: queue.Queue[Json] = queue.Queue()
 
     @app.action("approve")
     def on_approve(ack: Ack, body: Json, action: Json, respond: Respond) -> None:
         ack()
-        heard.put({"value": action["value"], "block_id": action["block_id"],
-                   "user": body["user"]["id"], "channel": body["container"]["channel_id"],
-                   "message_ts": body["container"]["message_ts"],
-                   "trigger_id": body["trigger_id"], "team": body["team"]["id"]})
+        heard.put(
+            {
+                "value": action["value"],
+                "block_id": action["block_id"],
+                "user": body["user"]["id"],
+                "channel": body["container"]["channel_id"],
+                "message_ts": body["container"]["message_ts"],
+                "trigger_id": body["trigger_id"],
+                "team": body["team"]["id"],
+            }
+        )
         respond(text="approved", replace_original=True)
 
     request = slack_requests.block_actions(
-        "approve", "run-1:refund:n0", user="U7", channel="C1", message_ts="1700000000.000500",
-        trigger_id="t-1", response_url=slack.response_url("r1"), block_id="ask-1")
+        "approve",
+        "run-1:refund:n0",
+        user="U7",
+        channel="C1",
+        message_ts="1700000000.000500",
+        trigger_id="t-1",
+        response_url=slack.response_url("r1"),
+        block_id="ask-1",
+    )
     response = app.dispatch(request.bolt())
 
     assert response.status == 200
     assert heard.get(timeout=2) == {
-        "value": "run-1:refund:n0", "block_id": "ask-1", "user": "U7", "channel": "C1",
-        "message_ts": "1700000000.000500", "trigger_id": "t-1", "team": TEAM_ID}
+        "value": "run-1:refund:n0",
+        "block_id": "ask-1",
+        "user": "U7",
+        "channel": "C1",
+        "message_ts": "1700000000.000500",
+        "trigger_id": "t-1",
+        "team": TEAM_ID,
+    }
     _wait_for(lambda: slack.count("response_url") == 1)
-    assert slack.calls("response_url")[0].params == {"text": "approved",
-                                                     "replace_original": True}
+    assert slack.calls("response_url")[0].params == {"text": "approved", "replace_original": True}
 
 
 def test_view_submission_reaches_the_listener_and_ack_can_return_errors(app: App) -> None:
@@ -199,18 +232,26 @@ def test_view_submission_reaches_the_listener_and_ack_can_return_errors(app: App
     @app.view("reject_reason")
     def on_reject(ack: Ack, view: Json, body: Json) -> None:
         reason = view["state"]["values"]["reason"]["text"]["value"]
-        heard.put({"metadata": json.loads(view["private_metadata"]), "reason": reason,
-                   "user": body["user"]["id"]})
+        heard.put(
+            {
+                "metadata": json.loads(view["private_metadata"]),
+                "reason": reason,
+                "user": body["user"]["id"],
+            }
+        )
         ack(response_action="errors", errors={"reason": "Say a bit more"})
 
     values = slack_requests.plain_text_values({"reason": {"text": "no"}})
-    request = slack_requests.view_submission("reject_reason", json.dumps({"run_id": "r1"}),
-                                             values, user="U7")
+    request = slack_requests.view_submission(
+        "reject_reason", json.dumps({"run_id": "r1"}), values, user="U7"
+    )
     response = app.dispatch(request.bolt())
 
     assert response.status == 200
-    assert json.loads(response.body) == {"response_action": "errors",
-                                         "errors": {"reason": "Say a bit more"}}
+    assert json.loads(response.body) == {
+        "response_action": "errors",
+        "errors": {"reason": "Say a bit more"},
+    }
     assert heard.get(timeout=2) == {"metadata": {"run_id": "r1"}, "reason": "no", "user": "U7"}
 
 
@@ -222,14 +263,24 @@ def test_slash_command_reaches_the_listener(slack: SlackAPI, app: App) -> None:
         ack(text="Working on it")
         heard.put({k: command[k] for k in ("text", "user_id", "channel_id", "trigger_id")})
 
-    request = slack_requests.slash_command("/keel", "status r1", user="U7", channel="C1",
-                                           trigger_id="t-9", response_url=slack.response_url())
+    request = slack_requests.slash_command(
+        "/keel",
+        "status r1",
+        user="U7",
+        channel="C1",
+        trigger_id="t-9",
+        response_url=slack.response_url(),
+    )
     response = app.dispatch(request.bolt())
 
     assert response.status == 200
     assert response.body == "Working on it"
-    assert heard.get(timeout=2) == {"text": "status r1", "user_id": "U7", "channel_id": "C1",
-                                    "trigger_id": "t-9"}
+    assert heard.get(timeout=2) == {
+        "text": "status r1",
+        "user_id": "U7",
+        "channel_id": "C1",
+        "trigger_id": "t-9",
+    }
 
 
 def test_a_forged_signature_is_refused(app: App) -> None:
@@ -243,8 +294,9 @@ def test_a_stale_timestamp_is_refused(app: App) -> None:
 
 
 def test_sign_matches_slacks_v0_scheme() -> None:
-    headers = slack_requests.sign("8f742231b10e8888abcd99yyyzzz85a5",
-                                  b"token=xyz&team_id=T1", 1531420618)
+    headers = slack_requests.sign(
+        "8f742231b10e8888abcd99yyyzzz85a5", b"token=xyz&team_id=T1", 1531420618
+    )
     assert headers["X-Slack-Request-Timestamp"] == "1531420618"
     assert headers["X-Slack-Signature"].startswith("v0=")
     assert len(headers["X-Slack-Signature"]) == 3 + 64

@@ -39,8 +39,12 @@ from ..fakes import (
 MODEL = "claude-sonnet-5-5"
 KEY = "sk-ant-test"
 SYSTEM = "You are Keel's operations assistant. Refunds over 100.00 need approval."
-SONNET = Price(input=Decimal("2.00"), output=Decimal("10.00"), cache_write=Decimal("2.50"),
-               cache_read=Decimal("0.10"))
+SONNET = Price(
+    input=Decimal("2.00"),
+    output=Decimal("10.00"),
+    cache_write=Decimal("2.50"),
+    cache_read=Decimal("0.10"),
+)
 
 
 class LookUpOrder(BaseModel):
@@ -66,8 +70,9 @@ def api() -> Iterator[MessagesAPI]:
 
 @pytest.fixture
 def model(api: MessagesAPI) -> Iterator[AnthropicModel]:
-    with AnthropicModel(MODEL, api_key=KEY, base_url=api.url, max_retries=0, timeout=5,
-                        prices=SONNET) as built:
+    with AnthropicModel(
+        MODEL, api_key=KEY, base_url=api.url, max_retries=0, timeout=5, prices=SONNET
+    ) as built:
         yield built
 
 
@@ -86,14 +91,20 @@ def test_text_reply(api: MessagesAPI, model: AnthropicModel) -> None:
     reply = ask(model, max_tokens=300)
 
     assert (reply.model, reply.text, reply.tool_calls, reply.stop_reason, reply.offline) == (
-        MODEL, "Order 1042 shipped on Monday.", [], "end_turn", False)
+        MODEL,
+        "Order 1042 shipped on Monday.",
+        [],
+        "end_turn",
+        False,
+    )
     sent = api.last
     assert sent.path == "/v1/messages"
     assert sent.headers["authorization"] == f"Bearer {KEY}"  # the SDK's way of sending the key
     assert sent.body["model"] == MODEL
     assert sent.body["max_tokens"] == 300
     assert sent.body["messages"] == [
-        {"role": "user", "content": [{"type": "text", "text": "How is order 1042?"}]}]
+        {"role": "user", "content": [{"type": "text", "text": "How is order 1042?"}]}
+    ]
     assert not {"temperature", "top_p", "top_k"} & sent.body.keys()
 
 
@@ -104,20 +115,33 @@ def test_stable_prefix_is_marked_for_caching(api: MessagesAPI, model: AnthropicM
 
     body = api.last.body
     assert body["system"] == [
-        {"type": "text", "text": SYSTEM, "cache_control": {"type": "ephemeral"}}]
+        {"type": "text", "text": SYSTEM, "cache_control": {"type": "ephemeral"}}
+    ]
     assert body["tools"] == [
-        {"name": "look_up_order", "description": "Find an order by its number.",
-         "input_schema": LookUpOrder.model_json_schema()},
-        {"name": "refund_order", "description": "Refund part or all of an order.",
-         "input_schema": RefundOrder.model_json_schema(), "cache_control": {"type": "ephemeral"}},
+        {
+            "name": "look_up_order",
+            "description": "Find an order by its number.",
+            "input_schema": LookUpOrder.model_json_schema(),
+        },
+        {
+            "name": "refund_order",
+            "description": "Refund part or all of an order.",
+            "input_schema": RefundOrder.model_json_schema(),
+            "cache_control": {"type": "ephemeral"},
+        },
     ]
 
 
 def test_tool_use_becomes_tool_calls(api: MessagesAPI, model: AnthropicModel) -> None:
-    api.add(Answer(text="Let me look.", tool_uses=(
-        ToolUse("look_up_order", {"order_id": 1042}, id="toolu_1"),
-        ToolUse("refund_order", {"order_id": 1042, "amount": "12.00"}, id="toolu_2"),
-    )))
+    api.add(
+        Answer(
+            text="Let me look.",
+            tool_uses=(
+                ToolUse("look_up_order", {"order_id": 1042}, id="toolu_1"),
+                ToolUse("refund_order", {"order_id": 1042, "amount": "12.00"}, id="toolu_2"),
+            ),
+        )
+    )
 
     reply = ask(model)
 
@@ -138,39 +162,76 @@ def test_tool_results_go_back_in_a_user_turn(api: MessagesAPI, model: AnthropicM
     api.add(Answer(tool_uses=(ToolUse("look_up_order", {"order_id": 1042}, id="toolu_9"),)))
     history = [Message.user("How is order 1042?")]
     first = model.complete(system=SYSTEM, messages=history, tools=TOOLS)
-    history += [first.as_message(), Message(role="user", content=[
-        TextBlock(text="Here you go."),
-        ToolResultBlock(tool_use_id="toolu_9", content="shipped Monday"),
-    ])]
+    history += [
+        first.as_message(),
+        Message(
+            role="user",
+            content=[
+                TextBlock(text="Here you go."),
+                ToolResultBlock(tool_use_id="toolu_9", content="shipped Monday"),
+            ],
+        ),
+    ]
 
     second = model.complete(system=SYSTEM, messages=history, tools=TOOLS)
 
     assert second.text == "The order says: shipped Monday"
     assert api.last.body["messages"][1:] == [
-        {"role": "assistant", "content": [
-            {"type": "tool_use", "id": "toolu_9", "name": "look_up_order",
-             "input": {"order_id": 1042}}]},
-        {"role": "user", "content": [  # tool results first, as the API requires
-            {"type": "tool_result", "tool_use_id": "toolu_9", "content": "shipped Monday",
-             "is_error": False},
-            {"type": "text", "text": "Here you go."}]},
+        {
+            "role": "assistant",
+            "content": [
+                {
+                    "type": "tool_use",
+                    "id": "toolu_9",
+                    "name": "look_up_order",
+                    "input": {"order_id": 1042},
+                }
+            ],
+        },
+        {
+            "role": "user",
+            "content": [  # tool results first, as the API requires
+                {
+                    "type": "tool_result",
+                    "tool_use_id": "toolu_9",
+                    "content": "shipped Monday",
+                    "is_error": False,
+                },
+                {"type": "text", "text": "Here you go."},
+            ],
+        },
     ]
 
 
 def test_usage_maps_every_kind_of_token(api: MessagesAPI, model: AnthropicModel) -> None:
-    api.add(Answer(text="ok", usage={"input_tokens": 21, "output_tokens": 7,
-                                     "cache_creation_input_tokens": 1500,
-                                     "cache_read_input_tokens": 0}),
-            Answer(text="ok", usage={"input_tokens": 21, "output_tokens": 7,
-                                     "cache_creation_input_tokens": None,
-                                     "cache_read_input_tokens": None}))
+    api.add(
+        Answer(
+            text="ok",
+            usage={
+                "input_tokens": 21,
+                "output_tokens": 7,
+                "cache_creation_input_tokens": 1500,
+                "cache_read_input_tokens": 0,
+            },
+        ),
+        Answer(
+            text="ok",
+            usage={
+                "input_tokens": 21,
+                "output_tokens": 7,
+                "cache_creation_input_tokens": None,
+                "cache_read_input_tokens": None,
+            },
+        ),
+    )
 
     assert ask(model).usage == Usage(input_tokens=21, output_tokens=7, cache_write_tokens=1500)
     assert ask(model).usage == Usage(input_tokens=21, output_tokens=7)
 
 
 def test_the_second_identical_prefix_is_read_from_the_cache(
-    api: MessagesAPI, model: AnthropicModel,
+    api: MessagesAPI,
+    model: AnthropicModel,
 ) -> None:
     api.add(Answer(text="first"), Answer(text="second"))
 
@@ -184,9 +245,17 @@ def test_the_second_identical_prefix_is_read_from_the_cache(
 
 
 def test_cost_is_tokens_times_prices(api: MessagesAPI, model: AnthropicModel) -> None:
-    api.add(Answer(text="ok", usage={"input_tokens": 1_000, "output_tokens": 500,
-                                     "cache_creation_input_tokens": 2_000,
-                                     "cache_read_input_tokens": 10_000}))
+    api.add(
+        Answer(
+            text="ok",
+            usage={
+                "input_tokens": 1_000,
+                "output_tokens": 500,
+                "cache_creation_input_tokens": 2_000,
+                "cache_read_input_tokens": 10_000,
+            },
+        )
+    )
 
     reply = ask(model)
 
@@ -212,8 +281,10 @@ def test_a_rate_limit_is_retried_by_the_sdk(api: MessagesAPI) -> None:
 def test_a_rate_limit_past_the_retries_is_overloaded(api: MessagesAPI) -> None:
     api.add(rate_limited(), rate_limited())
 
-    with (AnthropicModel(MODEL, api_key=KEY, base_url=api.url, max_retries=1, timeout=5) as model,
-          pytest.raises(ModelOverloaded) as caught):
+    with (
+        AnthropicModel(MODEL, api_key=KEY, base_url=api.url, max_retries=1, timeout=5) as model,
+        pytest.raises(ModelOverloaded) as caught,
+    ):
         ask(model)
 
     assert caught.value.status_code == 429
@@ -230,10 +301,16 @@ def test_overloaded(api: MessagesAPI, model: AnthropicModel) -> None:
 
     error = caught.value
     assert (error.connector, error.operation, error.target, error.status_code, error.attempts) == (
-        "anthropic", "messages.create", MODEL, 529, 1)
+        "anthropic",
+        "messages.create",
+        MODEL,
+        529,
+        1,
+    )
     assert error.request == f"POST {api.url}/v1/messages"
     assert error.message.startswith(
-        f"anthropic: messages.create on {MODEL} failed: 529 overloaded_error: Overloaded")
+        f"anthropic: messages.create on {MODEL} failed: 529 overloaded_error: Overloaded"
+    )
     assert len(api.calls()) == 1
 
 
@@ -256,12 +333,15 @@ def test_bad_request_carries_the_apis_message(api: MessagesAPI, model: Anthropic
     assert caught.value.status_code == 400
     assert caught.value.unprocessed
     assert caught.value.detail.startswith(
-        "400 invalid_request_error: messages.0.content: text content blocks must be non-empty")
+        "400 invalid_request_error: messages.0.content: text content blocks must be non-empty"
+    )
 
 
 def test_a_wrong_key_is_a_bad_request(api: MessagesAPI) -> None:
-    with (AnthropicModel(MODEL, api_key="sk-wrong", base_url=api.url, max_retries=0) as model,
-          pytest.raises(ModelBadRequest) as caught):
+    with (
+        AnthropicModel(MODEL, api_key="sk-wrong", base_url=api.url, max_retries=0) as model,
+        pytest.raises(ModelBadRequest) as caught,
+    ):
         ask(model)
 
     assert caught.value.status_code == 401
@@ -271,9 +351,15 @@ def test_a_wrong_key_is_a_bad_request(api: MessagesAPI) -> None:
 @pytest.fixture
 def no_credentials(monkeypatch, tmp_path) -> None:
     """An environment where the SDK finds no key, token, profile or identity token."""
-    for name in ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_PROFILE",
-                 "ANTHROPIC_CONFIG_DIR", "ANTHROPIC_IDENTITY_TOKEN",
-                 "ANTHROPIC_IDENTITY_TOKEN_FILE", "ANTHROPIC_FEDERATION_RULE_ID"):
+    for name in (
+        "ANTHROPIC_API_KEY",
+        "ANTHROPIC_AUTH_TOKEN",
+        "ANTHROPIC_PROFILE",
+        "ANTHROPIC_CONFIG_DIR",
+        "ANTHROPIC_IDENTITY_TOKEN",
+        "ANTHROPIC_IDENTITY_TOKEN_FILE",
+        "ANTHROPIC_FEDERATION_RULE_ID",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HOME", str(tmp_path))
 
@@ -293,8 +379,10 @@ def test_no_key_at_all_is_a_bad_request(api: MessagesAPI) -> None:
 def test_a_missing_profile_is_a_bad_request(api: MessagesAPI, monkeypatch, tmp_path) -> None:
     monkeypatch.setenv("ANTHROPIC_PROFILE", "nowhere")
 
-    with (AnthropicModel(MODEL, api_key=None, base_url=api.url, max_retries=0) as model,
-          pytest.raises(ModelBadRequest, match="no usable credentials: .*nowhere")):
+    with (
+        AnthropicModel(MODEL, api_key=None, base_url=api.url, max_retries=0) as model,
+        pytest.raises(ModelBadRequest, match="no usable credentials: .*nowhere"),
+    ):
         ask(model)
 
     assert api.requests == []
@@ -305,9 +393,12 @@ def test_connection_refused_is_unavailable() -> None:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
 
-    with (AnthropicModel(MODEL, api_key=KEY, base_url=f"http://127.0.0.1:{port}",
-                         max_retries=0, timeout=2) as model,
-          pytest.raises(ModelUnavailable, match="could not connect") as caught):
+    with (
+        AnthropicModel(
+            MODEL, api_key=KEY, base_url=f"http://127.0.0.1:{port}", max_retries=0, timeout=2
+        ) as model,
+        pytest.raises(ModelUnavailable, match="could not connect") as caught,
+    ):
         ask(model)
 
     assert caught.value.status_code is None

@@ -265,12 +265,22 @@ def test_exhausted_retries_raise_a_transient_error_with_context(time: FakeTime) 
 
 def test_one_ambiguous_attempt_means_the_call_may_have_happened(time: FakeTime) -> None:
     # 503 and 429 say "not handled"; a 502 may come after the service acted.
-    recorder = Recorder(httpx.Response(503), httpx.Response(502), httpx.Response(503),
-                        httpx.Response(429), httpx.Response(503))
+    recorder = Recorder(
+        httpx.Response(503),
+        httpx.Response(502),
+        httpx.Response(503),
+        httpx.Response(429),
+        httpx.Response(503),
+    )
 
     with pytest.raises(TransientError) as raised:
-        connector(recorder, time).request("POST", "/orders/1/refunds.json", operation="create_refund",
-                                          json={}, idempotency_key="k-8")
+        connector(recorder, time).request(
+            "POST",
+            "/orders/1/refunds.json",
+            operation="create_refund",
+            json={},
+            idempotency_key="k-8",
+        )
 
     assert raised.value.unprocessed is False
 
@@ -278,8 +288,13 @@ def test_one_ambiguous_attempt_means_the_call_may_have_happened(time: FakeTime) 
 def test_a_refusal_proves_nothing_was_done(time: FakeTime) -> None:
     recorder = Recorder(httpx.Response(422, json={"errors": {"amount": ["too much"]}}))
     with pytest.raises(PermanentError) as raised:
-        connector(recorder, time).request("POST", "/orders/1/refunds.json", operation="create_refund",
-                                          json={}, idempotency_key="k-9")
+        connector(recorder, time).request(
+            "POST",
+            "/orders/1/refunds.json",
+            operation="create_refund",
+            json={},
+            idempotency_key="k-9",
+        )
     assert raised.value.unprocessed is True
 
 
@@ -536,14 +551,29 @@ def test_an_open_circuit_does_not_block_another_operation(time: FakeTime) -> Non
     )
     for _ in range(2):
         with pytest.raises(TransientError):
-            store.request("POST", "/inventory_levels/adjust.json", operation="adjust_inventory",
-                          json={}, idempotency_key="k-inv")
+            store.request(
+                "POST",
+                "/inventory_levels/adjust.json",
+                operation="adjust_inventory",
+                json={},
+                idempotency_key="k-inv",
+            )
     with pytest.raises(CircuitOpen):
-        store.request("POST", "/inventory_levels/adjust.json", operation="adjust_inventory",
-                      json={}, idempotency_key="k-inv")
+        store.request(
+            "POST",
+            "/inventory_levels/adjust.json",
+            operation="adjust_inventory",
+            json={},
+            idempotency_key="k-inv",
+        )
 
-    voided = store.request("POST", "/orders/1/refunds/7/void.json", operation="void_refund",
-                           json={}, idempotency_key="k-void")
+    voided = store.request(
+        "POST",
+        "/orders/1/refunds/7/void.json",
+        operation="void_refund",
+        json={},
+        idempotency_key="k-void",
+    )
 
     assert voided == {"refund": {"status": "voided"}}
     assert [r.url.path for r in recorder.requests] == [
@@ -572,8 +602,10 @@ def test_one_connector_sends_concurrent_calls_in_parallel(time: FakeTime) -> Non
 
     store = connector(Recorder(store_api), time, retry=RetryPolicy(attempts=1, jitter=0))
     with ThreadPoolExecutor(max_workers=2) as pool:
-        calls = [pool.submit(store.request, "GET", f"/orders/{n}.json", operation="get_order")
-                 for n in (1, 2)]
+        calls = [
+            pool.submit(store.request, "GET", f"/orders/{n}.json", operation="get_order")
+            for n in (1, 2)
+        ]
         bodies = [call.result(timeout=10) for call in calls]
 
     assert bodies == [{"path": "/orders/1.json"}, {"path": "/orders/2.json"}]

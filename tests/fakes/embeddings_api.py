@@ -39,8 +39,9 @@ class Reply:
 
 
 def rate_limited(retry_after: str = "0") -> Reply:
-    return Reply(429, {"detail": "You have exceeded your rate limit."},
-                 {"retry-after": retry_after})
+    return Reply(
+        429, {"detail": "You have exceeded your rate limit."}, {"retry-after": retry_after}
+    )
 
 
 def overloaded() -> Reply:
@@ -92,8 +93,11 @@ class EmbeddingsAPI(Served):
         if scripted is None:
             scripted = self._answer(method, path, headers, body)
         answer = scripted.body(body) if callable(scripted.body) else scripted.body
-        return (scripted.status, {"content-type": "application/json", **scripted.headers},
-                json.dumps(answer).encode())
+        return (
+            scripted.status,
+            {"content-type": "application/json", **scripted.headers},
+            json.dumps(answer).encode(),
+        )
 
     def _answer(self, method: str, path: str, headers: dict[str, str], body: Json) -> Reply:
         if (method, path) != ("POST", "/v1/embeddings"):
@@ -102,12 +106,28 @@ class EmbeddingsAPI(Served):
             return Reply(401, {"detail": "Provided API key is invalid."})
         texts, model = body.get("input"), body.get("model")
         dim = body.get("output_dimension", body.get("dimensions"))
-        if (not isinstance(texts, list) or not texts or not isinstance(model, str)
-                or not all(isinstance(t, str) and t.strip() for t in texts)):
+        if (
+            not isinstance(texts, list)
+            or not texts
+            or not isinstance(model, str)
+            or not all(isinstance(t, str) and t.strip() for t in texts)
+        ):
             return Reply(400, {"detail": "input must be a non-empty list of non-empty strings"})
         embedder = HashingEmbedder(int(dim) if isinstance(dim, int) else 1024)
-        data = [{"object": "embedding", "index": i,
-                 "embedding": [SCALE * x for x in embedder.embed(text)]}
-                for i, text in enumerate(texts)]
-        return Reply(200, {"object": "list", "data": data[::-1], "model": model,
-                           "usage": {"total_tokens": sum(len(t.split()) for t in texts)}})
+        data = [
+            {
+                "object": "embedding",
+                "index": i,
+                "embedding": [SCALE * x for x in embedder.embed(text)],
+            }
+            for i, text in enumerate(texts)
+        ]
+        return Reply(
+            200,
+            {
+                "object": "list",
+                "data": data[::-1],
+                "model": model,
+                "usage": {"total_tokens": sum(len(t.split()) for t in texts)},
+            },
+        )

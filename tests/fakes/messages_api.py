@@ -57,7 +57,9 @@ class Answer:
 
     text: str = ""
     tool_uses: tuple[ToolUse, ...] = ()
-    stop_reason: Literal["end_turn", "tool_use", "max_tokens", "stop_sequence", "refusal"] | None = None
+    stop_reason: (
+        Literal["end_turn", "tool_use", "max_tokens", "stop_sequence", "refusal"] | None
+    ) = None
     usage: Json | None = None
 
 
@@ -72,9 +74,12 @@ class Failure:
 
 
 def rate_limited(*, retry_after_ms: int = 1) -> Failure:
-    return Failure(429, "rate_limit_error", "Number of request tokens has exceeded your rate limit",
-                   {"retry-after": str(max(1, retry_after_ms // 1000)),
-                    "retry-after-ms": str(retry_after_ms)})
+    return Failure(
+        429,
+        "rate_limit_error",
+        "Number of request tokens has exceeded your rate limit",
+        {"retry-after": str(max(1, retry_after_ms // 1000)), "retry-after-ms": str(retry_after_ms)},
+    )
 
 
 def overloaded() -> Failure:
@@ -124,33 +129,60 @@ def _marks_cache(value: Any) -> bool:
 
 def _pieces(text: str, size: int = 12) -> list[str]:
     """Text in the small pieces a streamed reply arrives in."""
-    return [text[i:i + size] for i in range(0, len(text), size)] or [""]
+    return [text[i : i + size] for i in range(0, len(text), size)] or [""]
 
 
 def _events(message: Json) -> str:
     """The message as the API streams it: message_start, each block's start, deltas and
     stop, message_delta (stop reason, output tokens), message_stop."""
     usage = message["usage"]
-    events: list[tuple[str, Json]] = [("message_start", {"type": "message_start", "message": {
-        **message, "content": [], "stop_reason": None,
-        "usage": {**usage, "output_tokens": 1}}})]
+    events: list[tuple[str, Json]] = [
+        (
+            "message_start",
+            {
+                "type": "message_start",
+                "message": {
+                    **message,
+                    "content": [],
+                    "stop_reason": None,
+                    "usage": {**usage, "output_tokens": 1},
+                },
+            },
+        )
+    ]
     for index, block in enumerate(message["content"]):
         if block["type"] == "text":
-            start, deltas = {"type": "text", "text": ""}, [
-                {"type": "text_delta", "text": piece} for piece in _pieces(block["text"])]
+            start, deltas = (
+                {"type": "text", "text": ""},
+                [{"type": "text_delta", "text": piece} for piece in _pieces(block["text"])],
+            )
         else:
             start = {**block, "input": {}}
-            deltas = [{"type": "input_json_delta", "partial_json": piece}
-                      for piece in _pieces(json.dumps(block["input"]), 20)]
-        events.append(("content_block_start", {"type": "content_block_start", "index": index,
-                                               "content_block": start}))
-        events += [("content_block_delta", {"type": "content_block_delta", "index": index,
-                                            "delta": delta}) for delta in deltas]
+            deltas = [
+                {"type": "input_json_delta", "partial_json": piece}
+                for piece in _pieces(json.dumps(block["input"]), 20)
+            ]
+        events.append(
+            (
+                "content_block_start",
+                {"type": "content_block_start", "index": index, "content_block": start},
+            )
+        )
+        events += [
+            ("content_block_delta", {"type": "content_block_delta", "index": index, "delta": delta})
+            for delta in deltas
+        ]
         events.append(("content_block_stop", {"type": "content_block_stop", "index": index}))
-    events.append(("message_delta", {
-        "type": "message_delta",
-        "delta": {"stop_reason": message["stop_reason"], "stop_sequence": None},
-        "usage": {"output_tokens": usage["output_tokens"]}}))
+    events.append(
+        (
+            "message_delta",
+            {
+                "type": "message_delta",
+                "delta": {"stop_reason": message["stop_reason"], "stop_sequence": None},
+                "usage": {"output_tokens": usage["output_tokens"]},
+            },
+        )
+    )
     events.append(("message_stop", {"type": "message_stop"}))
     return "".join(f"event: {name}\ndata: {json.dumps(data)}\n\n" for name, data in events)
 
@@ -165,20 +197,35 @@ def _unpaired_tool_use(messages: list[Any]) -> str | None:
     call, as the real API words it; None when every call is answered."""
     for i, message in enumerate(messages):
         asked = [b.get("id") for b in _blocks_of(message) if b.get("type") == "tool_use"]
-        answered = [b.get("tool_use_id") for b in _blocks_of(messages[i + 1])
-                    if b.get("type") == "tool_result"] if i + 1 < len(messages) else []
+        answered = (
+            [
+                b.get("tool_use_id")
+                for b in _blocks_of(messages[i + 1])
+                if b.get("type") == "tool_result"
+            ]
+            if i + 1 < len(messages)
+            else []
+        )
         if asked and (missing := [t for t in asked if t not in answered]):
-            return (f"messages.{i}: `tool_use` ids were found without `tool_result` blocks"
-                    f" immediately after: {', '.join(map(str, missing))}. Each `tool_use`"
-                    " block must have a corresponding `tool_result` block in the next message.")
-        results = [b.get("tool_use_id") for b in _blocks_of(message)
-                   if b.get("type") == "tool_result"]
-        before = ([b.get("id") for b in _blocks_of(messages[i - 1]) if b.get("type") == "tool_use"]
-                  if i else [])
+            return (
+                f"messages.{i}: `tool_use` ids were found without `tool_result` blocks"
+                f" immediately after: {', '.join(map(str, missing))}. Each `tool_use`"
+                " block must have a corresponding `tool_result` block in the next message."
+            )
+        results = [
+            b.get("tool_use_id") for b in _blocks_of(message) if b.get("type") == "tool_result"
+        ]
+        before = (
+            [b.get("id") for b in _blocks_of(messages[i - 1]) if b.get("type") == "tool_use"]
+            if i
+            else []
+        )
         if stray := [t for t in results if t not in before]:
-            return (f"messages.{i}.content: unexpected `tool_use_id` found in `tool_result`"
-                    f" blocks: {', '.join(map(str, stray))}. Each `tool_result` block must have"
-                    " a corresponding `tool_use` block in the previous message.")
+            return (
+                f"messages.{i}.content: unexpected `tool_use_id` found in `tool_result`"
+                f" blocks: {', '.join(map(str, stray))}. Each `tool_result` block must have"
+                " a corresponding `tool_use` block in the previous message."
+            )
     return None
 
 
@@ -188,8 +235,12 @@ class MessagesAPI(Served):
     Use as a context manager (or `start` / `stop`); point the SDK at `url`.
     """
 
-    def __init__(self, *script: Answer | Failure, responder: Responder | None = None,
-                 api_key: str | None = None) -> None:
+    def __init__(
+        self,
+        *script: Answer | Failure,
+        responder: Responder | None = None,
+        api_key: str | None = None,
+    ) -> None:
         self.script: deque[Answer | Failure] = deque(script)
         self.responder = responder
         self.api_key = api_key
@@ -208,8 +259,11 @@ class MessagesAPI(Served):
             kind, payload = "text/event-stream; charset=utf-8", body.encode()
         else:
             kind, payload = "application/json", json.dumps(body).encode()
-        return (status, {"content-type": kind,
-                         "request-id": f"req_fake_{self._next_id():04d}", **extra}, payload)
+        return (
+            status,
+            {"content-type": kind, "request-id": f"req_fake_{self._next_id():04d}", **extra},
+            payload,
+        )
 
     @property
     def url(self) -> str:
@@ -237,8 +291,9 @@ class MessagesAPI(Served):
             self._ids += 1
             return self._ids
 
-    def _handle(self, path: str, headers: dict[str, str], raw: bytes
-                ) -> tuple[int, Json | str, dict[str, str]]:
+    def _handle(
+        self, path: str, headers: dict[str, str], raw: bytes
+    ) -> tuple[int, Json | str, dict[str, str]]:
         try:
             body = json.loads(raw or b"{}")
         except ValueError:
@@ -262,8 +317,14 @@ class MessagesAPI(Served):
         if reply is None and self.responder is not None:
             reply = self.responder(body)
         if reply is None:
-            return self._error(Failure(500, "api_error", "fake Messages API: nothing scripted",
-                                       {"x-should-retry": "false"}))
+            return self._error(
+                Failure(
+                    500,
+                    "api_error",
+                    "fake Messages API: nothing scripted",
+                    {"x-should-retry": "false"},
+                )
+            )
         if isinstance(reply, Failure):
             return self._error(reply)
         message = self._message(body, reply)
@@ -273,7 +334,9 @@ class MessagesAPI(Served):
         # The SDK (2.12) sends its API key as ``Authorization: Bearer``; the API also
         # accepts ``x-api-key``, so either will do here.
         bearer = headers.get("authorization", "")
-        key = headers.get("x-api-key") or (bearer[7:] if bearer.lower().startswith("bearer ") else "")
+        key = headers.get("x-api-key") or (
+            bearer[7:] if bearer.lower().startswith("bearer ") else ""
+        )
         if not key:
             return Failure(401, "authentication_error", "x-api-key header is required")
         if self.api_key is not None and key != self.api_key:
@@ -294,8 +357,14 @@ class MessagesAPI(Served):
     def _message(self, request: Json, answer: Answer) -> Json:
         content: list[Json] = [{"type": "text", "text": answer.text}] if answer.text else []
         for use in answer.tool_uses:
-            content.append({"type": "tool_use", "id": use.id or f"toolu_fake_{self._next_id():04d}",
-                            "name": use.name, "input": use.input})
+            content.append(
+                {
+                    "type": "tool_use",
+                    "id": use.id or f"toolu_fake_{self._next_id():04d}",
+                    "name": use.name,
+                    "input": use.input,
+                }
+            )
         stop_reason = answer.stop_reason or ("tool_use" if answer.tool_uses else "end_turn")
         return {
             "id": f"msg_fake_{self._next_id():04d}",
@@ -312,13 +381,23 @@ class MessagesAPI(Served):
         prefix, rest = self._split(request)
         written = read = 0
         if _marks_cache([request.get("tools", []), request.get("system", "")]):
-            key = json.dumps([_uncached(request.get("tools", [])), _uncached(request.get("system", "")),
-                              request["model"]], sort_keys=True)
+            key = json.dumps(
+                [
+                    _uncached(request.get("tools", [])),
+                    _uncached(request.get("system", "")),
+                    request["model"],
+                ],
+                sort_keys=True,
+            )
             with self._lock:
                 seen = key in self._cached_prefixes
                 self._cached_prefixes.add(key)
             read, written = (prefix, 0) if seen else (0, prefix)
         else:
             rest += prefix
-        return {"input_tokens": rest, "output_tokens": tokens(content) if content else 1,
-                "cache_creation_input_tokens": written, "cache_read_input_tokens": read}
+        return {
+            "input_tokens": rest,
+            "output_tokens": tokens(content) if content else 1,
+            "cache_creation_input_tokens": written,
+            "cache_read_input_tokens": read,
+        }

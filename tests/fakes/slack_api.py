@@ -112,8 +112,11 @@ class SlackAPI(Served):
 
     def _respond(self, _method: str, path: str, headers: dict[str, str], raw: bytes) -> Reply:
         status, body, extra = self._handle(path, headers, raw)
-        return (status, {"content-type": "application/json; charset=utf-8", **extra},
-                json.dumps(body).encode())
+        return (
+            status,
+            {"content-type": "application/json; charset=utf-8", **extra},
+            json.dumps(body).encode(),
+        )
 
     @property
     def url(self) -> str:
@@ -182,8 +185,9 @@ class SlackAPI(Served):
 
     # -- serving -----------------------------------------------------------------------
 
-    def _handle(self, path: str, headers: dict[str, str], raw: bytes
-                ) -> tuple[int, Json, dict[str, str]]:
+    def _handle(
+        self, path: str, headers: dict[str, str], raw: bytes
+    ) -> tuple[int, Json, dict[str, str]]:
         parts = urlsplit(path)
         params: Json = dict(parse_qsl(parts.query, keep_blank_values=True))
         params.update(_parse_body(raw, headers.get("content-type", "")))
@@ -202,8 +206,15 @@ class SlackAPI(Served):
         body = answer(params) if answer is not None else {"ok": False, "error": "unknown_method"}
         return self._record(method, params, headers, int(body.pop("status", 200)), body, {})
 
-    def _record(self, method: str, params: Json, headers: dict[str, str], status: int,
-                body: Json, extra: dict[str, str]) -> tuple[int, Json, dict[str, str]]:
+    def _record(
+        self,
+        method: str,
+        params: Json,
+        headers: dict[str, str],
+        status: int,
+        body: Json,
+        extra: dict[str, str],
+    ) -> tuple[int, Json, dict[str, str]]:
         with self._lock:
             self._calls.append(SlackCall(method, params, headers, status, body))
         return status, body, extra
@@ -231,9 +242,16 @@ class SlackAPI(Served):
     # -- methods (one per Web API method, named after it) --------------------------------
 
     def _auth_test(self, params: Json) -> Json:
-        return {"ok": True, "url": "https://keel-test.slack.com/", "team": "Keel Test",
-                "team_id": TEAM_ID, "user": "keel", "user_id": BOT_USER_ID, "bot_id": BOT_ID,
-                "is_enterprise_install": False}
+        return {
+            "ok": True,
+            "url": "https://keel-test.slack.com/",
+            "team": "Keel Test",
+            "team_id": TEAM_ID,
+            "user": "keel",
+            "user_id": BOT_USER_ID,
+            "bot_id": BOT_ID,
+            "is_enterprise_install": False,
+        }
 
     def _chat_postMessage(self, params: Json) -> Json:
         channel = params.get("channel")
@@ -241,11 +259,14 @@ class SlackAPI(Served):
             return {"ok": False, "error": "channel_not_found"}
         if not (params.get("text") or params.get("blocks") or params.get("attachments")):
             return {"ok": False, "error": "no_text"}
-        message = PostedMessage(channel=channel, ts=self._next_ts(),
-                                text=params.get("text") or "",
-                                blocks=_blocks(params.get("blocks")),
-                                thread_ts=params.get("thread_ts") or None,
-                                metadata=_object(params.get("metadata")))
+        message = PostedMessage(
+            channel=channel,
+            ts=self._next_ts(),
+            text=params.get("text") or "",
+            blocks=_blocks(params.get("blocks")),
+            thread_ts=params.get("thread_ts") or None,
+            metadata=_object(params.get("metadata")),
+        )
         with self._lock:
             self._messages[(channel, message.ts)] = message
             skip, lose = self._lost
@@ -257,12 +278,17 @@ class SlackAPI(Served):
     def _conversations_history(self, params: Json) -> Json:
         channel, oldest = params.get("channel") or "", float(params.get("oldest") or 0)
         metadata = _truthy(params.get("include_all_metadata"))
-        found = [m for m in self.messages(channel)
-                 if (m.thread_ts is None or m.thread_ts == m.ts) and float(m.ts) > oldest]
+        found = [
+            m
+            for m in self.messages(channel)
+            if (m.thread_ts is None or m.thread_ts == m.ts) and float(m.ts) > oldest
+        ]
         limit = int(params.get("limit") or 100)
-        return {"ok": True, "messages": [_as_json(m, metadata=metadata)
-                                         for m in reversed(found)][:limit],
-                "has_more": len(found) > limit}
+        return {
+            "ok": True,
+            "messages": [_as_json(m, metadata=metadata) for m in reversed(found)][:limit],
+            "has_more": len(found) > limit,
+        }
 
     def _conversations_replies(self, params: Json) -> Json:
         channel, ts = params.get("channel") or "", params.get("ts") or ""
@@ -272,9 +298,11 @@ class SlackAPI(Served):
             return {"ok": False, "error": "thread_not_found"}
         replies = [m for m in self.messages(channel) if m.thread_ts == ts and m.ts != ts]
         limit = int(params.get("limit") or 100)
-        return {"ok": True, "messages": [_as_json(m, metadata=metadata)
-                                         for m in [*parent, *replies]][:limit],
-                "has_more": len(replies) + 1 > limit}
+        return {
+            "ok": True,
+            "messages": [_as_json(m, metadata=metadata) for m in [*parent, *replies]][:limit],
+            "has_more": len(replies) + 1 > limit,
+        }
 
     def _chat_update(self, params: Json) -> Json:
         key = (params.get("channel", ""), params.get("ts", ""))
@@ -283,12 +311,19 @@ class SlackAPI(Served):
             if current is None:
                 return {"ok": False, "error": "message_not_found"}
             updated = replace(
-                current, edited=True,
+                current,
+                edited=True,
                 text=params.get("text", current.text),
-                blocks=_blocks(params["blocks"]) if "blocks" in params else current.blocks)
+                blocks=_blocks(params["blocks"]) if "blocks" in params else current.blocks,
+            )
             self._messages[key] = updated
-        return {"ok": True, "channel": updated.channel, "ts": updated.ts, "text": updated.text,
-                "message": _as_json(updated)}
+        return {
+            "ok": True,
+            "channel": updated.channel,
+            "ts": updated.ts,
+            "text": updated.text,
+            "message": _as_json(updated),
+        }
 
     def _chat_postEphemeral(self, params: Json) -> Json:
         if not params.get("channel") or not params.get("user"):
@@ -320,19 +355,34 @@ class SlackAPI(Served):
         if not user_id:
             return {"ok": False, "error": "user_not_found"}
         user = self.users.get(user_id) or {
-            "id": user_id, "team_id": TEAM_ID, "name": user_id.lower(),
-            "real_name": f"User {user_id}", "is_bot": False,
-            "profile": {"real_name": f"User {user_id}", "display_name": user_id.lower(),
-                        "email": f"{user_id.lower()}@example.com"}}
+            "id": user_id,
+            "team_id": TEAM_ID,
+            "name": user_id.lower(),
+            "real_name": f"User {user_id}",
+            "is_bot": False,
+            "profile": {
+                "real_name": f"User {user_id}",
+                "display_name": user_id.lower(),
+                "email": f"{user_id.lower()}@example.com",
+            },
+        }
         return {"ok": True, "user": user}
 
     def _view(self, view: Any) -> Json:
         if isinstance(view, str):
             view = json.loads(view)
         view = dict(view or {})
-        return {"id": self._next_id("V"), "team_id": TEAM_ID, "app_id": "A0000KEEL",
-                "bot_id": BOT_ID, "hash": self._next_id("h."), "state": {"values": {}},
-                "private_metadata": "", "callback_id": "", **view}
+        return {
+            "id": self._next_id("V"),
+            "team_id": TEAM_ID,
+            "app_id": "A0000KEEL",
+            "bot_id": BOT_ID,
+            "hash": self._next_id("h."),
+            "state": {"values": {}},
+            "private_metadata": "",
+            "callback_id": "",
+            **view,
+        }
 
 
 def _parse_body(raw: bytes, content_type: str) -> Json:
@@ -364,8 +414,14 @@ def _truthy(value: Any) -> bool:
 
 
 def _as_json(message: PostedMessage, *, metadata: bool = False) -> Json:
-    body: Json = {"type": "message", "user": message.user, "bot_id": BOT_ID,
-                  "text": message.text, "ts": message.ts, "blocks": message.blocks}
+    body: Json = {
+        "type": "message",
+        "user": message.user,
+        "bot_id": BOT_ID,
+        "text": message.text,
+        "ts": message.ts,
+        "blocks": message.blocks,
+    }
     if metadata and message.metadata is not None:
         body["metadata"] = message.metadata
     if message.thread_ts is not None:

@@ -52,8 +52,7 @@ def open_runtime(home: Path, services: Services, clock: ManualClock) -> Iterator
     def make(text: str) -> Runtime:
         if opened:
             opened[-1].close()
-        opened.append(Runtime.open(home, services=services, policy=parse_policy(text),
-                                   clock=clock))
+        opened.append(Runtime.open(home, services=services, policy=parse_policy(text), clock=clock))
         return opened[-1]
 
     yield make
@@ -110,8 +109,11 @@ def test_the_same_person_twice_counts_once(open_runtime, services):
     run, approval = refund(runtime, orders(services.shop, over="250.00")[0].id)
     runtime.decide(approval.id, "approve", "maria")
 
-    with pytest.raises(AlreadyVoted, match=r"maria already approved .*; 1 more approval needed"
-                                           r" \(1 of 2\)") as caught:
+    with pytest.raises(
+        AlreadyVoted,
+        match=r"maria already approved .*; 1 more approval needed"
+        r" \(1 of 2\)",
+    ) as caught:
         runtime.decide(approval.id, "approve", "maria")
     with pytest.raises(AlreadyVoted):
         runtime.authorise(approval.id, "maria")
@@ -146,14 +148,19 @@ def race(*calls: Callable[[], object]) -> list[object]:
 
 @pytest.mark.parametrize("round_", range(3))  # a race: try it more than once
 def test_two_people_approving_at_once_both_count_and_the_run_resumes_once(
-    open_runtime, services, sandbox, round_,
+    open_runtime,
+    services,
+    sandbox,
+    round_,
 ):
     runtime = open_runtime(QUORUM)
     order = orders(services.shop, over="250.00")[0]
     run, approval = refund(runtime, order.id)
 
-    results = race(lambda: runtime.decide(approval.id, "approve", "maria"),
-                   lambda: runtime.decide(approval.id, "approve", "olivia"))
+    results = race(
+        lambda: runtime.decide(approval.id, "approve", "maria"),
+        lambda: runtime.decide(approval.id, "approve", "olivia"),
+    )
 
     assert not [r for r in results if isinstance(r, Exception)]
     settled = runtime.get(run.id).approvals[0]
@@ -170,8 +177,10 @@ def test_one_person_clicking_twice_at_once_counts_once(open_runtime, services):
     runtime = open_runtime(QUORUM)
     run, approval = refund(runtime, orders(services.shop, over="250.00")[0].id)
 
-    results = race(lambda: runtime.decide(approval.id, "approve", "maria"),
-                   lambda: runtime.decide(approval.id, "approve", "maria"))
+    results = race(
+        lambda: runtime.decide(approval.id, "approve", "maria"),
+        lambda: runtime.decide(approval.id, "approve", "maria"),
+    )
 
     assert sorted(type(r).__name__ for r in results) == ["AlreadyVoted", "Approval"]
     assert [v.by for v in runtime.get(run.id).pending.votes] == ["maria"]
@@ -190,7 +199,9 @@ def test_a_reject_vetoes_at_once(open_runtime, services, sandbox):
     detail = runtime.get(run.id)
     assert detail.run.status is RunStatus.REJECTED
     assert (detail.approvals[0].status, detail.approvals[0].decided_by) == (
-        ApprovalStatus.REJECTED, "olivia")
+        ApprovalStatus.REJECTED,
+        "olivia",
+    )
     [decided] = events(runtime, run.id, "approval.decided")
     assert decided.data["reason"] == "paid out by bank transfer"
     assert counts(sandbox, order.id) == {}
@@ -270,8 +281,13 @@ def test_a_delegate_and_the_delegator_are_one_vote_toward_a_quorum(open_runtime,
 
     runtime.decide(approval.id, "approve", "sam")
     [voted] = events(runtime, run.id, "approval.voted")
-    assert voted.data == {"approval_id": approval.id, "by": "sam", "votes": 1, "quorum": 2,
-                          "on_behalf_of": "maria"}
+    assert voted.data == {
+        "approval_id": approval.id,
+        "by": "sam",
+        "votes": 1,
+        "quorum": 2,
+        "on_behalf_of": "maria",
+    }
     assert runtime.pending_approvals("maria") == []
     with pytest.raises(AlreadyVoted, match=r"sam already approved .* for maria; 1 more"):
         runtime.decide(approval.id, "approve", "maria")
@@ -292,13 +308,17 @@ def test_a_delegate_with_authority_of_their_own_votes_as_themselves(open_runtime
     assert runtime.get(run.id).run.status is RunStatus.SUCCEEDED
 
 
-@pytest.mark.parametrize(("starts", "ends"), [
-    ("2026-01-05T10:00:00Z", "2026-01-06T08:00:00Z"),  # not started yet
-    ("2026-01-04T08:00:00Z", "2026-01-05T09:00:00Z"),  # ended just now (ends is exclusive)
-])
+@pytest.mark.parametrize(
+    ("starts", "ends"),
+    [
+        ("2026-01-05T10:00:00Z", "2026-01-06T08:00:00Z"),  # not started yet
+        ("2026-01-04T08:00:00Z", "2026-01-05T09:00:00Z"),  # ended just now (ends is exclusive)
+    ],
+)
 def test_outside_the_window_a_delegation_has_no_effect(open_runtime, services, starts, ends):
-    runtime = open_runtime(POLICY + AWAY.replace("2026-01-05T08:00:00Z", starts)
-                           .replace("2026-01-06T08:00:00Z", ends))
+    runtime = open_runtime(
+        POLICY + AWAY.replace("2026-01-05T08:00:00Z", starts).replace("2026-01-06T08:00:00Z", ends)
+    )
     run, approval = refund(runtime, orders(services.shop, over="250.00")[0].id)
     assert runtime.pending_approvals("sam") == []
 
@@ -335,21 +355,47 @@ def test_policy_answers_who_acts_for_whom_and_when() -> None:
 
 BROKEN = {
     "an unknown delegate": (
-        AWAY.replace('to = "sam"', 'to = "bob"'), 'to', "names 'bob', who is not in [people]", 0),
+        AWAY.replace('to = "sam"', 'to = "bob"'),
+        "to",
+        "names 'bob', who is not in [people]",
+        0,
+    ),
     "an unknown delegator": (
-        AWAY.replace('from = "maria"', 'from = "mara"'), 'from', "names 'mara'", 0),
+        AWAY.replace('from = "maria"', 'from = "mara"'),
+        "from",
+        "names 'mara'",
+        0,
+    ),
     "ends before starts": (
-        AWAY.replace("2026-01-06T08", "2026-01-05T07"), "ends", "must be later than starts", 0),
+        AWAY.replace("2026-01-06T08", "2026-01-05T07"),
+        "ends",
+        "must be later than starts",
+        0,
+    ),
     "a moment without a time zone": (
-        AWAY.replace('"2026-01-05T08:00:00Z"', '"2026-01-05T08:00:00"'), "starts",
-        "needs its time zone", 0),
+        AWAY.replace('"2026-01-05T08:00:00Z"', '"2026-01-05T08:00:00"'),
+        "starts",
+        "needs its time zone",
+        0,
+    ),
     "a native TOML moment without a time zone": (
-        AWAY.replace('"2026-01-05T08:00:00Z"', "2026-01-05T08:00:00"), "starts",
-        "needs its time zone", 0),
+        AWAY.replace('"2026-01-05T08:00:00Z"', "2026-01-05T08:00:00"),
+        "starts",
+        "needs its time zone",
+        0,
+    ),
     "delegating to oneself": (
-        AWAY.replace('to = "sam"', 'to = "maria"'), "to", "is the same person as from", 0),
+        AWAY.replace('to = "sam"', 'to = "maria"'),
+        "to",
+        "is the same person as from",
+        0,
+    ),
     "a problem in the second delegation": (
-        AWAY + AWAY.replace('to = "sam"', 'to = "bob"'), "to", "names 'bob'", 1),
+        AWAY + AWAY.replace('to = "sam"', 'to = "bob"'),
+        "to",
+        "names 'bob'",
+        1,
+    ),
 }
 
 
@@ -358,8 +404,9 @@ def test_a_broken_delegation_names_its_line_and_key(extra, key, words, index) ->
     text = POLICY + extra
     lines = text.splitlines()
     headers = [n for n, line in enumerate(lines, start=1) if line == "[[delegations]]"]
-    line = next(n for n in range(headers[index], len(lines) + 1)
-                if lines[n - 1].startswith(f"{key} ="))
+    line = next(
+        n for n in range(headers[index], len(lines) + 1) if lines[n - 1].startswith(f"{key} =")
+    )
 
     with pytest.raises(PolicyError) as caught:
         parse_policy(text, "rules.toml")
@@ -368,23 +415,49 @@ def test_a_broken_delegation_names_its_line_and_key(extra, key, words, index) ->
     assert words in str(caught.value)
 
 
-@pytest.mark.parametrize(("old", "new", "key", "words"), [
-    ('on_call = "maria"', 'on_call = "maria"\nremind_before = "4h"', "escalation.remind_before",
-     "must be shorter than the deadline"),
-    ('on_call = "maria"', 'on_call = "maria"\nremind_before = "soon"', "escalation.remind_before",
-     "expected a duration"),
-    ("quorum = 2", "quorum = 4", "workflows.refund.quorum",
-     "asks for 4 approvers, but only 3 people may approve a refund: sam, maria, olivia"),
-    ("quorum = 2", "quorum = 0", "workflows.refund.quorum", "greater than or equal to 1"),
-    ("quorum = 2", 'quorum = 2\non_expiry = "maybe"', "workflows.refund.on_expiry",
-     "'reject' or 'approve'"),
-    ("quorum = 2", "quorum = 2\nquorum_above = 1000.0", "workflows.refund.quorum_above",
-     "write money as a string"),
-])
+@pytest.mark.parametrize(
+    ("old", "new", "key", "words"),
+    [
+        (
+            'on_call = "maria"',
+            'on_call = "maria"\nremind_before = "4h"',
+            "escalation.remind_before",
+            "must be shorter than the deadline",
+        ),
+        (
+            'on_call = "maria"',
+            'on_call = "maria"\nremind_before = "soon"',
+            "escalation.remind_before",
+            "expected a duration",
+        ),
+        (
+            "quorum = 2",
+            "quorum = 4",
+            "workflows.refund.quorum",
+            "asks for 4 approvers, but only 3 people may approve a refund: sam, maria, olivia",
+        ),
+        ("quorum = 2", "quorum = 0", "workflows.refund.quorum", "greater than or equal to 1"),
+        (
+            "quorum = 2",
+            'quorum = 2\non_expiry = "maybe"',
+            "workflows.refund.on_expiry",
+            "'reject' or 'approve'",
+        ),
+        (
+            "quorum = 2",
+            "quorum = 2\nquorum_above = 1000.0",
+            "workflows.refund.quorum_above",
+            "write money as a string",
+        ),
+    ],
+)
 def test_broken_approval_rules_name_their_line_and_key(old, new, key, words) -> None:
     text = QUORUM.replace(old, new)
-    line = next(n for n, row in enumerate(text.splitlines(), start=1)
-                if row.startswith(key.rsplit(".", 1)[-1] + " ="))
+    line = next(
+        n
+        for n, row in enumerate(text.splitlines(), start=1)
+        if row.startswith(key.rsplit(".", 1)[-1] + " =")
+    )
 
     with pytest.raises(PolicyError) as caught:
         parse_policy(text, "rules.toml")
@@ -407,9 +480,12 @@ def test_a_reminder_before_the_deadline_fires_once_per_level(open_runtime, servi
     clock.advance(timedelta(minutes=1))
     [reminded] = runtime.tick()
     assert reminded.kind == "approval.reminded" and reminded.actor == "policy"
-    assert reminded.data == {"approval_id": approval.id, "level": 0,
-                             "deadline": "2026-01-05T13:00:00.000000Z",
-                             "notify": ["sam", "maria", "olivia"]}  # sam stands in for maria
+    assert reminded.data == {
+        "approval_id": approval.id,
+        "level": 0,
+        "deadline": "2026-01-05T13:00:00.000000Z",
+        "notify": ["sam", "maria", "olivia"],
+    }  # sam stands in for maria
     assert runtime.tick() == []
     clock.advance(timedelta(minutes=10))
     assert runtime.tick() == []
@@ -425,8 +501,9 @@ def test_a_reminder_before_the_deadline_fires_once_per_level(open_runtime, servi
 
 
 def test_a_reminder_names_only_who_may_still_decide(open_runtime, services, clock):
-    runtime = open_runtime(QUORUM.replace('on_call = "maria"',
-                                          'on_call = "maria"\nremind_before = "30m"'))
+    runtime = open_runtime(
+        QUORUM.replace('on_call = "maria"', 'on_call = "maria"\nremind_before = "30m"')
+    )
     _run, approval = refund(runtime, orders(services.shop, over="250.00")[0].id)
     runtime.decide(approval.id, "approve", "maria")
 
@@ -443,18 +520,29 @@ def test_without_remind_before_there_are_no_reminders(open_runtime, services, cl
     assert runtime.tick() == []
 
 
-@pytest.mark.parametrize(("default", "override", "status", "outcome"), [
-    ("reject", "approve", RunStatus.SUCCEEDED, ApprovalStatus.APPROVED),
-    ("approve", "reject", RunStatus.REJECTED, ApprovalStatus.EXPIRED),
-    ("approve", None, RunStatus.SUCCEEDED, ApprovalStatus.APPROVED),
-])
+@pytest.mark.parametrize(
+    ("default", "override", "status", "outcome"),
+    [
+        ("reject", "approve", RunStatus.SUCCEEDED, ApprovalStatus.APPROVED),
+        ("approve", "reject", RunStatus.REJECTED, ApprovalStatus.EXPIRED),
+        ("approve", None, RunStatus.SUCCEEDED, ApprovalStatus.APPROVED),
+    ],
+)
 def test_a_workflow_may_choose_its_own_outcome_on_expiry(
-    open_runtime, services, sandbox, clock, default, override, status, outcome,
+    open_runtime,
+    services,
+    sandbox,
+    clock,
+    default,
+    override,
+    status,
+    outcome,
 ):
     text = POLICY.replace('on_expiry = "reject"', f'on_expiry = "{default}"')
     if override:
-        text = text.replace('on_failure = "compensate"',
-                            f'on_failure = "compensate"\non_expiry = "{override}"')
+        text = text.replace(
+            'on_failure = "compensate"', f'on_failure = "compensate"\non_expiry = "{override}"'
+        )
     runtime = open_runtime(text)
     order = orders(services.shop, over="250.00")[0]
     run, approval = refund(runtime, order.id)
@@ -464,8 +552,11 @@ def test_a_workflow_may_choose_its_own_outcome_on_expiry(
         [event] = runtime.tick()
 
     assert event.kind == "approval.expired"
-    assert event.data == {"approval_id": approval.id, "outcome": str(outcome),
-                          "on_expiry": override or default}
+    assert event.data == {
+        "approval_id": approval.id,
+        "outcome": str(outcome),
+        "on_expiry": override or default,
+    }
     detail = runtime.get(run.id)
     assert detail.run.status is status
     assert (detail.approvals[0].status, detail.approvals[0].decided_by) == (outcome, "policy")

@@ -53,13 +53,16 @@ class Api:
 def poke_workflow(api: Api, *, keyed: bool, lookup: bool = False) -> Workflow:
     @step("poke")
     def poke(state: State, scope: StepScope) -> State:
-        result = scope.effect("poke", api.call, request={}, keyed=keyed,
-                              lookup=api.known.get if lookup else None)
+        result = scope.effect(
+            "poke", api.call, request={}, keyed=keyed, lookup=api.known.get if lookup else None
+        )
         if api.crash_after_effect_returns:
             api.crash_after_effect_returns = False
             raise Crash
-        return {"passes": state.get("passes", 0) + 1,
-                "results": [*state.get("results", []), result]}
+        return {
+            "passes": state.get("passes", 0) + 1,
+            "results": [*state.get("results", []), result],
+        }
 
     @step("done")
     def done(state: State, scope: StepScope) -> State:
@@ -72,22 +75,37 @@ def poke_workflow(api: Api, *, keyed: bool, lookup: bool = False) -> Workflow:
         g.add_node("recover", recover)
         g.add_edge(START, "poke")
         g.add_conditional_edges(
-            "poke", lambda s: "recover" if s.get("failure") else
-            ("done" if s["passes"] >= s["input"]["passes"] else "poke"))
+            "poke",
+            lambda s: (
+                "recover"
+                if s.get("failure")
+                else ("done" if s["passes"] >= s["input"]["passes"] else "poke")
+            ),
+        )
         g.add_edge("done", END)
         g.add_edge("recover", END)
         return g
 
-    return Workflow(name="poke", version=1, input_model=Input, build=build,
-                    prepare=lambda _services, _policy, data: data)
+    return Workflow(
+        name="poke",
+        version=1,
+        input_model=Input,
+        build=build,
+        prepare=lambda _services, _policy, data: data,
+    )
 
 
 POLICY = parse_policy('[escalation]\non_call = "maria"\n[people]\nmaria = []\n')
 
 
 def _open(home, workflow) -> Runtime:
-    return Runtime.open(home, services=Services(shop=None, mail=None),  # type: ignore[arg-type]
-                        policy=POLICY, clock=ManualClock(), workflows={"poke": workflow})
+    return Runtime.open(
+        home,
+        services=Services(shop=None, mail=None),  # type: ignore[arg-type]
+        policy=POLICY,
+        clock=ManualClock(),
+        workflows={"poke": workflow},
+    )
 
 
 def test_each_pass_of_a_loop_gets_its_own_key(tmp_path):

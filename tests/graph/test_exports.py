@@ -25,9 +25,12 @@ def test_a_name_graph_does_not_export_is_an_attribute_error() -> None:
 
 
 def test_reading_names_load_neither_langgraph_nor_the_connectors() -> None:
-    probe = ("import sys, json\n"
-             "from graph import Reads, RunDetail, Store, RunStatus, Policy, load_policy, Authority\n"
-             "print(json.dumps([m for m in ('langgraph', 'connectors', 'httpx') if m in sys.modules]))")
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
-                          check=True, timeout=60)
+    probe = (
+        "import sys, json\n"
+        "from graph import Reads, RunDetail, Store, RunStatus, Policy, load_policy, Authority\n"
+        "print(json.dumps([m for m in ('langgraph', 'connectors', 'httpx') if m in sys.modules]))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    )
     assert json.loads(done.stdout) == []

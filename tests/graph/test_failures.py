@@ -55,14 +55,17 @@ def test_failed_email_undoes_restock_then_refund_in_reverse_order(
     home, services, policy, sandbox, clock
 ):
     nowhere = MailConnector("127.0.0.1", free_port(), "shop@example.com", retry=FAST_RETRY)
-    runtime = Runtime.open(home, services=Services(shop=services.shop, mail=nowhere),
-                           policy=policy, clock=clock)
+    runtime = Runtime.open(
+        home, services=Services(shop=services.shop, mail=nowhere), policy=policy, clock=clock
+    )
     order = orders(services.shop, under="100.00")[0]
 
     run = refund(runtime, order.id)
 
     assert run.status is RunStatus.COMPENSATED
-    undone = [e.data["effect"] for e in runtime.events(run.id) if e.kind == "compensation.performed"]
+    undone = [
+        e.data["effect"] for e in runtime.events(run.id) if e.kind == "compensation.performed"
+    ]
     effects = {e.key: e.kind for e in runtime.get(run.id).effects}
     assert [effects[k] for k in undone] == ["restock", "refund"]
     assert counts(sandbox, order.id) == {"refund": 1, "restock": 2, "refund_void": 1}
@@ -101,7 +104,8 @@ def test_a_failed_compensation_escalates_and_is_never_lost(runtime, services, sa
     assert item.kind == "compensation_failed" and "could not undo refund" in item.summary
     assert [e.compensation_status for e in detail.effects if e.kind == "refund"] == ["failed"]
     assert {"compensation.failed", "escalation.raised", "reconciliation.opened"} <= set(
-        kinds(runtime, run.id))
+        kinds(runtime, run.id)
+    )
 
 
 def test_cancel_a_waiting_run(runtime, services, sandbox):

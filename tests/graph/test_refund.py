@@ -41,8 +41,14 @@ def test_under_threshold_runs_to_success_with_one_of_each_effect(runtime, servic
     assert len(mail) == 1 and mail[0]["to"] == order.email
     assert str(order.total_price) in mail[0]["body"]
     finished = [e for e in runtime.events(run.id) if e.kind == "step.finished"]
-    assert [e.step for e in finished] == ["lookup", "check_policy", "refund", "restock", "notify",
-                                          "done"]
+    assert [e.step for e in finished] == [
+        "lookup",
+        "check_policy",
+        "refund",
+        "restock",
+        "notify",
+        "done",
+    ]
     assert all(e.duration_ms is not None for e in finished)
     assert runtime.get(run.id).run.workflow == "refund" and run.version == 1
 
@@ -95,8 +101,13 @@ def test_partial_refund_skips_restock(runtime, services, sandbox):
 
 @pytest.mark.parametrize(
     ("amount", "message"),
-    [("-5", "greater than 0"), ("0", "greater than 0"), ("abc", "valid decimal"),
-     ("1.234", "decimal places"), ("99999.00", "more than what is still refundable")],
+    [
+        ("-5", "greater than 0"),
+        ("0", "greater than 0"),
+        ("abc", "valid decimal"),
+        ("1.234", "decimal places"),
+        ("99999.00", "more than what is still refundable"),
+    ],
 )
 def test_bad_amounts_are_refused_before_any_run_exists(runtime, services, sandbox, amount, message):
     order = orders(services.shop, under="100.00")[0]
@@ -130,8 +141,11 @@ def test_an_order_takes_one_refund_at_a_time(runtime, services, sandbox):
     first = refund(runtime, order.id)  # the whole order: over the threshold, so it waits
     assert first.status is RunStatus.WAITING
     before = (len(runtime.runs(limit=1000)), len(runtime.events()))
-    with pytest.raises(AlreadyInProgress, match=rf"order {order.id} already has a refund in"
-                                                rf" progress: {first.id} \(waiting\)") as caught:
+    with pytest.raises(
+        AlreadyInProgress,
+        match=rf"order {order.id} already has a refund in"
+        rf" progress: {first.id} \(waiting\)",
+    ) as caught:
         refund(runtime, order.id, amount="10.00", by="sam")  # a double submit, or a second ask
     assert caught.value.context["run_id"] == first.id
     assert (len(runtime.runs(limit=1000)), len(runtime.events())) == before  # nothing written
@@ -144,7 +158,8 @@ def test_an_order_takes_one_refund_at_a_time(runtime, services, sandbox):
 
 
 def test_small_refunds_of_one_order_are_weighed_together_against_the_threshold(
-        runtime, services, sandbox):
+    runtime, services, sandbox
+):
     order = orders(services.shop, over="120.00")[0]
     assert refund(runtime, order.id, amount="60.00").status is RunStatus.SUCCEEDED
     second = refund(runtime, order.id, amount="60.00")  # 120.00 in all: over the threshold
@@ -179,8 +194,14 @@ def test_racing_starts_on_one_order_give_one_run(runtime, services):
     def start() -> None:
         barrier.wait()
         try:
-            outcomes.append(runtime.start("refund", {"order_id": order.id, "reason": "race"},
-                                          requested_by="cleo", execute=False).id)
+            outcomes.append(
+                runtime.start(
+                    "refund",
+                    {"order_id": order.id, "reason": "race"},
+                    requested_by="cleo",
+                    execute=False,
+                ).id
+            )
         except AlreadyInProgress as exc:
             outcomes.append(exc)
 
@@ -191,8 +212,11 @@ def test_racing_starts_on_one_order_give_one_run(runtime, services):
         thread.join()
     started = [o for o in outcomes if isinstance(o, str)]
     assert len(started) == 1 and len(outcomes) == 4
-    assert all(isinstance(o, AlreadyInProgress) and o.context["run_id"] == started[0]
-               for o in outcomes if o is not started[0])
+    assert all(
+        isinstance(o, AlreadyInProgress) and o.context["run_id"] == started[0]
+        for o in outcomes
+        if o is not started[0]
+    )
 
 
 def test_unauthorised_approver_is_refused_and_audited(runtime, services):
@@ -233,8 +257,10 @@ def test_two_simultaneous_decisions_give_one(runtime, services, sandbox):
         except AlreadyDecided as exc:
             outcomes[who] = exc
 
-    threads = [threading.Thread(target=click, args=("maria", "approve")),
-               threading.Thread(target=click, args=("olivia", "reject"))]
+    threads = [
+        threading.Thread(target=click, args=("maria", "approve")),
+        threading.Thread(target=click, args=("olivia", "reject")),
+    ]
     for t in threads:
         t.start()
     for t in threads:

@@ -18,17 +18,19 @@ from tests.fakes import Answer, MessagesAPI, ToolUse
 from ..support import POLICY, claude, orders
 from .test_assistant import offline
 
-MEMORY_POLICY = POLICY + """
+MEMORY_POLICY = (
+    POLICY
+    + """
 [memory]
 recall_tokens = 300
 fold_after = 6
 """
+)
 
 
 @pytest.fixture
 def rt(home, services, clock) -> Iterator[Runtime]:
-    runtime = Runtime.open(home, services=services, policy=parse_policy(MEMORY_POLICY),
-                           clock=clock)
+    runtime = Runtime.open(home, services=services, policy=parse_policy(MEMORY_POLICY), clock=clock)
     runtime.memory = MemoryStore(home / "memory.db", HashingEmbedder(), clock=clock.now)
     yield runtime
     runtime.memory.close()
@@ -131,13 +133,16 @@ def test_the_assistant_is_shown_relevant_memory_within_its_allowance(rt, order, 
     run_id = refund(rt, order, "the teapot lid arrived cracked")
     keeper(rt).sync()
     for n in range(30):  # plenty of other memories competing for the allowance
-        rt.memory.remember(f"customer:other{n}", "outcome",
-                           f"Refund for a teapot lid on order {2000 + n} approved.")
+        rt.memory.remember(
+            f"customer:other{n}",
+            "outcome",
+            f"Refund for a teapot lid on order {2000 + n} approved.",
+        )
     assistant = claude(rt, fake)
     assistant.turn("conv_new", "maria", f"was order {order} (the cracked teapot lid) refunded?")
     system = "".join(block["text"] for block in fake.calls()[-1].body["system"])
     assert "Long-term memory recalled" in system and run_id in system
-    block = system[system.index("Long-term memory recalled"):]
+    block = system[system.index("Long-term memory recalled") :]
     assert len(block) <= 300 * 4 + 200  # the allowance, plus the block's own heading
     [recalled] = [e for e in rt.events("conv_new") if e.kind == "memory.recalled"]
     assert recalled.data["items"] and recalled.data["chars"] == len(block) + 1  # its newline
@@ -162,8 +167,7 @@ def test_the_assistant_searches_memory_with_its_tool(rt, order, fake):
 
 
 def test_without_memory_the_tool_says_so(home, services, clock, fake):
-    runtime = Runtime.open(home, services=services, policy=parse_policy(MEMORY_POLICY),
-                           clock=clock)
+    runtime = Runtime.open(home, services=services, policy=parse_policy(MEMORY_POLICY), clock=clock)
     try:
         reply = claude(runtime, fake).turn("conv_n", "maria", "search anything")
         assert "not configured" in reply.text
@@ -179,8 +183,9 @@ def test_a_customers_long_history_is_folded_and_the_profile_shown_with_recall(rt
     subject = customer_subject(customer)
     for n in range(8):
         rt.memory.remember(subject, "ticket", f"Ticket {n}: asked about teapot care, day {n}.")
-    rt.memory.remember(subject, "ticket", "Ticket 8: thanks for the quick refund!",
-                       source="ticket:8")
+    rt.memory.remember(
+        subject, "ticket", "Ticket 8: thanks for the quick refund!", source="ticket:8"
+    )
     keeper(rt)._fold(subject, ["outcome", "ticket"])
     [summary] = rt.memory.about(subject, ["summary"])
     assert summary.text.startswith("Earlier in this customer's history")
@@ -193,10 +198,14 @@ def test_a_customers_long_history_is_folded_and_the_profile_shown_with_recall(rt
 
 def test_a_published_piece_becomes_the_creators_article_and_style(rt):
     store = rt.store
-    store.create_run("run_content_1", "content", 1, {"creator": "Ines Duarte"}, "scheduler",
-                     "schedule")
-    store.finish_run("run_content_1", RunStatus.SUCCEEDED, {
-        "published": "Oolong rewards patience. Do you rinse the leaves? You should!"})
+    store.create_run(
+        "run_content_1", "content", 1, {"creator": "Ines Duarte"}, "scheduler", "schedule"
+    )
+    store.finish_run(
+        "run_content_1",
+        RunStatus.SUCCEEDED,
+        {"published": "Oolong rewards patience. Do you rinse the leaves? You should!"},
+    )
     keeper(rt).sync()
     [article] = rt.memory.about("creator:ines duarte", ["article"])
     assert article.source == "run:run_content_1"
@@ -209,9 +218,11 @@ def test_asked_about_an_order_the_tool_answers_with_that_order_s_memories(rt):
     from graph.tools import SearchMemory, Tools
 
     for order, amount in ((1007, "14.00"), (1023, "27.00"), (1040, "60.00")):
-        rt.memory.remember(f"customer:c{order}@example.com", "outcome",
-                           f"Refund of {amount} USD on order {order} succeeded"
-                           " (reason: arrived broken).")
+        rt.memory.remember(
+            f"customer:c{order}@example.com",
+            "outcome",
+            f"Refund of {amount} USD on order {order} succeeded (reason: arrived broken).",
+        )
     tools = Tools(rt, "maria", "chat", "what do you remember about order 1007?")
 
     about = tools.search_memory(SearchMemory(query="order 1007"))

@@ -17,8 +17,9 @@ from ..support import POLICY
 class Scripted:
     """A stand-in for a hosted model: answers from a script, or fails as told."""
 
-    def __init__(self, name: str, usage: Usage, *, fail: Exception | None = None,
-                 offline: bool = False) -> None:
+    def __init__(
+        self, name: str, usage: Usage, *, fail: Exception | None = None, offline: bool = False
+    ) -> None:
         self.name = name
         self.usage = usage
         self.fail = fail
@@ -29,8 +30,9 @@ class Scripted:
         self.calls += 1
         if self.fail:
             raise self.fail
-        return Reply(model=self.name, text=f"hello from {self.name}", usage=self.usage,
-                     offline=self.offline)
+        return Reply(
+            model=self.name, text=f"hello from {self.name}", usage=self.usage, offline=self.offline
+        )
 
 
 USAGE = Usage(input_tokens=1000, output_tokens=200, cache_read_tokens=3000, cache_write_tokens=500)
@@ -47,8 +49,14 @@ def router(store, clock, models, *, strong_fail=None, cheap_fail=None):
     strong = Scripted(models.strong, USAGE, fail=strong_fail)
     cheap = Scripted(models.cheap, USAGE, fail=cheap_fail)
     offline = Scripted("offline", Usage(input_tokens=10, output_tokens=5), offline=True)
-    return Router(store=store, clock=clock, models=models, strong=strong, cheap=cheap,
-                  offline=offline), strong, cheap, offline
+    return (
+        Router(
+            store=store, clock=clock, models=models, strong=strong, cheap=cheap, offline=offline
+        ),
+        strong,
+        cheap,
+        offline,
+    )
 
 
 def ask(r, budget, scope="conv_1"):
@@ -91,8 +99,9 @@ def test_past_the_limit_it_stops_and_says_why(runtime, models):
 
 
 def test_overloaded_strong_model_falls_back_to_cheap_then_offline_and_says_so(runtime, models):
-    r, strong, cheap, offline = router(runtime.store, runtime.clock, models,
-                                       strong_fail=OVERLOADED, cheap_fail=OVERLOADED)
+    r, strong, cheap, offline = router(
+        runtime.store, runtime.clock, models, strong_fail=OVERLOADED, cheap_fail=OVERLOADED
+    )
     reply = ask(r, Budget())
     assert reply.offline and (strong.calls, cheap.calls, offline.calls) == (1, 1, 1)
     failed = runtime.store.events("conv_1", kinds=["model.failed"])

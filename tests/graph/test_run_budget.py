@@ -57,28 +57,53 @@ def build() -> StateGraph:
         g.add_node(node.__name__, node)
     g.add_edge(START, "draft")
     g.add_conditional_edges(
-        "draft", lambda s: "recover" if s.get("failure") else
-        ("finish" if s["done"] >= s["input"]["drafts"] else "draft"))
+        "draft",
+        lambda s: (
+            "recover"
+            if s.get("failure")
+            else ("finish" if s["done"] >= s["input"]["drafts"] else "draft")
+        ),
+    )
     g.add_conditional_edges("finish", after(END))
     g.add_edge("recover", END)
     return g
 
 
-DRAFT = Workflow(name="draft", version=1, input_model=Input, build=build,
-                 prepare=lambda _services, _policy, data: data)
+DRAFT = Workflow(
+    name="draft",
+    version=1,
+    input_model=Input,
+    build=build,
+    prepare=lambda _services, _policy, data: data,
+)
 
 
 def run_drafts(tmp_path, drafts: int) -> tuple[Runtime, str]:
     policy = parse_policy(POLICY)
-    fake = MessagesAPI(responder=lambda _body: Answer(
-        text="A mug.", usage={"input_tokens": 600, "output_tokens": 200}))
+    fake = MessagesAPI(
+        responder=lambda _body: Answer(
+            text="A mug.", usage={"input_tokens": 600, "output_tokens": 200}
+        )
+    )
     fake.start()
-    runtime = Runtime.open(tmp_path, services=Services(shop=None, mail=None),  # type: ignore[arg-type]
-                           policy=policy, workflows={"draft": DRAFT})
-    strong, cheap = (AnthropicModel(name, api_key="sk-test", base_url=fake.url, max_retries=0)
-                     for name in (policy.models.strong, policy.models.cheap))
-    runtime.router = Router(store=runtime.store, clock=runtime.clock, models=policy.models,
-                            offline=OfflineModel(), strong=strong, cheap=cheap)
+    runtime = Runtime.open(
+        tmp_path,
+        services=Services(shop=None, mail=None),  # type: ignore[arg-type]
+        policy=policy,
+        workflows={"draft": DRAFT},
+    )
+    strong, cheap = (
+        AnthropicModel(name, api_key="sk-test", base_url=fake.url, max_retries=0)
+        for name in (policy.models.strong, policy.models.cheap)
+    )
+    runtime.router = Router(
+        store=runtime.store,
+        clock=runtime.clock,
+        models=policy.models,
+        offline=OfflineModel(),
+        strong=strong,
+        cheap=cheap,
+    )
     run = runtime.start("draft", {"drafts": drafts}, requested_by="cleo")
     fake.stop()
     return runtime, run.id

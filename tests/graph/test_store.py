@@ -40,17 +40,29 @@ def raw(path: Path, store: Store) -> Iterator[sqlite3.Connection]:
 def fill(store: Store, count: int = 30) -> list[Event]:
     """Events spread over three runs and the global stream, interleaved."""
     runs = ["run_a", "run_b", None, "run_c"]
-    return [store.append_event(runs[i % len(runs)], f"kind.{i % 3}", step=f"s{i % 2}",
-                               actor="cleo" if i % 5 == 0 else None,
-                               data={"i": i, "note": "é ✓"}, cost_usd=0.001 * i,
-                               duration_ms=1.23456 * i if i % 2 else None)
-            for i in range(count)]
+    return [
+        store.append_event(
+            runs[i % len(runs)],
+            f"kind.{i % 3}",
+            step=f"s{i % 2}",
+            actor="cleo" if i % 5 == 0 else None,
+            data={"i": i, "note": "é ✓"},
+            cost_usd=0.001 * i,
+            duration_ms=1.23456 * i if i % 2 else None,
+        )
+        for i in range(count)
+    ]
 
 
 def request(by: str = "cleo") -> ApprovalRequest:
-    return ApprovalRequest(workflow="refund", what="Refund 131.00 USD on order #1043",
-                           why="arrived broken", amount=Decimal("131.00"),
-                           approver_roles=["manager"], requested_by=by)
+    return ApprovalRequest(
+        workflow="refund",
+        what="Refund 131.00 USD on order #1043",
+        why="arrived broken",
+        amount=Decimal("131.00"),
+        approver_roles=["manager"],
+        requested_by=by,
+    )
 
 
 # --- the chain -----------------------------------------------------------------------------
@@ -80,9 +92,15 @@ def test_an_empty_log_verifies(store: Store) -> None:
 
 
 def test_events_read_back_as_written(store: Store) -> None:
-    event = store.append_event("run_a", "effect.performed", step="refund", actor="maria",
-                               data={"amount": "84.00", "nested": {"b": 1, "a": [1, 2]}},
-                               cost_usd=0.0125, duration_ms=12.34567)
+    event = store.append_event(
+        "run_a",
+        "effect.performed",
+        step="refund",
+        actor="maria",
+        data={"amount": "84.00", "nested": {"b": 1, "a": [1, 2]}},
+        cost_usd=0.0125,
+        duration_ms=12.34567,
+    )
 
     [stored] = store.events("run_a")
     assert stored == event
@@ -92,12 +110,15 @@ def test_events_read_back_as_written(store: Store) -> None:
     assert store.events(since=event.id) == []
 
 
-@pytest.mark.parametrize("sql", [
-    "UPDATE events SET data = '{}' WHERE id = 2",
-    "UPDATE events SET hash = 'x' WHERE id = 2",
-    "DELETE FROM events WHERE id = 2",
-    "DELETE FROM events",
-])
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "UPDATE events SET data = '{}' WHERE id = 2",
+        "UPDATE events SET hash = 'x' WHERE id = 2",
+        "DELETE FROM events WHERE id = 2",
+        "DELETE FROM events",
+    ],
+)
 def test_the_log_refuses_update_and_delete(store: Store, raw: sqlite3.Connection, sql: str) -> None:
     before = fill(store, 5)
 
@@ -108,17 +129,23 @@ def test_the_log_refuses_update_and_delete(store: Store, raw: sqlite3.Connection
     assert store.verify().ok
 
 
-@pytest.mark.parametrize(("column", "value"), [
-    ("data", '{"i":7,"note":"é ✓","amount":"9999.00"}'),
-    ("cost_usd", 12.5),
-    ("kind", "kind.forged"),
-    ("actor", "maria"),
-    ("at", "2020-01-01T00:00:00.000000Z"),
-    ("seq", 99),
-    ("duration_ms", 0.5),
-])
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [
+        ("data", '{"i":7,"note":"é ✓","amount":"9999.00"}'),
+        ("cost_usd", 12.5),
+        ("kind", "kind.forged"),
+        ("actor", "maria"),
+        ("at", "2020-01-01T00:00:00.000000Z"),
+        ("seq", 99),
+        ("duration_ms", 0.5),
+    ],
+)
 def test_an_altered_row_is_named(
-    store: Store, raw: sqlite3.Connection, column: str, value: object,
+    store: Store,
+    raw: sqlite3.Connection,
+    column: str,
+    value: object,
 ) -> None:
     events = fill(store, 12)
     target = events[7]
@@ -145,7 +172,8 @@ def test_a_rewritten_hash_breaks_the_next_link(store: Store, raw: sqlite3.Connec
 
 
 def test_a_deleted_middle_row_is_found_at_the_next_row(
-    store: Store, raw: sqlite3.Connection,
+    store: Store,
+    raw: sqlite3.Connection,
 ) -> None:
     events = fill(store, 10)
     raw.execute("DROP TRIGGER events_no_delete")
@@ -153,8 +181,11 @@ def test_a_deleted_middle_row_is_found_at_the_next_row(
 
     report = store.verify()
 
-    assert (report.broken_at, report.run_id, report.seq) == (events[5].id, events[5].run_id,
-                                                             events[5].seq)
+    assert (report.broken_at, report.run_id, report.seq) == (
+        events[5].id,
+        events[5].run_id,
+        events[5].seq,
+    )
     assert report.checked == 4
     assert "prev_hash" in (report.problem or "")
 
@@ -169,10 +200,15 @@ def test_a_deleted_first_row_is_found(store: Store, raw: sqlite3.Connection) -> 
 
 @pytest.mark.parametrize("column", ["run_id", "step", "actor"])
 def test_null_changed_to_empty_text_is_found(
-    store: Store, raw: sqlite3.Connection, column: str,
+    store: Store,
+    raw: sqlite3.Connection,
+    column: str,
 ) -> None:
-    events = [store.append_event(None, "tick"), store.append_event(None, "tick"),
-              store.append_event(None, "tick")]
+    events = [
+        store.append_event(None, "tick"),
+        store.append_event(None, "tick"),
+        store.append_event(None, "tick"),
+    ]
     raw.execute("DROP TRIGGER events_no_update")
     raw.execute(f"UPDATE events SET {column} = '' WHERE id = ?", (events[1].id,))
 
@@ -205,8 +241,9 @@ def test_two_connections_appending_at_once_keep_one_chain(path: Path, store: Sto
         for i in range(40):
             into.append_event("run_shared", "tick", actor=who, data={"i": i})
 
-    threads = [threading.Thread(target=append, args=(s, w))
-               for s, w in ((store, "one"), (other, "two"))]
+    threads = [
+        threading.Thread(target=append, args=(s, w)) for s, w in ((store, "one"), (other, "two"))
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -237,8 +274,9 @@ def test_reopening_the_file_continues_the_chain(path: Path, store: Store) -> Non
 
 def approval_in(store: Store) -> str:
     store.create_run("run_x", "refund", 1, {"order_id": 1043}, "cleo", "cli")
-    approval, created = store.ensure_approval("run_x", "approval:task", 1, request(),
-                                              store.clock.now() + timedelta(hours=4))
+    approval, created = store.ensure_approval(
+        "run_x", "approval:task", 1, request(), store.clock.now() + timedelta(hours=4)
+    )
     assert created
     return approval.id
 
@@ -264,8 +302,11 @@ def test_settling_an_approval_is_a_compare_and_set(store: Store) -> None:
     assert (first, second) == (True, False)
     settled = store.approval(approval_id)
     assert settled is not None
-    assert (settled.status, settled.decided_by, settled.reason) == (ApprovalStatus.APPROVED,
-                                                                    "maria", None)
+    assert (settled.status, settled.decided_by, settled.reason) == (
+        ApprovalStatus.APPROVED,
+        "maria",
+        None,
+    )
     assert settled.decided_at == store.clock.now()
 
 
@@ -279,8 +320,10 @@ def test_two_connections_settling_at_once_only_one_wins(path: Path, store: Store
         start.wait()
         won[who] = into.settle_approval(approval_id, ApprovalStatus.APPROVED, who, None)
 
-    threads = [threading.Thread(target=settle, args=(s, w))
-               for s, w in ((store, "maria"), (other, "olivia"))]
+    threads = [
+        threading.Thread(target=settle, args=(s, w))
+        for s, w in ((store, "maria"), (other, "olivia"))
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -301,8 +344,12 @@ def test_inbox_items_are_claimed_in_order_and_finished(store: Store) -> None:
 
     claimed = store.claim_inbox()
     assert claimed is not None
-    assert (claimed.id, claimed.kind, claimed.status, claimed.actor) == (first, "decide",
-                                                                         "handling", "maria")
+    assert (claimed.id, claimed.kind, claimed.status, claimed.actor) == (
+        first,
+        "decide",
+        "handling",
+        "maria",
+    )
     assert claimed.payload == {"approval_id": "apv_1", "decision": "approve"}
     store.finish_inbox(first, True, {"status": "approved"})
 

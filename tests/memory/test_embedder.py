@@ -33,11 +33,17 @@ def test_dim_and_name():
 
 
 def test_same_vectors_in_another_process_with_another_hash_seed():
-    script = ("import json, sys; from memory import HashingEmbedder; "
-              "print(json.dumps(HashingEmbedder().embed_many(json.loads(sys.argv[1]))))")
+    script = (
+        "import json, sys; from memory import HashingEmbedder; "
+        "print(json.dumps(HashingEmbedder().embed_many(json.loads(sys.argv[1]))))"
+    )
     out = subprocess.run(
-        [sys.executable, "-c", script, json.dumps(TEXTS)], cwd=ROOT, check=True,
-        capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": "12345"},
+        [sys.executable, "-c", script, json.dumps(TEXTS)],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONHASHSEED": "12345"},
     ).stdout
     assert json.loads(out) == HashingEmbedder().embed_many(TEXTS)
 
@@ -46,12 +52,35 @@ def test_hashing_scheme_is_pinned():
     # If this changes, stored vectors are stale: bump the version in `name` with it.
     vector = HashingEmbedder(dim=64).embed("Refund")
     assert [(i, 1 if x > 0 else -1) for i, x in enumerate(vector) if x] == [
-        (4, -1), (8, -1), (17, 1), (18, -1), (20, 1), (22, 1), (25, -1), (31, -1), (35, 1),
-        (43, -1), (46, 1), (50, 1), (53, -1), (54, 1), (58, 1), (62, 1)]
+        (4, -1),
+        (8, -1),
+        (17, 1),
+        (18, -1),
+        (20, 1),
+        (22, 1),
+        (25, -1),
+        (31, -1),
+        (35, 1),
+        (43, -1),
+        (46, 1),
+        (50, 1),
+        (53, -1),
+        (54, 1),
+        (58, 1),
+        (62, 1),
+    ]
 
 
-@pytest.mark.parametrize("text", ["refund", "refund order 1042, it arrived broken " * 50,
-                                  "Zbigniew Wąsowski", "東京の注文を返金して", "👋 hi"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "refund",
+        "refund order 1042, it arrived broken " * 50,
+        "Zbigniew Wąsowski",
+        "東京の注文を返金して",
+        "👋 hi",
+    ],
+)
 def test_unit_length(text):
     assert norm(HashingEmbedder().embed(text)) == pytest.approx(1.0)
 
@@ -68,7 +97,8 @@ def test_similar_sentences_are_closer_than_unrelated_ones():
 def test_typos_stay_close():
     embed = HashingEmbedder().embed
     assert cosine(embed("refund order"), embed("refnud ordr")) > cosine(
-        embed("refund order"), embed("weather forecast"))
+        embed("refund order"), embed("weather forecast")
+    )
 
 
 @pytest.mark.parametrize("text", ["", "   ", "\n\t", "!!! ... ???"])

@@ -24,10 +24,18 @@ def api():
         yield server
 
 
-def hosted(api: EmbeddingsAPI, *, dim: int = 256, key: str | None = KEY,
-           flavour: str = "voyage") -> HostedEmbedder:
-    return HostedEmbedder(api.endpoint, model="voyage-3.5-lite", dim=dim, api_key=key,
-                          flavour=flavour, retry=FAST, timeout=5)  # type: ignore[arg-type]
+def hosted(
+    api: EmbeddingsAPI, *, dim: int = 256, key: str | None = KEY, flavour: str = "voyage"
+) -> HostedEmbedder:
+    return HostedEmbedder(
+        api.endpoint,
+        model="voyage-3.5-lite",
+        dim=dim,
+        api_key=key,
+        flavour=flavour,
+        retry=FAST,
+        timeout=5,
+    )  # type: ignore[arg-type]
 
 
 def test_sends_the_voyage_request_and_returns_unit_vectors_in_input_order(api):
@@ -66,8 +74,10 @@ def test_many_texts_go_in_batches_and_come_back_in_order(api):
     assert vectors == hosted(api).embed_many(texts[::-1])[::-1]
 
 
-@pytest.mark.parametrize("failures", [[rate_limited("0")], [overloaded(), overloaded()],
-                                      [Reply(500, {"detail": "boom"})]])
+@pytest.mark.parametrize(
+    "failures",
+    [[rate_limited("0")], [overloaded(), overloaded()], [Reply(500, {"detail": "boom"})]],
+)
 def test_rate_limits_and_server_errors_are_retried(api, failures):
     api.add(*failures)
     assert any(hosted(api).embed("the cracked teapot"))
@@ -100,18 +110,20 @@ def _one(vector: list[float]) -> Reply:
     return Reply(200, {"data": [{"index": 0, "embedding": vector}]})
 
 
-@pytest.mark.parametrize(("reply", "complaint"), [
-    (_one([1.0] * 100), "100 dimensions, 256 were asked for"),
-    (_one([float("nan")] + [1.0] * 255), "NaN or infinity"),
-    (_one([0.0] * 256), "all zeros"),
-    (Reply(200, {"data": []}), "1 texts sent, 0 vectors back"),
-    (Reply(200, {"object": "list"}), "no 'data' list"),
-    (Reply(200, {"data": [{"index": 3, "embedding": [1.0] * 256}]}), "indexes are not 0 to 0"),
-    (Reply(200, {"data": [{"embedding": "abc"}]}), "unreadable vector"),
-    (Reply(400, {"detail": "input too long"}), "input too long"),
-])
-def test_a_malformed_answer_is_refused_and_nothing_is_stored(api, tmp_path: Path, reply,
-                                                             complaint):
+@pytest.mark.parametrize(
+    ("reply", "complaint"),
+    [
+        (_one([1.0] * 100), "100 dimensions, 256 were asked for"),
+        (_one([float("nan")] + [1.0] * 255), "NaN or infinity"),
+        (_one([0.0] * 256), "all zeros"),
+        (Reply(200, {"data": []}), "1 texts sent, 0 vectors back"),
+        (Reply(200, {"object": "list"}), "no 'data' list"),
+        (Reply(200, {"data": [{"index": 3, "embedding": [1.0] * 256}]}), "indexes are not 0 to 0"),
+        (Reply(200, {"data": [{"embedding": "abc"}]}), "unreadable vector"),
+        (Reply(400, {"detail": "input too long"}), "input too long"),
+    ],
+)
+def test_a_malformed_answer_is_refused_and_nothing_is_stored(api, tmp_path: Path, reply, complaint):
     store = MemoryStore(tmp_path / "memory.db", hosted(api))
     api.add(reply)
     with pytest.raises(EmbeddingFailed, match=complaint):
@@ -138,8 +150,7 @@ def test_memory_over_the_hosted_embedder_recalls_and_survives_an_outage(api, tmp
     assert embedder.connector.client.is_closed  # closing the store closed its client
 
 
-def test_changing_model_or_dimension_needs_a_reindex_which_a_failure_leaves_undone(
-        api, tmp_path):
+def test_changing_model_or_dimension_needs_a_reindex_which_a_failure_leaves_undone(api, tmp_path):
     path = tmp_path / "memory.db"
     with MemoryStore(path, HashingEmbedder(256)) as store:
         store.remember("customer:ada@example.com", "note", "the teapot arrived cracked")

@@ -30,10 +30,10 @@ def test_an_extractive_summary_keeps_the_facts_within_its_allowance():
 
 
 def test_a_model_summary_is_used_and_named_and_a_failing_model_falls_back():
-    by_model = Summariser(lambda text: ("Order 1042 refunded; lid cracked.",
-                                        "claude-haiku-5-5")).summarise(HISTORY)
-    assert (by_model.text, by_model.by) == ("Order 1042 refunded; lid cracked.",
-                                            "claude-haiku-5-5")
+    by_model = Summariser(
+        lambda text: ("Order 1042 refunded; lid cracked.", "claude-haiku-5-5")
+    ).summarise(HISTORY)
+    assert (by_model.text, by_model.by) == ("Order 1042 refunded; lid cracked.", "claude-haiku-5-5")
 
     def broken(_text: str) -> str:
         raise RuntimeError("overloaded")
@@ -63,14 +63,18 @@ def test_a_customer_profile_is_a_function_of_the_history():
     assert profile.last_seen == "2026-03-05T10:00:00"
     assert profile.recent_reasons == ["arrived broken", "late delivery", "changed my mind"]
     assert "3 refund(s)" in profile.line() and "96.50 USD" in profile.line()
-    assert customer_profile("Ada <ada@example.com>", reversed(facts),
-                            ["thanks for the quick help"]) == profile
+    assert (
+        customer_profile("Ada <ada@example.com>", reversed(facts), ["thanks for the quick help"])
+        == profile
+    )
 
 
 def test_a_creator_style_describes_length_rhythm_and_vocabulary():
     pieces = [
-        ("Brewing tea is a ritual. Do you warm the pot first? You should! Loose leaf oolong"
-        " rewards patience."),
+        (
+            "Brewing tea is a ritual. Do you warm the pot first? You should! Loose leaf oolong"
+            " rewards patience."
+        ),
         "Oolong again, because you asked. Rinse the leaves. Steep short, steep often.",
     ]
     style = creator_style("creator:ines", pieces, tags=["tea", "oolong", "tea"])

@@ -46,9 +46,13 @@ def audit() -> list[tuple[str, dict]]:
 
 @pytest.fixture
 def memory(tmp_path: Path, clock: Clock, audit: list) -> MemoryStore:
-    store = MemoryStore(tmp_path / "memory.db", HashingEmbedder(),
-                        retention={"conversation": timedelta(days=30)}, clock=clock,
-                        audit=lambda kind, data: audit.append((kind, data)))
+    store = MemoryStore(
+        tmp_path / "memory.db",
+        HashingEmbedder(),
+        retention={"conversation": timedelta(days=30)},
+        clock=clock,
+        audit=lambda kind, data: audit.append((kind, data)),
+    )
     yield store
     store.close()
 
@@ -59,16 +63,20 @@ TICKET = (
     " the parcel at the neighbour's door and the box was soaked by rain; she wants to know"
     " whether the warranty still applies and whether a replacement can ship before the"
     " weekend, since it is a birthday present. Reference ORD-88417. She also asked us to"
-    " update her address for future deliveries and to stop the marketing newsletter.")
+    " update her address for future deliveries and to stop the marketing newsletter."
+)
 
 
 def order_history(memory: MemoryStore) -> None:
     """Near-identical refund notes that differ only in the order id and product."""
     for n in range(30):
         if n != 17:
-            memory.remember("customer:ada", "outcome",
-                            f"Refund for order ORD-884{n:02d} approved: the"
-                            f" {PRODUCTS[n % len(PRODUCTS)]} was returned unused.")
+            memory.remember(
+                "customer:ada",
+                "outcome",
+                f"Refund for order ORD-884{n:02d} approved: the"
+                f" {PRODUCTS[n % len(PRODUCTS)]} was returned unused.",
+            )
 
 
 @pytest.mark.parametrize("query", ["refund ORD-88417", "order 88417"])
@@ -98,7 +106,9 @@ def test_recall_is_scoped_to_a_subject_and_kinds(memory):
     memory.remember("customer:bob", "outcome", "Refund approved for the blue kettle")
     memory.remember("customer:bob", "ticket", "Where is my blue kettle refund?")
     assert {h.item.subject for h in memory.recall("blue kettle refund")} == {
-        "customer:ada", "customer:bob"}
+        "customer:ada",
+        "customer:bob",
+    }
     scoped = memory.recall("blue kettle refund", subject="customer:bob", kinds=["ticket"])
     assert [(h.item.subject, h.item.kind) for h in scoped] == [("customer:bob", "ticket")]
     assert memory.recall("blue kettle refund", subject="customer:nobody") == []
@@ -107,6 +117,7 @@ def test_recall_is_scoped_to_a_subject_and_kinds(memory):
 def exact_top(vectors: dict[int, list[float]], query: list[float], k: int) -> list[int]:
     def cos(v: list[float]) -> float:
         return sum(a * b for a, b in zip(v, query, strict=True))
+
     return sorted(vectors, key=lambda i: -cos(vectors[i]))[:k]
 
 
@@ -128,8 +139,11 @@ def test_the_vector_index_returns_exactly_the_true_nearest_ten(memory):
         total += 10
     assert found / total == 1.0
     # scoped to one partition too
-    ids = {i for i, item in zip(vectors, memory.items(vectors), strict=True)
-           if item.subject == "customer:3"}
+    ids = {
+        i
+        for i, item in zip(vectors, memory.items(vectors), strict=True)
+        if item.subject == "customer:3"
+    }
     query = embedder.embed("w1 w2 w3 w4")
     scoped = [i for i, _ in memory.nearest(query, subject="customer:3", k=10)]
     assert scoped == exact_top({i: vectors[i] for i in ids}, query, 10)
@@ -139,14 +153,22 @@ def rows_mentioning(path: Path, needle: str) -> dict[str, int]:
     """Rows holding `needle` in any table of the file, shadow tables included."""
     conn = connect(path)
     found = {}
-    tables = [r[0] for r in conn.execute(  # virtual tables keep their rows in shadow tables
-        "select name from sqlite_master where type = 'table' and sql not like 'create virtual%'")]
+    tables = [
+        r[0]
+        for r in conn.execute(  # virtual tables keep their rows in shadow tables
+            "select name from sqlite_master where type = 'table' and sql not like 'create virtual%'"
+        )
+    ]
     assert "items_vec_vector_chunks00" in tables and "items_fts_data" in tables
     for table in tables:
         rows = conn.execute(f'select * from "{table}"').fetchall()
-        count = sum(1 for row in rows for value in row
-                    if isinstance(value, str | bytes)
-                    and needle.encode() in (value if isinstance(value, bytes) else value.encode()))
+        count = sum(
+            1
+            for row in rows
+            for value in row
+            if isinstance(value, str | bytes)
+            and needle.encode() in (value if isinstance(value, bytes) else value.encode())
+        )
         if count:
             found[table] = count
     conn.close()
@@ -158,15 +180,18 @@ def file_bytes(path: Path) -> bytes:
 
 
 def test_forget_erases_the_subject_from_every_table_and_is_audited(memory, audit):
-    stored = memory.remember("customer:ada@example.com", "outcome",
-                             "Refund for order ORD-55501 approved; zanzibarite glaze chipped.")
-    stored += memory.remember("customer:ada@example.com", "conversation",
-                              "x " * 3000 + "zanzibarite")
+    stored = memory.remember(
+        "customer:ada@example.com",
+        "outcome",
+        "Refund for order ORD-55501 approved; zanzibarite glaze chipped.",
+    )
+    stored += memory.remember(
+        "customer:ada@example.com", "conversation", "x " * 3000 + "zanzibarite"
+    )
     assert len(stored) == 5  # the long text is four chunks
     memory.put_profile("customer:ada@example.com", "customer", '{"orders": 3}')
     memory.remember("customer:bob", "outcome", "Refund for order ORD-55502 approved.")
-    vector = memory.conn.execute(
-        "select embedding from items_vec where item_id = 1").fetchone()[0]
+    vector = memory.conn.execute("select embedding from items_vec where item_id = 1").fetchone()[0]
     assert rows_mentioning(memory.path, "ada@example.com")
     assert memory.recall("zanzibarite ORD-55501", subject="customer:ada@example.com")
 
@@ -194,8 +219,9 @@ def test_retention_purges_expired_items_and_nothing_else(memory, clock, audit):
     clock.now += timedelta(days=20)
     recent = memory.remember("customer:ada", "conversation", "recent chat about the kettle")
     kept = memory.remember("customer:ada", "outcome", "refund approved for the kettle")
-    pinned = memory.remember("customer:ada", "conversation", "a chat kept a year",
-                             expires=START + timedelta(days=365))
+    pinned = memory.remember(
+        "customer:ada", "conversation", "a chat kept a year", expires=START + timedelta(days=365)
+    )
     clock.now = START + timedelta(days=30)  # the first chat's last moment
     assert memory.stats().expired == 1
     assert memory.purge_expired() == 1
@@ -316,11 +342,24 @@ def test_text_that_is_not_utf8_is_stored_with_replacement_characters(memory):
     assert memory.recall("ORD-7", subject="customer:zoe")[0].item.text == stored.text
 
 
-@pytest.mark.parametrize("query", [
-    '"unbalanced', 'NEAR(refund kettle, 2)', "kettle*", "*", "text:kettle",
-    "kettle NOT refund", "^kettle", "(kettle", "-", "AND OR NOT", "'; drop table items; --",
-    "\x00", "refund\ud800kettle",
-])
+@pytest.mark.parametrize(
+    "query",
+    [
+        '"unbalanced',
+        "NEAR(refund kettle, 2)",
+        "kettle*",
+        "*",
+        "text:kettle",
+        "kettle NOT refund",
+        "^kettle",
+        "(kettle",
+        "-",
+        "AND OR NOT",
+        "'; drop table items; --",
+        "\x00",
+        "refund\ud800kettle",
+    ],
+)
 def test_queries_with_fts_syntax_neither_fail_nor_inject(memory, query):
     memory.remember("customer:ada", "note", "refund for the kettle approved")
     memory.remember("customer:ada", "note", "kettle descaling tips")
@@ -348,8 +387,9 @@ def test_concurrent_remembers_from_threads(memory):
     def write(n: int) -> None:
         try:
             for m in range(20):
-                memory.remember(f"customer:{n}", "note", f"note {m} from thread {n}",
-                                source=f"t{n}:{m % 10}")
+                memory.remember(
+                    f"customer:{n}", "note", f"note {m} from thread {n}", source=f"t{n}:{m % 10}"
+                )
         except Exception as exc:  # noqa: BLE001 - shown by the assertion below
             errors.append(exc)
 

@@ -23,10 +23,19 @@ from graph import ApprovalStatus, RunStatus, Runtime, Store
 from ..support import POLICY, counts, orders
 
 STEP_POINTS = [
-    "step.before:lookup", "step.before:check_policy", "step.before:approval",
-    "step.before:refund", "effect.before:refund", "effect.after:refund",
-    "step.before:restock", "effect.before:restock", "effect.after:restock",
-    "step.before:notify", "effect.before:email", "effect.after:email", "step.before:done",
+    "step.before:lookup",
+    "step.before:check_policy",
+    "step.before:approval",
+    "step.before:refund",
+    "effect.before:refund",
+    "effect.after:refund",
+    "step.before:restock",
+    "effect.before:restock",
+    "effect.after:restock",
+    "step.before:notify",
+    "effect.before:email",
+    "effect.after:email",
+    "step.before:done",
     "inbox.handled",
 ]
 
@@ -45,8 +54,12 @@ class Server:
         self.starts += 1
         log = open(self.cwd / f"serve-{self.starts}.log", "wb")  # noqa: SIM115 - the child owns it
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "app.cli", "serve", "--quiet", *args], cwd=self.cwd,
-            env={**self.env, **extra_env}, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+            [sys.executable, "-m", "app.cli", "serve", "--quiet", *args],
+            cwd=self.cwd,
+            env={**self.env, **extra_env},
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
         )
 
     def died(self) -> bool:
@@ -71,7 +84,9 @@ class Server:
             self.proc = None
 
     def output(self) -> str:
-        return "\n".join(p.read_text(errors="replace")[-3000:] for p in sorted(self.cwd.glob("serve-*.log")))
+        return "\n".join(
+            p.read_text(errors="replace")[-3000:] for p in sorted(self.cwd.glob("serve-*.log"))
+        )
 
 
 @pytest.fixture
@@ -79,12 +94,20 @@ def setup(tmp_path, sandbox, services):
     home = tmp_path / "home"
     policy = tmp_path / "policy.toml"
     policy.write_text(POLICY)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("KEEL_", "SLACK_", "ANTHROPIC_"))}
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("KEEL_", "SLACK_", "ANTHROPIC_"))
+    }
     env.update(
-        KEEL_HOME=str(home), KEEL_POLICY=str(policy), KEEL_STORE_URL=sandbox.url,
-        KEEL_STORE_TOKEN=sandbox.token, KEEL_SMTP_HOST=sandbox.smtp_host,
-        KEEL_SMTP_PORT=str(sandbox.smtp_port), KEEL_RETRY_ATTEMPTS="3", KEEL_WORKERS="2",
-        KEEL_LOG_LEVEL="WARNING", KEEL_DEMO="false",
+        KEEL_HOME=str(home),
+        KEEL_POLICY=str(policy),
+        KEEL_STORE_URL=sandbox.url,
+        KEEL_STORE_TOKEN=sandbox.token,
+        KEEL_SMTP_HOST=sandbox.smtp_host,
+        KEEL_SMTP_PORT=str(sandbox.smtp_port),
+        KEEL_RETRY_ATTEMPTS="3",
+        KEEL_WORKERS="2",
+        KEEL_LOG_LEVEL="WARNING",
+        KEEL_DEMO="false",
     )
     server = Server(tmp_path, env)
     from graph import parse_policy
@@ -128,8 +151,16 @@ def test_sigkill_at_every_step_boundary_loses_nothing_and_repeats_nothing(
         if not decided and approval is not None and approval.status is ApprovalStatus.PENDING:
             # A person decides while the server is down: the decision waits in the inbox.
             server.kill()
-            store.put_inbox("decide", {"approval_id": approval.id, "decision": "approve",
-                                       "actor": "maria", "reason": None}, "maria")
+            store.put_inbox(
+                "decide",
+                {
+                    "approval_id": approval.id,
+                    "decision": "approve",
+                    "actor": "maria",
+                    "reason": None,
+                },
+                "maria",
+            )
             decided = True
         time.sleep(0.05)
 
@@ -151,8 +182,7 @@ def test_sigkill_in_the_middle_of_an_http_call(setup, sandbox, services):
     order = orders(services.shop, under="100.00")[0]
     sandbox.set_faults(latency_ms=1500, paths=["/refunds.json"])
     server.start()
-    run = client.start("refund", {"order_id": order.id, "reason": "broken"}, "cleo",
-                       execute=False)
+    run = client.start("refund", {"order_id": order.id, "reason": "broken"}, "cleo", execute=False)
 
     def refund_in_flight() -> bool:
         return any(e.kind == "refund" and e.status == "started" for e in store.effects(run.id))
@@ -171,4 +201,3 @@ def test_sigkill_in_the_middle_of_an_http_call(setup, sandbox, services):
     [refund] = [e for e in store.effects(run.id) if e.kind == "refund"]
     assert refund.attempts == 2  # sent again with the same key; the store replayed it
     assert "effect.retried" in [e.kind for e in store.events(run.id)]
-

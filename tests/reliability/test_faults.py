@@ -21,13 +21,27 @@ def test_fifty_refunds_under_faults_end_terminal_with_no_duplicate_effect(
     for wave in range(0, 50, len(pool)):
         sandbox.clear_faults()
         started = [
-            runtime.start("refund", {"order_id": pool[i % len(pool)].id, "amount": "1.00",
-                                     "reason": f"batch {i}", "restock": True},
-                          requested_by="cleo", execute=False)
+            runtime.start(
+                "refund",
+                {
+                    "order_id": pool[i % len(pool)].id,
+                    "amount": "1.00",
+                    "reason": f"batch {i}",
+                    "restock": True,
+                },
+                requested_by="cleo",
+                execute=False,
+            )
             for i in range(wave, min(50, wave + len(pool)))
         ]
-        sandbox.set_faults(error_rate=0.3, rate_limit_rate=0.1, retry_after=1,
-                           error_after_rate=0.05, drop_after_rate=0.02, seed=7 + wave)
+        sandbox.set_faults(
+            error_rate=0.3,
+            rate_limit_rate=0.1,
+            retry_after=1,
+            error_after_rate=0.05,
+            drop_after_rate=0.02,
+            seed=7 + wave,
+        )
         for run in started:
             runtime.resume(run.id)
         assert runtime.drain(timeout=120)
@@ -41,8 +55,7 @@ def test_fifty_refunds_under_faults_end_terminal_with_no_duplicate_effect(
     assert all(d.run.status in TERMINAL for d in finals), Counter(d.run.status for d in finals)
     assert Counter(d.run.status for d in finals)[RunStatus.SUCCEEDED] >= 25
 
-    ledger = Counter(row["idempotency_key"].removesuffix("@keel.local")
-                     for row in sandbox.ledger())
+    ledger = Counter(row["idempotency_key"].removesuffix("@keel.local") for row in sandbox.ledger())
     assert max(ledger.values()) == 1  # no key was acted on twice
     ours = {e.key: e for d in finals for e in d.effects}
     assert set(ledger) <= set(ours)  # nothing happened that Keel does not know of

@@ -44,8 +44,14 @@ def status_of(app: KeelApp, run_id: str) -> str:
     return table.get_row(run_id)[2].plain
 
 
-def refund(runtime: Runtime, services: Services, *, over: str | None = None,
-           under: str | None = None, by: str = "sam") -> str:
+def refund(
+    runtime: Runtime,
+    services: Services,
+    *,
+    over: str | None = None,
+    under: str | None = None,
+    by: str = "sam",
+) -> str:
     order = orders(services.shop, over=over, under=under)[0]
     return runtime.start("refund", {"order_id": order.id, "reason": "arrived broken"}, by).id
 
@@ -59,7 +65,10 @@ def big(tui_runtime: Runtime, services: Services) -> str:
 
 
 async def test_the_dashboard_shows_runs_started_through_the_runtime(
-    tui_runtime: Runtime, services: Services, make_desk: MakeDesk, big: str,
+    tui_runtime: Runtime,
+    services: Services,
+    make_desk: MakeDesk,
+    big: str,
 ) -> None:
     small = refund(tui_runtime, services, under="100")
     app = app_for(make_desk("maria"))
@@ -73,7 +82,9 @@ async def test_the_dashboard_shows_runs_started_through_the_runtime(
 
 
 async def test_approving_from_the_queue_resumes_the_run(
-    tui_runtime: Runtime, make_desk: MakeDesk, big: str,
+    tui_runtime: Runtime,
+    make_desk: MakeDesk,
+    big: str,
 ) -> None:
     app = app_for(make_desk("maria"))
     notes = Notes(app)
@@ -94,7 +105,9 @@ async def test_approving_from_the_queue_resumes_the_run(
 
 
 async def test_a_rejection_needs_a_reason(
-    tui_runtime: Runtime, make_desk: MakeDesk, big: str,
+    tui_runtime: Runtime,
+    make_desk: MakeDesk,
+    big: str,
 ) -> None:
     app = app_for(make_desk("maria"))
     async with app.run_test(size=(120, 36)) as pilot:
@@ -119,7 +132,9 @@ async def test_a_rejection_needs_a_reason(
 
 
 async def test_chat_starts_a_refund_with_the_offline_model(
-    tui_runtime: Runtime, services: Services, make_desk: MakeDesk,
+    tui_runtime: Runtime,
+    services: Services,
+    make_desk: MakeDesk,
 ) -> None:
     order = orders(services.shop, under="100")[0]
     app = app_for(make_desk("sam"))
@@ -127,8 +142,9 @@ async def test_chat_starts_a_refund_with_the_offline_model(
         await pilot.press("3")
         await settle(pilot)
         assert app.screen.query_one("#chat-offline").display, "offline is said up front"
-        app.screen.query_one("#chat-input", Input).value = (
-            f"refund order {order.id} because it arrived broken")
+        app.screen.query_one(
+            "#chat-input", Input
+        ).value = f"refund order {order.id} because it arrived broken"
         await pilot.press("enter")
         await settle(pilot)
         said = [str(m.render()) for m in app.screen.query(".message")]
@@ -136,7 +152,10 @@ async def test_chat_starts_a_refund_with_the_offline_model(
         assert "[offline model] Started the refund run run_" in said[1]
         [run] = tui_runtime.runs()
         assert (run.requested_by, run.status, run.input["order_id"]) == (
-            "sam", RunStatus.SUCCEEDED, order.id)
+            "sam",
+            RunStatus.SUCCEEDED,
+            order.id,
+        )
         await pilot.press("escape", "1")
         await settle(pilot)
         assert status_of(app, run.id) == "✓ succeeded"
@@ -149,7 +168,9 @@ async def test_chat_starts_a_refund_with_the_offline_model(
 
 
 async def test_a_claude_reply_is_shown_as_it_is_written_then_whole(
-    tui_runtime: Runtime, make_desk: MakeDesk, monkeypatch: pytest.MonkeyPatch,
+    tui_runtime: Runtime,
+    make_desk: MakeDesk,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from tests.fakes import Answer, MessagesAPI
     from tui.chat import ChatScreen
@@ -181,7 +202,9 @@ async def test_a_claude_reply_is_shown_as_it_is_written_then_whole(
 
 
 async def test_someone_without_a_role_is_told_why_and_nothing_changes(
-    tui_runtime: Runtime, make_desk: MakeDesk, big: str,
+    tui_runtime: Runtime,
+    make_desk: MakeDesk,
+    big: str,
 ) -> None:
     app = app_for(make_desk("cleo"))
     notes = Notes(app)
@@ -196,7 +219,8 @@ async def test_someone_without_a_role_is_told_why_and_nothing_changes(
         await pilot.press("a")
         await settle(pilot)
         assert notes.errors == [
-            "Not authorised: cleo has no role in policy that may approve anything"]
+            "Not authorised: cleo has no role in policy that may approve anything"
+        ]
     approval = tui_runtime.store.approval(approval_id)
     assert approval is not None and approval.status is ApprovalStatus.PENDING
     refused = tui_runtime.store.events(big, kinds=["approval.refused"])
@@ -204,7 +228,9 @@ async def test_someone_without_a_role_is_told_why_and_nothing_changes(
 
 
 async def test_a_decision_someone_made_first_says_who_and_when(
-    tui_runtime: Runtime, make_desk: MakeDesk, big: str,
+    tui_runtime: Runtime,
+    make_desk: MakeDesk,
+    big: str,
 ) -> None:
     app = app_for(make_desk("olivia"))
     notes = Notes(app)
@@ -220,17 +246,22 @@ async def test_a_decision_someone_made_first_says_who_and_when(
 
 
 async def test_an_attached_desk_decides_through_the_servers_inbox(
-    tui_runtime: Runtime, make_desk: MakeDesk, big: str,
+    tui_runtime: Runtime,
+    make_desk: MakeDesk,
+    big: str,
 ) -> None:
     stop = threading.Event()
-    server = threading.Thread(target=Worker(tui_runtime, poll=0.02, tick_every=None).serve,
-                              args=(stop,), daemon=True)
+    server = threading.Thread(
+        target=Worker(tui_runtime, poll=0.02, tick_every=None).serve, args=(stop,), daemon=True
+    )
     server.start()
     app = app_for(make_desk("maria", attached=True))
     try:
         async with app.run_test(size=(120, 36)) as pilot:
             await settle(pilot)
-            assert str(app.screen.query_one("#runs-mode").render()) == "attached to a running server"
+            assert (
+                str(app.screen.query_one("#runs-mode").render()) == "attached to a running server"
+            )
             await pilot.press("2")
             await settle(pilot)
             await pilot.press("a")
@@ -245,7 +276,9 @@ async def test_an_attached_desk_decides_through_the_servers_inbox(
 
 
 async def test_starting_a_refund_from_the_dialog(
-    tui_runtime: Runtime, services: Services, make_desk: MakeDesk,
+    tui_runtime: Runtime,
+    services: Services,
+    make_desk: MakeDesk,
 ) -> None:
     order = orders(services.shop, under="100")[0]
     app = app_for(make_desk("sam"))
@@ -258,8 +291,11 @@ async def test_starting_a_refund_from_the_dialog(
         await pilot.press(*str(order.id), "tab", *"torn box", "enter")
         await settle(pilot)
         [run] = tui_runtime.runs()
-        assert (run.origin, run.status, run.input["reason"]) == ("tui", RunStatus.SUCCEEDED,
-                                                                 "torn box")
+        assert (run.origin, run.status, run.input["reason"]) == (
+            "tui",
+            RunStatus.SUCCEEDED,
+            "torn box",
+        )
         assert notes.seen[-1] == (f"Started {run.id}: succeeded", "information")
         assert status_of(app, run.id) == "✓ succeeded"
 
@@ -287,7 +323,8 @@ async def test_the_palette_offers_keel_actions_and_the_theme_switches(
 
 
 async def test_a_failing_desk_is_one_notification_and_the_app_goes_on(
-    make_desk: MakeDesk, monkeypatch: pytest.MonkeyPatch,
+    make_desk: MakeDesk,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     desk = make_desk("maria")
 
@@ -314,8 +351,16 @@ class FakeSchedules:
         from .conftest import START
 
         self.ran: list[str] = []
-        self.infos = [JobInfo("escalations", "Escalations, reminders and expiry",
-                              "interval[0:00:15]", START, START, "nothing due")]
+        self.infos = [
+            JobInfo(
+                "escalations",
+                "Escalations, reminders and expiry",
+                "interval[0:00:15]",
+                START,
+                START,
+                "nothing due",
+            )
+        ]
 
     def jobs(self) -> list[Any]:
         return self.infos
@@ -330,7 +375,8 @@ def schedules() -> Iterator[FakeSchedules]:
 
 
 async def test_schedules_list_jobs_and_run_one_now(
-    make_desk: MakeDesk, schedules: FakeSchedules,
+    make_desk: MakeDesk,
+    schedules: FakeSchedules,
 ) -> None:
     app = app_for(make_desk("maria", schedules=schedules))
     async with app.run_test(size=(120, 36)) as pilot:
@@ -338,8 +384,12 @@ async def test_schedules_list_jobs_and_run_one_now(
         await settle(pilot)
         table = app.screen.query_one("#jobs", KeyedTable)
         assert [c.plain for c in table.get_row("escalations")] == [
-            "Escalations, reminders and expiry", "interval[0:00:15]", "2026-01-05 09:00",
-            "2026-01-05 09:00", "nothing due"]
+            "Escalations, reminders and expiry",
+            "interval[0:00:15]",
+            "2026-01-05 09:00",
+            "2026-01-05 09:00",
+            "nothing due",
+        ]
         await pilot.press("n")
         await settle(pilot)
     assert schedules.ran == ["escalations"]
@@ -355,14 +405,18 @@ async def test_memory_says_it_is_not_configured(make_desk: MakeDesk) -> None:
 
 
 async def test_memory_search_shows_what_was_found_and_how(
-    make_desk: MakeDesk, tmp_path: Path,
+    make_desk: MakeDesk,
+    tmp_path: Path,
 ) -> None:
     from app.terminal import MemorySearch
     from memory import HashingEmbedder, MemoryStore
 
     with MemoryStore(tmp_path / "memory.db", HashingEmbedder()) as memory:
-        memory.remember("customer:ada@example.com", "outcome",
-                        "Refund of 84.00 USD on order 1042 succeeded (reason: lid cracked).")
+        memory.remember(
+            "customer:ada@example.com",
+            "outcome",
+            "Refund of 84.00 USD on order 1042 succeeded (reason: lid cracked).",
+        )
         memory.remember("customer:bob@example.com", "ticket", "Asked about teapot sizes.")
         app = app_for(make_desk("maria", memory=MemorySearch(memory)))
         async with app.run_test(size=(120, 36)) as pilot:
@@ -384,7 +438,8 @@ async def test_memory_search_shows_what_was_found_and_how(
 
 
 async def test_the_table_filters_sorts_and_updates_in_place(
-    seeded: Runtime, make_desk: MakeDesk,
+    seeded: Runtime,
+    make_desk: MakeDesk,
 ) -> None:
     app = app_for(make_desk("maria"))
     async with app.run_test(size=(120, 36)) as pilot:
@@ -439,7 +494,9 @@ async def test_pages_of_runs(tui_runtime: Runtime, make_desk: MakeDesk) -> None:
 
 
 async def test_live_refresh_keeps_up_with_runs_started_elsewhere(
-    tui_runtime: Runtime, services: Services, make_desk: MakeDesk,
+    tui_runtime: Runtime,
+    services: Services,
+    make_desk: MakeDesk,
 ) -> None:
     """The refresh timer on, runs starting in another thread: no error, every run shown."""
     started: list[str] = []
@@ -447,8 +504,11 @@ async def test_live_refresh_keeps_up_with_runs_started_elsewhere(
 
     def shop() -> None:
         for order in small:
-            started.append(tui_runtime.start("refund", {"order_id": order.id,
-                                                        "reason": "arrived broken"}, "sam").id)
+            started.append(
+                tui_runtime.start(
+                    "refund", {"order_id": order.id, "reason": "arrived broken"}, "sam"
+                ).id
+            )
 
     app = KeelApp(make_desk("maria"), refresh_every=0.05)
     notes = Notes(app)
@@ -461,7 +521,8 @@ async def test_live_refresh_keeps_up_with_runs_started_elsewhere(
         table = app.screen.query_one("#runs", KeyedTable)
         for _ in range(600):  # the timer shows them within a few ticks (more on a busy box)
             if table.keys == started[::-1] and {status_of(app, r) for r in started} == {
-                    "✓ succeeded"}:
+                "✓ succeeded"
+            }:
                 break
             await pilot.pause(0.05)
         assert table.keys == started[::-1]

@@ -33,8 +33,9 @@ def keys(*pressed: str) -> Callable[[Pilot], Awaitable[None]]:
 @pytest.fixture
 def snap(snap_compare, seeded: Runtime, make_desk: MakeDesk):  # type: ignore[no-untyped-def]
     def take(*pressed: str) -> bool:
-        return snap_compare(app_for(make_desk("maria")), terminal_size=SIZE,
-                            run_before=keys(*pressed))
+        return snap_compare(
+            app_for(make_desk("maria")), terminal_size=SIZE, run_before=keys(*pressed)
+        )
 
     return take
 
@@ -52,8 +53,15 @@ def test_run_detail_waiting_on_an_escalated_approval(snap) -> None:  # type: ign
 
 
 def test_run_detail_provenance(snap) -> None:  # type: ignore[no-untyped-def]
-    assert snap("down", "down", "down", "enter", "right_square_bracket",
-                "right_square_bracket", "right_square_bracket")
+    assert snap(
+        "down",
+        "down",
+        "down",
+        "enter",
+        "right_square_bracket",
+        "right_square_bracket",
+        "right_square_bracket",
+    )
 
 
 def test_approvals(snap) -> None:  # type: ignore[no-untyped-def]
