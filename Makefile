@@ -34,8 +34,12 @@ bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python -m bench
 
+# Formatter, linter (the rule set in pyproject.toml) and mypy --strict on the packages.
+CODE = app bot graph tui connectors memory tests bench
 check: $(STAMP)
-	$(BIN)/ruff check app bot graph tui connectors memory tests bench
+	$(BIN)/ruff format --check $(CODE)
+	$(BIN)/ruff check $(CODE)
+	$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) .keel .pytest_cache

@@ -4,6 +4,7 @@ others."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pwd
@@ -96,9 +97,10 @@ def problem(home: Path) -> str | None:
 @contextmanager
 def opening(home: Path) -> Iterator[None]:
     """Opening the home folder's databases; when that fails, what is wrong with the folder."""
+    caught: tuple[type[Exception], ...] = (OSError, *database_errors())
     try:
         yield
-    except (OSError, *database_errors()) as exc:
+    except caught as exc:
         from .settings import SettingsError
 
         found = problem(home)
@@ -120,10 +122,8 @@ def exposure_warnings(settings: Settings) -> list[str]:
     from .settings import SettingsError
 
     candidates = [Path(".env").absolute(), (settings.home / ".env").absolute()]
-    try:
+    with contextlib.suppress(SettingsError):  # the command itself says the policy is missing
         candidates.append(settings.policy_path())
-    except SettingsError:
-        pass  # the command itself says the policy is missing
     return [
         f"{path} is readable by other users (mode {stat.S_IMODE(path.stat().st_mode):04o});"
         f" `chmod 600 {path}` keeps it private"

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, NoReturn
 
@@ -24,17 +24,20 @@ class JsonUsage(TyperGroup):
 
     def main(
         self,
-        args: Any = None,
+        args: Sequence[str] | None = None,
         prog_name: str | None = None,
         complete_var: str | None = None,
         standalone_mode: bool = True,
+        windows_expand_args: bool = True,
         **extra: Any,
     ) -> Any:
         argv = list(sys.argv[1:] if args is None else args)
         if "--json" not in argv:
-            return super().main(argv, prog_name, complete_var, standalone_mode, **extra)
+            return super().main(
+                argv, prog_name, complete_var, standalone_mode, windows_expand_args, **extra
+            )
         try:
-            code = super().main(argv, prog_name, complete_var, standalone_mode=False, **extra)
+            code = super().main(argv, prog_name, complete_var, False, windows_expand_args, **extra)
         except typer.TyperException as exc:  # Typer's own copy of Click's errors
             typer.echo(json.dumps({"error": type(exc).__name__, "message": exc.format_message()}))
             code = exc.exit_code
@@ -83,9 +86,10 @@ def message_of(exc: BaseException) -> str:
         message += " — is the store running? `keel up` or `keel sandbox` starts the local one"
     elif isinstance(exc, (*database_errors(), OSError)):  # the home, its files, a socket
         where = f" ({exc.filename})" if isinstance(exc, OSError) and exc.filename else ""
+        said = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
         message = (
-            f"{type(exc).__name__}: {exc.strerror if isinstance(exc, OSError) and exc.strerror else exc}"
-            f"{where}; is KEEL_HOME a folder of Keel's, readable and writable by you?"
+            f"{type(exc).__name__}: {said}{where}; is KEEL_HOME a folder of Keel's, readable and"
+            " writable by you?"
         )
     return " ".join(message.split())  # one line, whatever the error carried
 

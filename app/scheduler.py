@@ -57,7 +57,7 @@ class Scheduler:
         self,
         jobs: list[Job],
         state_file: Path,
-        record: Callable[[str, dict[str, Any]], None] | None = None,
+        record: Callable[[str, dict[str, Any]], object] | None = None,
     ) -> None:
         self._jobs = {job.id: job for job in jobs}
         self._state_file = state_file

@@ -81,7 +81,8 @@ class Settings(BaseSettings):
     slack_app_token: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("SLACK_APP_TOKEN")
     )
-    """xapp-… token; when set the bot uses Socket Mode, else HTTP mode (`keel serve --http PORT`)."""
+    """xapp-… token; when set the bot uses Socket Mode, else HTTP mode
+    (`keel serve --http PORT`)."""
     slack_api_url: HttpUrl = Field(
         default=HttpUrl(SLACK_API_URL), validation_alias=AliasChoices("SLACK_API_URL")
     )

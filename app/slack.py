@@ -116,7 +116,7 @@ def _connect(settings: Settings, bot: Any, http_port: int | None, http_host: str
 
         handler = SocketModeHandler(bot.app, settings.slack_app_token.get_secret_value())
         try:
-            handler.connect()
+            handler.connect()  # type: ignore[no-untyped-call]  # slack_bolt leaves it unannotated
         except SlackApiError as exc:
             raise SlackSetupError(
                 f"SLACK_APP_TOKEN was not accepted by Slack for Socket Mode:"

@@ -114,7 +114,7 @@ def build_embedder(settings: Settings) -> Embedder:
 
 
 def open_memory(
-    settings: Settings, runtime: Runtime | None = None, *, embedder: Embedder | None | bool = True
+    settings: Settings, runtime: Runtime | None = None, *, embedder: Embedder | bool | None = True
 ) -> MemoryStore:
     """Long-term memory in KEEL_HOME/memory.db. Erasures and purges are audited in the
     runtime's event log. `embedder=None` opens it for forget, stats and reindex without

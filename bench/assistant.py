@@ -248,7 +248,8 @@ def _prompt(sizes: Sizes, tmp: Path) -> dict[str, Any]:
     reach = {k: _turn_reaching(v, budget) for k, v in per_turn.items()}
     table.notes += [
         (
-            f"compressed: the Assistant as it is, policy.toml's recent_turns = {keep} (messages, not"
+            f"compressed: the Assistant as it is, policy.toml's recent_turns = {keep}"
+            " (messages, not"
             f" turns, kept verbatim); {ours.ms_per_turn:.1f} ms/turn; it still grows with the"
             f" summary, which keeps at most {MAX_FACTS} facts (reached: {max(ours.facts.values())})"
         ),

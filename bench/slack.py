@@ -612,14 +612,16 @@ def _updated_stages(click: Click, keel: bool) -> list[tuple[str, Part, float]]:
     ]
     if not keel:
         first = click.calls[0][1]
-        return stages + [
+        return [
+            *stages,
             ("ack() and the listener's arguments", BOLT, first - click.started),
             ("runtime.decide (policy, settle, queue the run)", KEEL, 0.0),
             ("keeper.sync up to the update, less Web API", KEEL, 0.0),
             ("Web API until the fake has the update", WIRE, click.updated - first),
         ]
     web = _web_until(click, click.updated)
-    return stages + [
+    return [
+        *stages,
         ("ack() and the listener's arguments", BOLT, click.decide_in - click.started),
         (
             "runtime.decide (policy, settle, queue the run)",
@@ -1080,6 +1082,7 @@ def _print_ratios(r: dict[str, Any]) -> None:
             f" p50 {times(r['keel_both_done_vs_bare_bolt_updated_p50'])}, p95"
             f" {times(r['keel_both_done_vs_bare_bolt_updated_p95'])}"
         ),
-        f"click → run finished / click → message updated, p50: {times(r['finished_vs_updated_p50'])}",
+        "click → run finished / click → message updated, p50:"
+        f" {times(r['finished_vs_updated_p50'])}",
     ]
     print("Ratios\n------\n" + "\n".join(lines) + "\n")

@@ -165,10 +165,10 @@ def step_line(event: Event, mention: Mention = plain_name) -> str | None:
         case "approval.decided" | "approval.expired":
             status = str(d.get("decision") or d.get("outcome") or "?")
             by = mention(event.actor) if event.actor not in (None, "policy") else "policy"
-            reason = d.get("reason") or (
+            why = d.get("reason") or (
                 m.EXPIRED_REASON if event.kind == "approval.expired" else None
             )
-            shown = clip(escape(str(reason)), REASON_SHOWN_LIMIT) if reason else None
+            shown = clip(escape(str(why)), REASON_SHOWN_LIMIT) if why else None
             return m.decided_line(status, by, event.at, shown)
         case "approval.voted":
             return m.VOTED.format(

@@ -18,7 +18,7 @@ RUN_STATUS = {
     RunStatus.CANCELLED: "🚫 cancelled",
 }
 
-APPROVAL_STATUS = {
+APPROVAL_STATUS: dict[str, str] = {  # by status or its text (StrEnum keys equal their text)
     ApprovalStatus.PENDING: "⏸️ pending",
     ApprovalStatus.APPROVED: "✅ Approved",
     ApprovalStatus.REJECTED: "❌ Rejected",

@@ -337,8 +337,8 @@ def _errors(body: Any) -> Any:
 def _error_text(errors: Any) -> str:
     if isinstance(errors, str):
         return errors
-    if isinstance(errors, dict) and isinstance(errors.get("message"), str):
-        return errors["message"]
+    if isinstance(errors, dict) and isinstance(message := errors.get("message"), str):
+        return message
     if isinstance(errors, dict):
         return describe_field_errors(
             {str(k): v if isinstance(v, list) else [str(v)] for k, v in errors.items()}

@@ -8,9 +8,10 @@
 `recall` runs both and fuses them by rank (reciprocal rank fusion), so an item found by
 either surfaces, and one found by both comes first. Identifiers in the query (words with
 a digit: an order id, a SKU) rank a third time on their own, so an item that holds the
-exact id is not outranked by many near-misses that merely share the topic. `forget(subject)` erases a subject
-from every table, `purge_expired` applies retention, `fold` compresses old items into a
-summary whose transcript stays retrievable with `transcript`.
+exact id is not outranked by many near-misses that merely share the topic.
+`forget(subject)` erases a subject from every table, `purge_expired` applies retention,
+`fold` compresses old items into a summary whose transcript stays retrievable with
+`transcript`.
 
 Vectors from different embedders never mix: the file records the embedder's name and
 dimension, and opening it with another embedder fails until `reindex` rebuilds them.

@@ -223,15 +223,17 @@ class KeelApp(App[None]):
         self.notify(t.decided(verdict, approval_id, str(status)))
         self.action_refresh()
 
+    def _told(self, news: str) -> None:
+        """Say what was done, and show it."""
+        self.notify(news)
+        self.action_refresh()
+
     def cancel(self, run_id: str) -> None:
         def confirmed(yes: bool | None) -> None:
             if yes:
                 self.io(
                     partial(self.desk.cancel, run_id),
-                    lambda run: (
-                        self.notify(t.cancelled(run.id, str(run.status))),
-                        self.action_refresh(),
-                    ),
+                    lambda run: self._told(t.cancelled(run.id, str(run.status))),
                     doing="Cancel",
                 )
 
@@ -244,10 +246,7 @@ class KeelApp(App[None]):
             if form is not None:
                 self.io(
                     partial(self.desk.start_refund, form.order_id, form.reason, form.amount),
-                    lambda run: (
-                        self.notify(t.started(run.id, str(run.status), self.desk.attached)),
-                        self.action_refresh(),
-                    ),
+                    lambda run: self._told(t.started(run.id, str(run.status), self.desk.attached)),
                     doing="Start the refund",
                 )
 

@@ -313,8 +313,8 @@ class Reader:
         per_hour_cost = {
             r[0]: float(r[1])
             for r in self._all(
-                "SELECT substr(at, 1, 13), SUM(cost_usd) FROM events WHERE id >= ? AND cost_usd != 0"
-                " GROUP BY 1",
+                "SELECT substr(at, 1, 13), SUM(cost_usd) FROM events"
+                " WHERE id >= ? AND cost_usd != 0 GROUP BY 1",
                 [first],
             )
         }

@@ -84,11 +84,12 @@ class SchedulesScreen(Pane[Jobs]):
             self.notify(t.NO_JOB_SELECTED, severity="warning")
             return
         name = self._names.get(job_id, job_id)
-        self.keel.io(
-            lambda: self.desk.run_job(job_id),
-            lambda _none: (self.notify(t.job_started(name)), self.reload()),
-            doing=f"Running “{name}”",
-        )
+
+        def started(_none: None) -> None:
+            self.notify(t.job_started(name))
+            self.reload()
+
+        self.keel.io(lambda: self.desk.run_job(job_id), started, doing=f"Running “{name}”")
 
 
 class MemoryScreen(Pane[list[Hit] | None]):

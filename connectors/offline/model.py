@@ -120,11 +120,11 @@ class OfflineModel:
         answer = respond(intent, slots)
         if isinstance(answer, str):
             return _text_reply(answer, usage_in, max_tokens)
-        intent, arguments = answer
-        tool = TOOLS[intent]
+        acting_on, arguments = answer  # the intent to act on (a recall may act as a search)
+        tool = TOOLS[acting_on]
         spec = next((t for t in tools if t.name == tool), None)
         if spec is None:
-            return _text_reply(no_tool(intent, tool, slots), usage_in, max_tokens)
+            return _text_reply(no_tool(acting_on, tool, slots), usage_in, max_tokens)
         arguments = fitted_arguments(arguments, spec)
         key = json.dumps([len(messages), tool, arguments], sort_keys=True)
         call = ToolCall(

@@ -277,7 +277,8 @@ def _decided(data: Any) -> str | None:
 def _metrics(data: Any) -> str | None:
     if not isinstance(data, dict):
         return None
-    values = data.get("metrics") if isinstance(data.get("metrics"), dict) else data
+    nested = data.get("metrics")
+    values: dict[Any, Any] = nested if isinstance(nested, dict) else data
     flat: list[tuple[str, Any]] = []
     for key, value in values.items():
         if isinstance(value, dict):

@@ -109,6 +109,7 @@ def populate(conn: sqlite3.Connection) -> None:
         )
     line_item_id = 50000
     for order_id in range(FIRST_ORDER_ID, FIRST_ORDER_ID + ORDER_COUNT):
+        basket: tuple[tuple[int, int], ...]
         if order_id == 1042:
             basket = _ORDER_1042
         else:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
-from typing import Any, cast
+from typing import Any
 
 from aiosmtpd.controller import Controller
 
@@ -33,8 +34,8 @@ class MailSink:
 
     def receive(self, sender: str, recipients: list[str], raw: bytes) -> bool:
         """Store one message and its ledger row; a Message-ID seen before is dropped (False)."""
-        # policy.default makes the parser build EmailMessage objects.
-        message = cast(EmailMessage, BytesParser(policy=policy.default).parsebytes(raw))
+        # policy.default makes the parser build EmailMessage objects (as its stub says).
+        message = BytesParser(policy=policy.default).parsebytes(raw)
         message_id = str(message.get("Message-ID") or "").strip().strip("<>")
         if not message_id:
             message_id = f"{uuid.uuid4().hex}@sandbox.keel.invalid"
@@ -68,13 +69,13 @@ class MailController(Controller):
 
     def _trigger_server(self) -> None:
         # The base class connects to self.port to finish start-up; learn the real port first.
-        if self.port == 0 and self.server is not None:
+        if self.port == 0 and isinstance(self.server, asyncio.Server):
             self.port = self.server.sockets[0].getsockname()[1]
-        super()._trigger_server()
+        super()._trigger_server()  # type: ignore[no-untyped-call]  # aiosmtpd leaves it bare
 
     @property
     def bound_host(self) -> str:
-        assert self.server is not None, "the SMTP sink is not running"
+        assert isinstance(self.server, asyncio.Server), "the SMTP sink is not running"
         return str(self.server.sockets[0].getsockname()[0])
 
 

@@ -46,7 +46,7 @@ def test_the_demo_refuses_when_mail_would_leave_the_sandbox(
 ):
     monkeypatch.setattr(services.mail, "port", sandbox.smtp_port + 1)  # a relay next door
 
-    with pytest.raises(DemoRefused, match="customer mail goes to .* the demo would email real"):
+    with pytest.raises(DemoRefused, match=r"customer mail goes to .* the demo would email real"):
         Demo(runtime, sandbox)
     assert runtime.runs() == []
 

@@ -10,5 +10,6 @@ EXAMPLE = Path(__file__).resolve().parents[2] / ".env.example"
 
 
 def test_env_example_is_generated_from_the_settings():
-    # Regenerate with: python -c "from app.settings import env_example; print(env_example(), end='')"
+    # Regenerate with:
+    # python -c "from app.settings import env_example; print(env_example(), end='')"
     assert EXAMPLE.read_text() == env_example()

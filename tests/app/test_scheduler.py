@@ -76,7 +76,7 @@ def test_a_failing_job_keeps_its_failure_as_the_result(counted) -> None:
 
 def test_an_unknown_job_is_refused(counted) -> None:
     scheduler, _ = counted
-    with pytest.raises(NotFound, match="no scheduled job 'nope'.*count, broken"):
+    with pytest.raises(NotFound, match=r"no scheduled job 'nope'.*count, broken"):
         scheduler.run_now("nope")
 
 

@@ -76,7 +76,7 @@ def test_socket_mode_uses_the_app_token(
 ) -> None:
     monkeypatch.setenv("SLACK_APP_TOKEN", "xapp-not-known-to-slack")
 
-    with pytest.raises(SlackSetupError, match="SLACK_APP_TOKEN was not accepted.*invalid_auth"):
+    with pytest.raises(SlackSetupError, match=r"SLACK_APP_TOKEN was not accepted.*invalid_auth"):
         start_slack(load_settings(), runtime, threading.Event())
 
     [opened] = slack.calls("apps.connections.open")
@@ -97,7 +97,7 @@ def test_a_bot_token_slack_rejects_stops_start_up(
 ) -> None:
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-revoked")
 
-    with pytest.raises(SlackSetupError, match="SLACK_BOT_TOKEN was not accepted.*invalid_auth"):
+    with pytest.raises(SlackSetupError, match=r"SLACK_BOT_TOKEN was not accepted.*invalid_auth"):
         start_slack(load_settings(), runtime, threading.Event())
 
 

@@ -381,7 +381,7 @@ def test_a_missing_profile_is_a_bad_request(api: MessagesAPI, monkeypatch, tmp_p
 
     with (
         AnthropicModel(MODEL, api_key=None, base_url=api.url, max_retries=0) as model,
-        pytest.raises(ModelBadRequest, match="no usable credentials: .*nowhere"),
+        pytest.raises(ModelBadRequest, match=r"no usable credentials: .*nowhere"),
     ):
         ask(model)
 

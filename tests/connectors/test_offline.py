@@ -359,7 +359,8 @@ def test_a_new_request_instead_of_an_answer_is_taken_as_new(model):
                 "outcome": "refunded",
                 "steps": ["load", "check", "refund", "email"],
             },
-            f"Run {RUN} (refund) is completed. Outcome: refunded. Last steps: check, refund, email.",
+            f"Run {RUN} (refund) is completed. Outcome: refunded."
+            " Last steps: check, refund, email.",
         ),
         ("decide", {"approval_id": APV, "status": "approved"}, f"Approval {APV}: approved."),
         (

@@ -1,4 +1,5 @@
-"""The runtime tests use the shared fixtures in tests/conftest.py and helpers in tests/support.py."""
+"""The runtime tests use the shared fixtures in tests/conftest.py and the helpers in
+tests/support.py."""
 
 from ..support import FAST_RETRY, POLICY, counts, orders
 

@@ -119,7 +119,9 @@ def test_decisions_raise_what_every_surface_raises(
     with pytest.raises(ReasonRequired):
         make_desk("maria").decide(approval_id, "reject", "  ")
     assert make_desk("maria").decide(approval_id, "approve").status is ApprovalStatus.APPROVED
-    with pytest.raises(AlreadyDecided, match="^already approved by maria at 2026-01-05 09:00 UTC$"):
+    with pytest.raises(
+        AlreadyDecided, match=r"^already approved by maria at 2026-01-05 09:00 UTC$"
+    ):
         make_desk("olivia").decide(approval_id, "reject", "too late")
     refused = tui_runtime.store.events(run.id, kinds=["approval.refused"])
     assert [e.actor for e in refused] == ["cleo", "sam"]
@@ -158,7 +160,7 @@ def test_attached_it_leaves_runs_and_decisions_to_the_server(
     server.start()
     try:
         assert desk.decide(approval_id, "approve").decided_by == "maria"
-        with pytest.raises(AlreadyDecided, match="^already approved by maria at"):
+        with pytest.raises(AlreadyDecided, match=r"^already approved by maria at"):
             desk.decide(approval_id, "reject", "changed my mind")
         desk.cancel(waiting[1].id, "customer kept it")
         assert tui_runtime.drain(timeout=10)
