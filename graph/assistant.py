@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, TypedDict
+from typing import Any, TypedDict, cast
 
+from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime as GraphRuntime
 
@@ -50,7 +51,8 @@ class ChatState(TypedDict, total=False):
     summary: list[str]
     compressed: int
     rounds: int
-    reply: str
+    reply: str | None
+    """None from the start of a turn until its reply is written."""
     offline: bool
 
 
@@ -121,7 +123,7 @@ def act(state: ChatState, runtime: GraphRuntime[ChatContext]) -> ChatState:
     messages = _messages(state)
     tools = Tools(ctx.runtime, ctx.asker, ctx.origin, ctx.said, execute=ctx.execute)
     results = _results(ctx.runtime, ctx.conversation, ctx.asker, messages[-1], tools)
-    messages.append(Message(role="user", content=results))
+    messages.append(Message(role="user", content=[*results]))
     return {"messages": [m.model_dump() for m in messages], "rounds": state.get("rounds", 0) + 1}
 
 
@@ -207,7 +209,7 @@ def _starts_turn(message: Message) -> bool:
     return message.role == "user" and any(isinstance(b, TextBlock) for b in message.content)
 
 
-def build() -> StateGraph:
+def build() -> StateGraph[ChatState, ChatContext, ChatState, ChatState]:
     graph = StateGraph(ChatState, context_schema=ChatContext)
     graph.add_node("think", think)
     graph.add_node("act", act)
@@ -245,8 +247,9 @@ class Assistant:
         said = clean(text)
         if not said:
             return TurnResult(conversation, empty_message(), offline=False, tools_called=[])
-        config: dict[str, Any] = {"configurable": {"thread_id": conversation}}
-        state = self.graph.get_state(config).values or {}
+        config: RunnableConfig = {"configurable": {"thread_id": conversation}}
+        # StateSnapshot.values is typed loosely; this graph's snapshots hold a ChatState.
+        state = cast(ChatState, self.graph.get_state(config).values or {})
         messages = [
             *state.get("messages", []),
             self._next_message(state, conversation, asker, said).model_dump(),

@@ -54,8 +54,8 @@ def verify_chain(conn: sqlite3.Connection) -> AuditReport:
     prev = GENESIS
     checked = 0
     cursor = conn.execute(
-        "SELECT id, run_id, seq, at, kind, step, actor, data, cost_usd, duration_ms, prev_hash, hash"
-        " FROM events ORDER BY id"
+        "SELECT id, run_id, seq, at, kind, step, actor, data, cost_usd, duration_ms, prev_hash,"
+        " hash FROM events ORDER BY id"
     )
     cursor.row_factory = sqlite3.Row
     for row in cursor:

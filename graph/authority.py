@@ -14,7 +14,8 @@ from .statuses import ApprovalStatus
 def already_decided(approval: Approval) -> AlreadyDecided:
     when = approval.decided_at.strftime("%Y-%m-%d %H:%M UTC") if approval.decided_at else ""
     return AlreadyDecided(
-        f"approval {approval.id} was already {approval.status} by {approval.decided_by} {when}".rstrip(),
+        f"approval {approval.id} was already {approval.status}"
+        f" by {approval.decided_by} {when}".rstrip(),
         decided_by=approval.decided_by or "",
         status=str(approval.status),
     )

@@ -43,7 +43,7 @@ def _duration(value: Any) -> Any:
 
 def _money(value: Any) -> Any:
     if isinstance(value, float):
-        raise ValueError('write money as a string, e.g. "100.00", so it is exact')  # noqa: TRY004
+        raise ValueError('write money as a string, e.g. "100.00", so it is exact')
     return value
 
 
@@ -75,7 +75,8 @@ class WorkflowPolicy(Strict):
     approval_threshold: Money | None = None
     """Amounts above this need a person's approval; absent means every run needs one."""
     on_failure: Literal["compensate", "escalate"] = "compensate"
-    """When a later step fails: undo earlier effects, or keep them and open a reconciliation item."""
+    """When a later step fails: undo earlier effects, or keep them and open a reconciliation
+    item."""
     budget: Budget = Budget()
     channel: str | None = None
     quorum: int = Field(default=1, ge=1)
@@ -202,7 +203,7 @@ class Policy(Strict):
     def dangling(self) -> list[tuple[tuple[str, ...], str]]:
         """References to undefined roles or people, and rules that cannot hold, as (key path,
         message)."""
-        problems = []
+        problems: list[tuple[tuple[str, ...], str]] = []
         for person, roles in self.people.items():
             problems += [
                 (("people", person), f"names role {role!r}, which is not defined")
@@ -314,7 +315,7 @@ class Policy(Strict):
     def acting_roles(self, person: str, at: datetime) -> list[tuple[str, str | None]]:
         """(role, on behalf of) pairs `person` may act in at `at`: their own roles (None)
         first, then the roles of each person who delegated to them."""
-        acting = [(role, None) for role in self.roles_of(person)]
+        acting: list[tuple[str, str | None]] = [(role, None) for role in self.roles_of(person)]
         for d in self.delegations_active(at):
             if d.to == person:
                 acting += [(role, d.from_) for role in self.roles_of(d.from_)]

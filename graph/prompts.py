@@ -30,7 +30,10 @@ def budget_stop(reason: str) -> str:
 
 
 def empty_message() -> str:
-    return 'Your message was empty. Try: "refund order 1042, it arrived broken" or "what is waiting on me?"'
+    return (
+        'Your message was empty. Try: "refund order 1042, it arrived broken"'
+        ' or "what is waiting on me?"'
+    )
 
 
 def truncated(dropped: int) -> str:

@@ -10,6 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .statuses import ApprovalStatus, EffectStatus, RunStatus
 
+Risk = Literal["low", "medium", "high"]
+
 
 class Record(BaseModel):
     model_config = ConfigDict(frozen=True)
@@ -56,7 +58,7 @@ class ApprovalRequest(Record):
     why: str
     amount: Decimal | None = None
     currency: str = "USD"
-    risk: Literal["low", "medium", "high"] = "medium"
+    risk: Risk = "medium"
     approver_roles: list[str]
     requested_by: str
     weighed: Decimal | None = Field(default=None, exclude_if=lambda v: v is None)

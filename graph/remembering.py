@@ -277,7 +277,8 @@ def recall_block(
         if not (hit.item.subject == own and hit.item.kind == "conversation")
     ][:k]
     allowance = tokens * CHARS_PER_TOKEN
-    lines, used = [], []
+    lines: list[str] = []
+    used: list[Recalled] = []
     customers = dict.fromkeys(
         hit.item.subject for hit in hits if hit.item.subject.startswith("customer:")
     )

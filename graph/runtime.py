@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.types import Command
@@ -58,7 +59,7 @@ class Runtime:
         self,
         *,
         store: Store,
-        checkpointer: BaseCheckpointSaver,
+        checkpointer: BaseCheckpointSaver[str],
         services: Services,
         policy: Policy,
         clock: Clock | None = None,
@@ -119,7 +120,7 @@ class Runtime:
         )
 
     @property
-    def checkpointer(self) -> BaseCheckpointSaver:
+    def checkpointer(self) -> BaseCheckpointSaver[str]:
         return self._checkpointer
 
     def close(self) -> None:
@@ -467,7 +468,7 @@ class Runtime:
             if run is None or run.status.terminal:
                 return
             graph = self._graphs[run.workflow]
-            config: dict[str, Any] = {"configurable": {"thread_id": run_id}}
+            config: RunnableConfig = {"configurable": {"thread_id": run_id}}
             snapshot = graph.get_state(config)
             checkpoint = (snapshot.config or {}).get("configurable", {}).get("checkpoint_id")
             payload: Any

@@ -17,7 +17,8 @@ import signal
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+from functools import partial
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol, TypedDict, TypeVar
 
 from langgraph.config import get_config
 from langgraph.runtime import Runtime as GraphRuntime
@@ -39,8 +40,24 @@ if TYPE_CHECKING:
     from .workflow import Workflow
 
 T = TypeVar("T")
+S = TypeVar("S")
+S_contra = TypeVar("S_contra", contravariant=True)
 State = dict[str, Any]
-StepFn = Callable[[State, "StepScope"], State | None]
+StepFn = Callable[[S, "StepScope"], State | None]
+
+
+class Node(Protocol[S_contra]):
+    """A wrapped step as LangGraph sees it: it passes the run context as `runtime=`."""
+
+    __name__: str
+
+    def __call__(self, state: S_contra, runtime: GraphRuntime[RunContext]) -> State: ...
+
+
+class FailureState(TypedDict, total=False):
+    """The part of any workflow's state the failure path reads."""
+
+    failure: dict[str, Any]
 
 
 def crashpoint(name: str) -> None:
@@ -307,11 +324,11 @@ def step(
     name: str,
     *,
     cancellable: bool = True,
-) -> Callable[[StepFn], Callable[[State, GraphRuntime[RunContext]], State]]:
+) -> Callable[[StepFn[S]], Node[S]]:
     """Wrap a node: cancellation check, timing, events, and failure routing."""
 
-    def wrap(fn: StepFn) -> Callable[[State, GraphRuntime[RunContext]], State]:
-        def node(state: State, runtime: GraphRuntime[RunContext]) -> State:
+    def wrap(fn: StepFn[S]) -> Node[S]:
+        def node(state: S, runtime: GraphRuntime[RunContext]) -> State:
             ctx = runtime.context
             crashpoint(f"step.before:{name}")
             if cancellable and ctx.store.cancel_requested(ctx.run_id):
@@ -349,7 +366,7 @@ def after(next_node: str, on_failure: str = "recover") -> Callable[[State], str]
 
 
 @step("recover", cancellable=False)
-def recover(state: State, scope: StepScope) -> State:
+def recover(state: FailureState, scope: StepScope) -> State:
     """The failure path: undo done effects in reverse order, or escalate, as policy says.
 
     A compensation that fails becomes an escalation and an open reconciliation item.
@@ -382,7 +399,7 @@ def recover(state: State, scope: StepScope) -> State:
         try:
             scope.effect(
                 f"undo:{done.kind}",
-                lambda key, u=undo, a=comp["args"]: u(ctx.services, a, key),
+                partial(undo, ctx.services, comp["args"]),
                 request={"undoes": done.key, **comp},
             )
         except KeelError as exc:

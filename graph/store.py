@@ -124,7 +124,8 @@ class Store:
 
     def _one(self, sql: str, args: tuple[Any, ...] = ()) -> sqlite3.Row | None:
         with self._lock:
-            return self.conn.execute(sql, args).fetchone()
+            row: sqlite3.Row | None = self.conn.execute(sql, args).fetchone()
+            return row
 
     def _all(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
         with self._lock:
@@ -207,8 +208,8 @@ class Store:
     def model_spend(self, scope: str) -> tuple[int, float]:
         """Tokens and cost of the model calls recorded for a run or conversation."""
         row = self._one(
-            "SELECT COALESCE(SUM(json_extract(data, '$.total_tokens')), 0), COALESCE(SUM(cost_usd), 0)"
-            " FROM events WHERE run_id = ? AND kind = 'model.called'",
+            "SELECT COALESCE(SUM(json_extract(data, '$.total_tokens')), 0),"
+            " COALESCE(SUM(cost_usd), 0) FROM events WHERE run_id = ? AND kind = 'model.called'",
             (scope,),
         )
         return (int(row[0]), float(row[1])) if row else (0, 0.0)
@@ -263,7 +264,9 @@ class Store:
                 actor=requested_by,
                 data={"workflow": workflow, "version": version, "input": input, "origin": origin},
             )
-        return self.run(run_id)  # type: ignore[return-value]
+        run = self.run(run_id)
+        assert run is not None
+        return run
 
     def _refuse_a_second(
         self, conn: sqlite3.Connection, workflow: str, field: str, value: Any
@@ -351,9 +354,9 @@ class Store:
         now = self.now()
         with self.tx() as conn:
             cur = conn.execute(
-                "UPDATE runs SET status = ?, outcome = ?, error = ?, finished_at = ?, updated_at = ?"
-                " WHERE id = ? AND status NOT IN ('succeeded', 'rejected', 'compensated', 'failed',"
-                " 'cancelled')",
+                "UPDATE runs SET status = ?, outcome = ?, error = ?, finished_at = ?,"
+                " updated_at = ? WHERE id = ? AND status NOT IN"
+                " ('succeeded', 'rejected', 'compensated', 'failed', 'cancelled')",
                 (status, canonical(outcome), error, now, now, run_id),
             )
             if cur.rowcount != 1:
@@ -402,11 +405,14 @@ class Store:
                 (run_id, task_id, ordinal),
             ).fetchone()
             if row:
-                return self.approval(row["id"]), False  # type: ignore[return-value]
+                found = self.approval(row["id"])
+                assert found is not None
+                return found, False
             approval_id = new_id("apv", self.clock.now())
             conn.execute(
-                "INSERT INTO approvals (id, run_id, task_id, ordinal, status, request, requested_by,"
-                " created_at, deadline, quorum) VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?)",
+                "INSERT INTO approvals (id, run_id, task_id, ordinal, status, request,"
+                " requested_by, created_at, deadline, quorum)"
+                " VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?)",
                 (
                     approval_id,
                     run_id,
@@ -431,7 +437,9 @@ class Store:
                     "quorum": quorum,
                 },
             )
-        return self.approval(approval_id), True  # type: ignore[return-value]
+        created = self.approval(approval_id)
+        assert created is not None
+        return created, True
 
     def approval(self, approval_id: str) -> Approval | None:
         found = self._approvals(" WHERE id = ?", [approval_id])
@@ -632,8 +640,8 @@ class Store:
         rec_id = new_id("rec", self.clock.now())
         with self.tx() as conn:
             conn.execute(
-                "INSERT INTO reconciliations (id, run_id, effect_key, kind, summary, detail, status,"
-                " created_at) VALUES (?, ?, ?, ?, ?, ?, 'open', ?)",
+                "INSERT INTO reconciliations (id, run_id, effect_key, kind, summary, detail,"
+                " status, created_at) VALUES (?, ?, ?, ?, ?, ?, 'open', ?)",
                 (rec_id, run_id, effect_key, kind, summary, canonical(detail), self.now()),
             )
             self.append_event(

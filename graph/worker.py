@@ -57,17 +57,17 @@ class Worker:
             if item.kind in self.commands:
                 return True, self.commands[item.kind](p)
         except (AlreadyDecided, AlreadyVoted) as exc:
-            approval = self.runtime.store.approval(p["approval_id"])
+            found = self.runtime.store.approval(p["approval_id"])
             if (
                 item.retaken
-                and approval is not None
-                and p["actor"] in (approval.decided_by, *(v.by for v in approval.votes))
+                and found is not None
+                and p["actor"] in (found.decided_by, *(v.by for v in found.votes))
             ):
                 # This very command was applied before a crash cut its bookkeeping short.
                 return True, {
-                    "approval_id": approval.id,
-                    "status": str(approval.status),
-                    "run_id": approval.run_id,
+                    "approval_id": found.id,
+                    "status": str(found.status),
+                    "run_id": found.run_id,
                 }
             return False, {"error": type(exc).__name__, "message": str(exc)}
         except KeelError as exc:

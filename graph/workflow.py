@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from langgraph.graph import StateGraph
 from pydantic import BaseModel
 
 from .policy import Policy
 from .services import Services
+
+if TYPE_CHECKING:
+    from .steps import RunContext
 
 Compensation = Callable[[Services, dict[str, Any], str], dict[str, Any]]
 
@@ -20,7 +23,7 @@ class Workflow:
     name: str
     version: int
     input_model: type[BaseModel]
-    build: Callable[[], StateGraph]
+    build: Callable[[], StateGraph[Any, RunContext, Any, Any]]
     """The graph, uncompiled; the runtime compiles it with its checkpointer."""
     prepare: Callable[[Services, Policy, Any], BaseModel]
     """Check the input against the world before any run exists (raises InvalidInput)."""

@@ -16,9 +16,9 @@ from connectors import Order
 from ..errors import InvalidInput
 from ..messages import refund_email
 from ..policy import Policy
-from ..records import ApprovalRequest
+from ..records import ApprovalRequest, Risk
 from ..services import Services
-from ..steps import State, StepScope, after, recover, step
+from ..steps import RunContext, State, StepScope, after, recover, step
 from ..workflow import Workflow
 
 NAME = "refund"
@@ -86,12 +86,12 @@ def _customer(order: Order) -> str | None:
     return name or email or None
 
 
-def _input(state: State) -> RefundInput:
+def _input(state: RefundState) -> RefundInput:
     return RefundInput.model_validate(state["input"])
 
 
 @step("lookup")
-def lookup(state: State, scope: StepScope) -> State:
+def lookup(state: RefundState, scope: StepScope) -> State:
     inp = _input(state)
     order = scope.read("get_order", lambda: scope.services.shop.get_order(inp.order_id))
     amount = inp.amount or order.refundable
@@ -113,14 +113,14 @@ def lookup(state: State, scope: StepScope) -> State:
     }
 
 
-def _weighed(state: State) -> tuple[Decimal, Decimal]:
+def _weighed(state: RefundState) -> tuple[Decimal, Decimal]:
     """(this refund, what policy weighs it as: it plus what the order already had refunded)."""
     amount = Decimal(state["input"]["amount"])
     return amount, amount + Decimal(state["order"].get("refunded", "0"))
 
 
 @step("check_policy")
-def check_policy(state: State, scope: StepScope) -> State:
+def check_policy(state: RefundState, scope: StepScope) -> State:
     amount, weighed = _weighed(state)
     needs = scope.policy.needs_approval(NAME, weighed)
     roles = scope.policy.approver_roles(NAME, weighed)
@@ -145,10 +145,10 @@ def check_policy(state: State, scope: StepScope) -> State:
 
 
 @step("approval")
-def approval(state: State, scope: StepScope) -> State:
+def approval(state: RefundState, scope: StepScope) -> State:
     inp, order = _input(state), state["order"]
     amount, weighed = _weighed(state)
-    risk = "high" if weighed >= Decimal(order["total"]) else "medium"
+    risk: Risk = "high" if weighed >= Decimal(order["total"]) else "medium"
     before = weighed - amount
     earlier = f" ({before:.2f} already refunded on it)" if before else ""
     request = ApprovalRequest(
@@ -168,7 +168,7 @@ def approval(state: State, scope: StepScope) -> State:
 
 
 @step("refund")
-def refund(state: State, scope: StepScope) -> State:
+def refund(state: RefundState, scope: StepScope) -> State:
     inp, order = _input(state), state["order"]
     amount = Decimal(state["input"]["amount"])
     result = scope.effect(
@@ -194,14 +194,14 @@ def _found(refund: Any) -> dict[str, Any] | None:
     return None if refund is None else refund.model_dump(mode="json")
 
 
-def _restocks(state: State) -> bool:
+def _restocks(state: RefundState) -> bool:
     wanted = _input(state).restock
     full = Decimal(state["input"]["amount"]) == Decimal(state["order"]["refundable"])
     return full if wanted is None else wanted
 
 
 @step("restock")
-def restock(state: State, scope: StepScope) -> State:
+def restock(state: RefundState, scope: StepScope) -> State:
     order = state["order"]
     if not _restocks(state):
         scope.event("restock.skipped", reason="partial refund")
@@ -231,7 +231,7 @@ def restock(state: State, scope: StepScope) -> State:
 
 
 @step("notify")
-def notify(state: State, scope: StepScope) -> State:
+def notify(state: RefundState, scope: StepScope) -> State:
     inp, order = _input(state), state["order"]
     subject, body = refund_email(
         first_name=order["first_name"],
@@ -256,19 +256,19 @@ def notify(state: State, scope: StepScope) -> State:
 
 
 @step("done")
-def done(state: State, scope: StepScope) -> State:
+def done(state: RefundState, scope: StepScope) -> State:
     return {"outcome": "succeeded"}
 
 
 @step("rejected")
-def rejected(state: State, scope: StepScope) -> State:
+def rejected(state: RefundState, scope: StepScope) -> State:
     decision = state["decision"]
     scope.event("refund.rejected", by=decision["by"], reason=decision.get("reason"))
     return {"outcome": "rejected"}
 
 
-def build() -> StateGraph:
-    graph = StateGraph(RefundState)
+def build() -> StateGraph[RefundState, RunContext, RefundState, RefundState]:
+    graph: StateGraph[RefundState, RunContext, RefundState, RefundState] = StateGraph(RefundState)
     for node in (lookup, check_policy, approval, refund, restock, notify, done, rejected, recover):
         graph.add_node(node.__name__, node)
     graph.add_edge(START, "lookup")
