@@ -35,7 +35,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench
 
 # Formatter, linter (the rule set in pyproject.toml) and mypy --strict on the packages.
-CODE = app bot graph tui connectors memory tests bench
+CODE = app bot graph tui connectors memory remote tests bench
 check: $(STAMP)
 	$(BIN)/ruff format --check $(CODE)
 	$(BIN)/ruff check $(CODE)

@@ -59,7 +59,7 @@ def exit_code(exc: BaseException) -> int | None:
         (NotFound, 3),
         (DecisionRefused, 4),
         (RunStateError, 4),
-        (loaded("connectors.errors", "ConnectorError"), 5),
+        (loaded("remote.errors", "ConnectorError"), 5),
         (loaded("memory.embedder", "EmbeddingFailed"), 5),
         (KeelError, 1),
         *((cls, 2) for cls in database_errors()),
@@ -77,7 +77,7 @@ def loaded(module: str, name: str) -> type[BaseException] | None:
 
 def message_of(exc: BaseException) -> str:
     message = str(exc)
-    connector = loaded("connectors.errors", "ConnectorError")
+    connector = loaded("remote.errors", "ConnectorError")
     if (
         connector
         and isinstance(exc, connector)

@@ -161,6 +161,7 @@ def build_router(settings: Settings, runtime: Runtime) -> Router:
     """
     from connectors.offline import OfflineModel
     from graph.router import Router
+    from memory import HashingEmbedder
 
     models = runtime.policy.models
     strong = cheap = None
@@ -177,7 +178,7 @@ def build_router(settings: Settings, runtime: Runtime) -> Router:
         store=runtime.store,
         clock=runtime.clock,
         models=models,
-        offline=OfflineModel(),
+        offline=OfflineModel(HashingEmbedder()),
         strong=strong,
         cheap=cheap,
     )

@@ -20,6 +20,7 @@ from connectors.sandbox import Sandbox
 from graph import Policy, Runtime, Services, load_policy
 from graph.assistant import MAX_FACTS, Assistant
 from graph.router import Router
+from memory import HashingEmbedder
 from tests.fakes import Answer, MessagesAPI, tokens
 
 from .sections import run_sections
@@ -112,7 +113,7 @@ def converse(policy: Policy, home: Path, services: Services, sizes: Sizes) -> Co
                 store=runtime.store,
                 clock=runtime.clock,
                 models=policy.models,
-                offline=OfflineModel(),
+                offline=OfflineModel(HashingEmbedder()),
                 strong=strong,
                 cheap=cheap,
             )
@@ -328,7 +329,7 @@ def _intents(sizes: Sizes, _tmp: Path) -> dict[str, Any]:
     ]
     texts, truth = [r["text"] for r in rows], [r["intent"] for r in rows]
     built = stopwatch()
-    model = OfflineModel()
+    model = OfflineModel(HashingEmbedder())
     build_ms = 1000 * built()
     passes, predicted = [], []
     for _ in range(sizes.intent_passes):

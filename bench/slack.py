@@ -36,6 +36,7 @@ from graph import REGISTRY, ApprovalStatus, Policy, RunStatus, Runtime, parse_po
 from graph.assistant import Assistant
 from graph.router import Router
 from graph.store import Store
+from memory import HashingEmbedder
 from tests.fakes import SIGNING_SECRET, SlackAPI, slack_requests
 from tests.support import SAM, SLACK_CHANNEL, SLACK_POLICY
 
@@ -370,7 +371,7 @@ def _approvals(sizes: Sizes, tmp: Path) -> dict[str, Any]:
             store=runtime.store,
             clock=runtime.clock,
             models=runtime.policy.models,
-            offline=OfflineModel(),
+            offline=OfflineModel(HashingEmbedder()),
         )
         bot = SlackBot(
             runtime,

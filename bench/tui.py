@@ -55,6 +55,7 @@ from graph import ApprovalRequest, ManualClock, RunStatus, Runtime, Services, lo
 from graph.assistant import Assistant
 from graph.ids import new_id
 from graph.router import Router
+from memory import HashingEmbedder
 from tui import Desk, KeelApp
 from tui.dashboard import COLUMNS, PAGE, DashboardScreen
 from tui.pane import Pane
@@ -120,7 +121,10 @@ def _runtime(home: Path, clock: ManualClock) -> Runtime:
         home, services=services, policy=load_policy(ROOT / "policy.toml"), clock=clock
     )
     runtime.router = Router(
-        store=runtime.store, clock=clock, models=runtime.policy.models, offline=OfflineModel()
+        store=runtime.store,
+        clock=clock,
+        models=runtime.policy.models,
+        offline=OfflineModel(HashingEmbedder()),
     )
     return runtime
 

@@ -7,7 +7,7 @@ for a real workspace (Slack only calls https URLs).
 
 from __future__ import annotations
 
-from connectors.httpserver import BackgroundHTTPServer, Reply, Served
+from remote.httpserver import BackgroundHTTPServer, Reply, Served
 
 from .app import SlackBot
 

@@ -1,22 +1,11 @@
 """Keel's execution layer: connectors to the store and mail, with one typed error tree.
 
 Each connector takes its I/O in (an ``httpx.Client``, an SMTP address, a sleep and a
-clock), retries only retryable failures, and raises the errors below.
+clock), retries only retryable failures, and raises the errors of ``remote`` (re-exported
+here, so a caller of a connector needs this package alone).
 """
 
-from connectors.base import BreakerPolicy, HttpConnector, RetryPolicy
-from connectors.errors import (
-    BadRequest,
-    CircuitOpen,
-    ConnectorError,
-    NotFound,
-    PermanentError,
-    TransientError,
-    Unauthorized,
-    Unprocessable,
-)
 from connectors.mail import MailConnector, SentMail
-from connectors.ratelimit import RateLimit
 from connectors.shop import (
     Customer,
     InventoryLevel,
@@ -27,6 +16,18 @@ from connectors.shop import (
     ShopConnector,
     Variant,
 )
+from remote.base import BreakerPolicy, HttpConnector, RetryPolicy
+from remote.errors import (
+    BadRequest,
+    CircuitOpen,
+    ConnectorError,
+    NotFound,
+    PermanentError,
+    TransientError,
+    Unauthorized,
+    Unprocessable,
+)
+from remote.ratelimit import RateLimit
 
 __all__ = [
     "BadRequest",

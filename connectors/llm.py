@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from connectors.errors import ConnectorError, PermanentError, TransientError
+from remote.errors import ConnectorError, PermanentError, TransientError
 
 __all__ = [
     "Message",

@@ -14,8 +14,8 @@ from typing import Any
 import tenacity
 from pydantic import BaseModel, ConfigDict
 
-from connectors.base import DEFAULT_RETRY, AttemptFailed, Attempts, RetryPolicy, retrying
-from connectors.errors import PermanentError, TransientError
+from remote.base import DEFAULT_RETRY, AttemptFailed, Attempts, RetryPolicy, retrying
+from remote.errors import PermanentError, TransientError
 
 __all__ = ["MailConnector", "SentMail", "message_id_header"]
 

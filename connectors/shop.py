@@ -10,8 +10,8 @@ from typing import Any, Literal, Self, TypeVar
 import httpx
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from connectors.base import DEFAULT_RETRY, HttpConnector, RetryPolicy
-from connectors.errors import PermanentError
+from remote.base import DEFAULT_RETRY, HttpConnector, RetryPolicy
+from remote.errors import PermanentError
 
 __all__ = [
     "API_PREFIX",

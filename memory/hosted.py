@@ -24,10 +24,10 @@ from typing import Any, Literal
 
 import httpx
 
-from connectors.base import HttpConnector, RetryPolicy
-from connectors.errors import ConnectorError
-from connectors.ratelimit import RateLimit
 from memory.embedder import EmbeddingFailed
+from remote.base import HttpConnector, RetryPolicy
+from remote.errors import ConnectorError
+from remote.ratelimit import RateLimit
 
 __all__ = ["API_FLAVOURS", "HostedEmbedder"]
 

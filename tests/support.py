@@ -87,6 +87,7 @@ def claude(rt: Runtime, fake: MessagesAPI, **kw: Any) -> Assistant:
     from connectors.offline import OfflineModel
     from graph.assistant import Assistant
     from graph.router import Router
+    from memory import HashingEmbedder
 
     models = rt.policy.models
     strong, cheap = (
@@ -97,7 +98,7 @@ def claude(rt: Runtime, fake: MessagesAPI, **kw: Any) -> Assistant:
         store=rt.store,
         clock=rt.clock,
         models=models,
-        offline=OfflineModel(),
+        offline=OfflineModel(HashingEmbedder()),
         strong=strong,
         cheap=cheap,
     )

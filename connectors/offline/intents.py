@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-
-from memory import cosine
+from typing import Protocol
 
 from .examples import Intent
 from .text import APPROVAL_ID, EMAIL, ISO_DATE, MONEY, RUN_ID
@@ -36,13 +35,21 @@ def masked(text: str) -> str:
     return text
 
 
+class Embeds(Protocol):
+    """What the offline model needs of an embedder (memory's hashing embedder, given by the
+    composition root): unit-length vectors, or zero for a text with no words."""
+
+    def embed(self, text: str) -> list[float]: ...
+
+
 def nearest(
     vector: Sequence[float], examples: Iterable[tuple[Intent, Sequence[float]]], floor: float
 ) -> tuple[Intent, float]:
     """The intent of the example nearest `vector` and its cosine similarity, "unknown" when
-    that is below `floor`."""
+    that is below `floor`. The vectors are unit length (or zero), so cosine is their dot
+    product."""
     best: tuple[Intent, float] = ("unknown", 0.0)
     for intent, example in examples:
-        if (score := cosine(vector, example)) > best[1]:
+        if (score := sum(x * y for x, y in zip(vector, example, strict=True))) > best[1]:
             best = (intent, score)
     return best if best[1] >= floor else ("unknown", best[1])

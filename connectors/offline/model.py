@@ -19,11 +19,10 @@ from connectors.llm import (
     ToolSpec,
     Usage,
 )
-from memory import HashingEmbedder
 
 from .decisions import TOOLS, fitted_arguments, respond
 from .examples import EXAMPLES, Intent
-from .intents import FLOOR, masked, nearest
+from .intents import FLOOR, Embeds, masked, nearest
 from .queries import memory_query
 from .reasons import tidy_reason
 from .replies import (
@@ -76,12 +75,12 @@ class OfflineModel:
 
     def __init__(
         self,
-        embedder: HashingEmbedder | None = None,
+        embedder: Embeds,
         *,
         floor: float = FLOOR,
         examples: Sequence[tuple[str, Intent]] = EXAMPLES,
     ) -> None:
-        self.embedder = embedder or HashingEmbedder()
+        self.embedder = embedder
         self.floor = floor
         self._examples = [
             (intent, self.embedder.embed(masked(clean(text)))) for text, intent in examples

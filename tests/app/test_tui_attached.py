@@ -9,6 +9,7 @@ from connectors.offline import OfflineModel
 from graph import KeelError, RunStatus
 from graph.assistant import Assistant
 from graph.router import Router
+from memory import HashingEmbedder
 from tui import Desk
 
 from ..reliability.test_crash import finished, setup, wait_until
@@ -22,7 +23,10 @@ def test_a_decision_made_while_the_server_restarts_is_applied_once(
 ) -> None:
     server, client = setup
     client.router = Router(
-        store=client.store, clock=client.clock, models=client.policy.models, offline=OfflineModel()
+        store=client.store,
+        clock=client.clock,
+        models=client.policy.models,
+        offline=OfflineModel(HashingEmbedder()),
     )
     desk = Desk(
         client,

@@ -17,6 +17,7 @@ from connectors.offline import OfflineModel
 from graph import ManualClock, Runtime, Services, parse_policy
 from graph.assistant import Assistant
 from graph.router import Router
+from memory import HashingEmbedder
 from tests.fakes import SIGNING_SECRET, SlackAPI
 from tests.fakes.slack_requests import SignedRequest
 
@@ -46,7 +47,12 @@ def slack_runtime(
     rt = Runtime.open(
         home, services=services, policy=parse_policy(slack_policy), clock=clock, workers=2
     )
-    rt.router = Router(store=rt.store, clock=clock, models=rt.policy.models, offline=OfflineModel())
+    rt.router = Router(
+        store=rt.store,
+        clock=clock,
+        models=rt.policy.models,
+        offline=OfflineModel(HashingEmbedder()),
+    )
     yield rt
     rt.close()
 

@@ -26,7 +26,7 @@ from connectors import (
     Unauthorized,
     Unprocessable,
 )
-from connectors.ratelimit import TokenBucket
+from remote.ratelimit import TokenBucket
 
 NO_JITTER = RetryPolicy(attempts=5, initial_backoff=0.5, max_backoff=30, jitter=0)
 LENIENT_BREAKER = BreakerPolicy(fail_max=50, reset_timeout=30)
@@ -481,7 +481,7 @@ def test_the_rate_limit_refills_while_idle(time: FakeTime) -> None:
 def test_retries_are_logged(time: FakeTime, caplog: pytest.LogCaptureFixture) -> None:
     recorder = Recorder(httpx.Response(503), ok())
 
-    with caplog.at_level(logging.WARNING, logger="connectors.base"):
+    with caplog.at_level(logging.WARNING, logger="remote.base"):
         connector(recorder, time).request(
             "POST", "/orders/1/refunds.json", operation="create_refund", idempotency_key="k-9"
         )
@@ -523,14 +523,14 @@ def test_the_breaker_logs_each_change_naming_the_operation(
         breaker=BreakerPolicy(fail_max=2, reset_timeout=30),
     )
 
-    with caplog.at_level(logging.INFO, logger="connectors.breaker"):
+    with caplog.at_level(logging.INFO, logger="remote.breaker"):
         with pytest.raises(TransientError):
             store.request("GET", "/x", operation="get_order")
         time.now += 30
         recorder.answers = [ok()]
         store.request("GET", "/x", operation="get_order")
 
-    assert [(r.levelname, r.message) for r in caplog.records if r.name == "connectors.breaker"] == [
+    assert [(r.levelname, r.message) for r in caplog.records if r.name == "remote.breaker"] == [
         ("WARNING", "store: get_order circuit closed -> open"),
         ("INFO", "store: get_order circuit open -> half-open"),
         ("INFO", "store: get_order circuit half-open -> closed"),

@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from connectors import BreakerPolicy
-from connectors.breaker import CircuitBreaker, CircuitRefused, CircuitState
+from remote.breaker import CircuitBreaker, CircuitRefused, CircuitState
 
 
 class Outage(Exception):
@@ -201,7 +201,7 @@ def test_no_lock_is_held_while_a_call_is_in_flight(breaker: CircuitBreaker) -> N
 def test_each_change_is_logged_once_naming_connector_and_operation(
     breaker: CircuitBreaker, clock: Clock, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with caplog.at_level(logging.INFO, logger="connectors.breaker"):
+    with caplog.at_level(logging.INFO, logger="remote.breaker"):
         trip(breaker, "create_refund")
         clock.now += 30
         trip(breaker, "create_refund", times=1)

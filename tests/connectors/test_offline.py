@@ -20,6 +20,7 @@ from connectors.llm import (
     tool_spec,
 )
 from connectors.offline import EXAMPLES, PREFIX, OfflineModel
+from memory import HashingEmbedder
 
 HELD_OUT = Path(__file__).resolve().parents[1] / "data" / "intents.jsonl"
 TOOL_NAMES = (
@@ -41,7 +42,7 @@ ANOTHER_APV = "apv_01jm9s346q3d25vt4f5v37e3s3"
 
 @pytest.fixture(scope="module")
 def model() -> OfflineModel:
-    return OfflineModel()
+    return OfflineModel(HashingEmbedder())
 
 
 def say(model: OfflineModel, *texts: str, tools: list[ToolSpec] = TOOLS) -> Reply:
@@ -544,9 +545,14 @@ def test_every_text_is_labelled_as_templated(model):
 
 def test_same_input_same_output():
     turns = ("refund order 1042 please", "it arrived broken")
-    first, second = say(OfflineModel(), *turns), say(OfflineModel(), *turns)
+    first, second = (
+        say(OfflineModel(HashingEmbedder()), *turns),
+        say(OfflineModel(HashingEmbedder()), *turns),
+    )
     assert first == second
-    assert say(OfflineModel(), "hello") == say(OfflineModel(), "hello")
+    assert say(OfflineModel(HashingEmbedder()), "hello") == say(
+        OfflineModel(HashingEmbedder()), "hello"
+    )
 
 
 def test_it_is_a_model_and_counts_tokens(model):

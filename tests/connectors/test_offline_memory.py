@@ -11,6 +11,7 @@ import pytest
 from connectors.llm import Message, Reply, ToolResultBlock, ToolSpec, ToolUseBlock
 from connectors.offline import PREFIX, OfflineModel
 from graph.tools import SPECS, SearchMemory
+from memory import HashingEmbedder
 
 from .test_offline import TOOLS, calls, held_out, say
 
@@ -20,7 +21,7 @@ APV = "apv_01jq4a0b1c2d3e4f5g6h7j8k9m"
 
 @pytest.fixture(scope="module")
 def model() -> OfflineModel:
-    return OfflineModel()
+    return OfflineModel(HashingEmbedder())
 
 
 def summary(

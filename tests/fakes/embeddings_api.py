@@ -18,9 +18,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from connectors.httpserver import BackgroundHTTPServer, Served
-from connectors.httpserver import Reply as Wire
 from memory import HashingEmbedder
+from remote.httpserver import BackgroundHTTPServer, Served
+from remote.httpserver import Reply as Wire
 
 __all__ = ["EmbeddingsAPI", "Recorded", "Reply", "overloaded", "rate_limited"]
 

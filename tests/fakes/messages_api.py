@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from connectors.httpserver import BackgroundHTTPServer, Reply, Served
+from remote.httpserver import BackgroundHTTPServer, Reply, Served
 
 __all__ = [
     "Answer",

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from connectors.httpserver import DROP, BackgroundHTTPServer, Reply, Served
+from remote.httpserver import DROP, BackgroundHTTPServer, Reply, Served
 
 __all__ = [
     "BOT_ID",

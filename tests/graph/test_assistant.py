@@ -16,6 +16,7 @@ from connectors.offline import OfflineModel
 from graph import ApprovalStatus, RunStatus, Runtime, parse_policy
 from graph.assistant import MAX_MESSAGE_CHARS, Assistant
 from graph.router import Router
+from memory import HashingEmbedder
 from tests.fakes import Answer, MessagesAPI, ToolUse, overloaded, tokens
 
 from ..support import POLICY, claude
@@ -68,7 +69,12 @@ def chat_runtime(home, services, clock) -> Iterator[Runtime]:
 
 
 def offline(rt: Runtime) -> Assistant:
-    router = Router(store=rt.store, clock=rt.clock, models=rt.policy.models, offline=OfflineModel())
+    router = Router(
+        store=rt.store,
+        clock=rt.clock,
+        models=rt.policy.models,
+        offline=OfflineModel(HashingEmbedder()),
+    )
     return Assistant(rt, router)
 
 

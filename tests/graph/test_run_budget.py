@@ -15,6 +15,7 @@ from graph import RunStatus, Runtime, Services, parse_policy
 from graph.router import Router
 from graph.steps import State, StepScope, after, recover, step
 from graph.workflow import Workflow
+from memory import HashingEmbedder
 from tests.fakes import Answer, MessagesAPI
 
 POLICY = """
@@ -100,7 +101,7 @@ def run_drafts(tmp_path, drafts: int) -> tuple[Runtime, str]:
         store=runtime.store,
         clock=runtime.clock,
         models=policy.models,
-        offline=OfflineModel(),
+        offline=OfflineModel(HashingEmbedder()),
         strong=strong,
         cheap=cheap,
     )

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from connectors.base import RetryPolicy
 from memory import EmbedderMismatch, EmbeddingFailed, HashingEmbedder, MemoryStore
 from memory.hosted import BATCH, HostedEmbedder
+from remote.base import RetryPolicy
 from tests.fakes.embeddings_api import EmbeddingsAPI, Reply, overloaded, rate_limited
 
 KEY = "pa-secret-key-0123456789"

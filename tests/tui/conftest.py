@@ -26,6 +26,7 @@ from graph import (
 )
 from graph.assistant import Assistant
 from graph.router import Router
+from memory import HashingEmbedder
 from tui import Desk, KeelApp
 from tui.pane import Pane
 
@@ -42,7 +43,12 @@ def anyio_backend() -> str:
 @pytest.fixture
 def tui_runtime(home: Path, services: Services, clock: ManualClock) -> Iterator[Runtime]:
     rt = Runtime.open(home, services=services, policy=parse_policy(POLICY), clock=clock)
-    rt.router = Router(store=rt.store, clock=clock, models=rt.policy.models, offline=OfflineModel())
+    rt.router = Router(
+        store=rt.store,
+        clock=clock,
+        models=rt.policy.models,
+        offline=OfflineModel(HashingEmbedder()),
+    )
     yield rt
     rt.close()
 

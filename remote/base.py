@@ -1,7 +1,7 @@
 """HttpConnector: one service's HTTP calls with timeouts, retries, a breaker and a rate limit.
 
 A call (``request``) is tried up to ``RetryPolicy.attempts`` times by tenacity. Each
-attempt goes through its operation's circuit (``connectors.breaker``: one circuit per
+attempt goes through its operation's circuit (``remote.breaker``: one circuit per
 operation, so a failing endpoint does not stop calls to healthy ones), which counts
 only retryable failures; inside the circuit the attempt waits for a rate-limit token
 and sends the request once. Backoff and the token bucket sleep with the injected
@@ -33,14 +33,14 @@ import httpx
 import tenacity
 from pydantic import BaseModel, ConfigDict, Field
 
-from connectors.breaker import (
+from remote.breaker import (
     BreakerPolicy,
     Circuit,
     CircuitBreaker,
     CircuitRefused,
     CircuitState,
 )
-from connectors.errors import (
+from remote.errors import (
     BadRequest,
     CircuitOpen,
     ConnectorError,
@@ -51,7 +51,7 @@ from connectors.errors import (
     Unprocessable,
     describe_field_errors,
 )
-from connectors.ratelimit import RateLimit, TokenBucket
+from remote.ratelimit import RateLimit, TokenBucket
 
 __all__ = ["AttemptFailed", "Attempts", "BreakerPolicy", "HttpConnector", "RetryPolicy", "retrying"]
 
