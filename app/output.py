@@ -60,7 +60,7 @@ def exit_code(exc: BaseException) -> int | None:
         (DecisionRefused, 4),
         (RunStateError, 4),
         (loaded("remote.errors", "ConnectorError"), 5),
-        (loaded("memory.embedder", "EmbeddingFailed"), 5),
+        (loaded("memory.errors", "EmbeddingFailed"), 5),
         (KeelError, 1),
         *((cls, 2) for cls in database_errors()),
         (OSError, 2),

@@ -1,14 +1,18 @@
 """Keel's long-term memory: a hybrid (vector + full-text) store in one SQLite file,
-embedders, summaries and canonical profiles."""
+embedders, summaries and canonical profiles. Every error it raises is a `MemoryFault`
+(the tree is in memory/errors.py)."""
 
-from memory.connect import MemoryUnavailable
-from memory.embedder import Embedder, EmbeddingFailed, HashingEmbedder, cosine
-from memory.store import (
+from memory.embedder import Embedder, HashingEmbedder, cosine
+from memory.errors import (
     EmbedderMismatch,
+    EmbeddingFailed,
     EmptyText,
+    MemoryFault,
+    MemoryUnavailable,
+)
+from memory.store import (
     Forgotten,
     Item,
-    MemoryError_,
     MemoryStats,
     MemoryStore,
     Recalled,
@@ -23,7 +27,7 @@ __all__ = [
     "Forgotten",
     "HashingEmbedder",
     "Item",
-    "MemoryError_",
+    "MemoryFault",
     "MemoryStats",
     "MemoryStore",
     "MemoryUnavailable",

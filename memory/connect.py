@@ -15,15 +15,13 @@ from typing import Any
 
 import sqlite_vec
 
+from memory.errors import MemoryUnavailable
+
 __all__ = ["MemoryUnavailable", "connect", "driver"]
 
 # contentless_delete=1 (forgetting from a text index that keeps no copy) is 3.43's.
 MIN_SQLITE = (3, 43, 0)
 DRIVERS = ("sqlite3", "sqlean", "pysqlite3.dbapi2")
-
-
-class MemoryUnavailable(RuntimeError):
-    """No SQLite driver here can load sqlite-vec; the message says what to install."""
 
 
 def _usable(module: ModuleType) -> str | None:

@@ -13,6 +13,8 @@ from hashlib import blake2b
 from itertools import pairwise
 from typing import Protocol, runtime_checkable
 
+from memory.errors import EmbeddingFailed
+
 __all__ = ["Embedder", "EmbeddingFailed", "HashingEmbedder", "cosine"]
 
 _WORD = re.compile(r"\w+")
@@ -24,11 +26,6 @@ _CHAR_NGRAMS = (3, 4, 5)
 _WORD_WEIGHT = 1.0
 _BIGRAM_WEIGHT = 0.6
 _CHAR_WEIGHT = 0.25
-
-
-class EmbeddingFailed(Exception):
-    """An embedder could not make vectors (a hosted service down, refusing or answering
-    nonsense); nothing was stored. The message says what happened, never a secret."""
 
 
 @runtime_checkable

@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 import httpx
 
-from memory.embedder import EmbeddingFailed
+from memory.errors import EmbeddingFailed
 from remote.base import HttpConnector, RetryPolicy
 from remote.errors import ConnectorError
 from remote.ratelimit import RateLimit

@@ -34,14 +34,16 @@ import sqlite_vec
 from ulid import ULID
 
 from memory.connect import connect
-from memory.embedder import Embedder, EmbeddingFailed, normalise
+from memory.embedder import Embedder, normalise
+from memory.errors import EmbedderMismatch, EmbeddingFailed, EmptyText, MemoryFault
+from memory.schema import migrate
 
 __all__ = [
     "EmbedderMismatch",
     "EmptyText",
     "Forgotten",
     "Item",
-    "MemoryError_",
+    "MemoryFault",
     "MemoryStats",
     "MemoryStore",
     "Recalled",
@@ -68,18 +70,6 @@ _WORDS = re.compile(r"\w+")
 _PARAGRAPHS = re.compile(r"\n\s*\n")
 _SENTENCES = re.compile(r"(?<=[.!?])\s+")
 Clock = Callable[[], datetime]
-
-
-class MemoryError_(Exception):
-    """Memory cannot do what was asked; the message says why and what to do."""
-
-
-class EmptyText(MemoryError_, ValueError):
-    """Nothing to remember: the text is empty or only whitespace."""
-
-
-class EmbedderMismatch(MemoryError_):
-    """The file's vectors came from another embedder (or dimension)."""
 
 
 @dataclass(frozen=True)
@@ -246,62 +236,21 @@ class MemoryStore:
         self._lock = threading.RLock()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.conn = connect(self.path)
-        self._schema()
+        with self._lock:
+            migrate(self.conn)  # memory/schema.py: the tables, made or brought up to date
         self.indexed_with = self._meta("embedder"), int(self._meta("dim") or 0)
         if embedder is not None:
             self._check_embedder(embedder)
 
-    # ---- schema and meta -------------------------------------------------------------
-
-    def _schema(self) -> None:
-        with self.tx() as db:
-            db.execute("create table if not exists meta (key text primary key, value text)")
-            db.execute("""
-                create table if not exists items (
-                    id integer primary key,
-                    doc text not null,
-                    chunk integer not null default 0,
-                    subject text not null,
-                    kind text not null,
-                    text text not null,
-                    source text,
-                    created real not null,
-                    expires real,
-                    folded_into integer
-                )""")
-            db.execute("create index if not exists items_subject on items(subject, kind)")
-            db.execute("create index if not exists items_doc on items(doc, chunk)")
-            db.execute(
-                "create index if not exists items_expires on items(expires)"
-                " where expires is not null"
-            )
-            db.execute(
-                "create index if not exists items_folded on items(folded_into)"
-                " where folded_into is not null"
-            )
-            db.execute(
-                "create unique index if not exists items_source"
-                " on items(source, kind, chunk) where source is not null"
-            )
-            db.execute("""
-                create table if not exists profiles (
-                    subject text not null,
-                    kind text not null,
-                    data text not null,
-                    updated real not null,
-                    primary key (subject, kind)
-                )""")
-            db.execute(
-                "create virtual table if not exists items_fts using fts5("
-                "text, content='', contentless_delete=1,"
-                " tokenize='unicode61 remove_diacritics 2')"
-            )
+    # ---- meta and vectors ------------------------------------------------------------
 
     def _meta(self, key: str) -> str | None:
         row = self.conn.execute("select value from meta where key = ?", (key,)).fetchone()
         return None if row is None else row[0]
 
     def _create_vectors(self, db: Any, embedder: Embedder) -> None:
+        # Not a migration: vec0 fixes its dimension at creation, and that is the embedder's,
+        # known only here (first open with one) and changed by `reindex`, which re-creates it.
         db.execute(
             "create virtual table items_vec using vec0("
             f"item_id integer primary key, embedding float[{int(embedder.dim)}]"
@@ -357,7 +306,7 @@ class MemoryStore:
 
     def _need_embedder(self) -> Embedder:
         if self.embedder is None:
-            raise MemoryError_("this memory store was opened without an embedder")
+            raise MemoryFault("this memory store was opened without an embedder")
         return self.embedder
 
     def _vectors(self, texts: Sequence[str], embedder: Embedder | None = None) -> list[bytes]:
@@ -372,7 +321,7 @@ class MemoryStore:
                 )
             out.append(sqlite_vec.serialize_float32(list(vector)))
         if len(out) != len(texts):
-            raise MemoryError_(
+            raise MemoryFault(
                 f"{embedder.name} returned {len(out)} vectors for"
                 f" {len(texts)} texts; nothing was stored"
             )
@@ -393,12 +342,12 @@ class MemoryStore:
         and kind again returns the items already stored instead of a second copy."""
         subject, kind = subject.strip(), kind.strip()
         if not subject or not kind:
-            raise MemoryError_("a memory needs a subject and a kind")
+            raise MemoryFault("a memory needs a subject and a kind")
         text = clean_text(text)
         if not text.strip():
             raise EmptyText(f"nothing to remember for {subject}: the text is empty")
         if len(text) > MAX_CHARS:
-            raise MemoryError_(
+            raise MemoryFault(
                 f"text of {len(text):,} characters is over the"
                 f" {MAX_CHARS:,} a single memory may hold; split it"
             )
@@ -682,10 +631,10 @@ class MemoryStore:
         indexes: recall finds the summary instead. Folding the same items twice returns
         the first summary."""
         if not folded:
-            raise MemoryError_("nothing to fold")
+            raise MemoryFault("nothing to fold")
         subjects = {item.subject for item in folded}
         if len(subjects) != 1:
-            raise MemoryError_(f"a summary covers one subject, not {sorted(subjects)}")
+            raise MemoryFault(f"a summary covers one subject, not {sorted(subjects)}")
         head = self.remember(
             folded[0].subject, kind, summary, source=f"fold:{min(item.id for item in folded)}"
         )[0]

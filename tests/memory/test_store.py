@@ -17,7 +17,7 @@ from memory.store import (
     CHUNK_CHARS,
     EmbedderMismatch,
     EmptyText,
-    MemoryError_,
+    MemoryFault,
     MemoryStore,
     chunk_text,
     fts_query,
@@ -301,7 +301,7 @@ def test_empty_and_blank_text_are_refused_with_a_clear_error(memory):
     for text in ("", "   \n\t", b""):
         with pytest.raises(EmptyText, match="empty"):
             memory.remember("customer:ada", "note", text)
-    with pytest.raises(MemoryError_, match="subject and a kind"):
+    with pytest.raises(MemoryFault, match="subject and a kind"):
         memory.remember(" ", "note", "hello")
     assert memory.stats().items == 0
     assert memory.recall("") == [] and memory.recall("   ") == []
