@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from .services import Services
     from .statuses import TERMINAL, ApprovalStatus, EffectStatus, RunStatus
     from .store import RUN_STORE, Store
+    from .views import SORT_KEYS, ChatLine, Link, Metrics, RunPage, RunRow, SortKey, Views
     from .worker import Worker
     from .workflows import REGISTRY
 
@@ -98,6 +99,16 @@ _HOME = {
         ".services": ["Services"],
         ".statuses": ["ApprovalStatus", "EffectStatus", "RunStatus", "TERMINAL"],
         ".store": ["RUN_STORE", "Store"],
+        ".views": [
+            "SORT_KEYS",
+            "ChatLine",
+            "Link",
+            "Metrics",
+            "RunPage",
+            "RunRow",
+            "SortKey",
+            "Views",
+        ],
         ".worker": ["Worker"],
         ".workflows": ["REGISTRY"],
     }.items()
@@ -120,6 +131,7 @@ def __dir__() -> list[str]:
 __all__ = [
     "REGISTRY",
     "RUN_STORE",
+    "SORT_KEYS",
     "TERMINAL",
     "AlreadyDecided",
     "AlreadyInProgress",
@@ -130,6 +142,7 @@ __all__ = [
     "AuditReport",
     "Authority",
     "Cancelled",
+    "ChatLine",
     "Clock",
     "Decision",
     "DecisionRefused",
@@ -141,7 +154,9 @@ __all__ = [
     "InboxItem",
     "InvalidInput",
     "KeelError",
+    "Link",
     "ManualClock",
+    "Metrics",
     "NotAuthorised",
     "NotFound",
     "OutcomeUnknown",
@@ -152,11 +167,14 @@ __all__ = [
     "Reconciliation",
     "Run",
     "RunDetail",
+    "RunPage",
+    "RunRow",
     "RunStateError",
     "RunStatus",
     "Runtime",
     "SelfApproval",
     "Services",
+    "SortKey",
     "StepFailed",
     "Store",
     "SystemClock",
@@ -164,6 +182,7 @@ __all__ = [
     "UnknownPerson",
     "UnknownRun",
     "UnknownWorkflow",
+    "Views",
     "Vote",
     "Worker",
     "load_policy",

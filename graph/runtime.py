@@ -46,6 +46,7 @@ if TYPE_CHECKING:
 from .services import Services
 from .steps import RunContext
 from .store import RUN_STORE, Store
+from .views import Views
 from .workflow import Workflow
 from .workflows import REGISTRY
 
@@ -316,6 +317,10 @@ class Runtime:
         self, run_id: str | None = None, *, since: int = 0, limit: int = 1000
     ) -> list[Event]:
         return self.reads.events(run_id, since=since, limit=limit)
+
+    def views(self) -> Views:
+        """The lists and dashboards over a connection of their own (close them when done)."""
+        return Views(self.store, self.policy)
 
     def pending_approvals(self, actor: str | None = None) -> list[Approval]:
         """What waits on a person (see `Reads.pending_approvals`)."""

@@ -20,15 +20,24 @@ NEVER: dict[str, set[str]] = {
 }
 
 
+SURFACES = ("bot", "tui")
+"""They talk to the runtime and read its views, never to the run store itself."""
+
+
 def imported(path: Path) -> set[str]:
     """The top-level names of every module `path` imports (relative imports stay inside)."""
-    names: set[str] = set()
+    return {module.split(".")[0] for module, _ in imports(path)}
+
+
+def imports(path: Path) -> set[tuple[str, str | None]]:
+    """(module, name) for each import in `path`: `import a.b` is ("a.b", None)."""
+    found: set[tuple[str, str | None]] = set()
     for node in ast.walk(ast.parse(path.read_text(), str(path))):
         if isinstance(node, ast.Import):
-            names |= {alias.name.split(".")[0] for alias in node.names}
+            found |= {(alias.name, None) for alias in node.names}
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            names.add(node.module.split(".")[0])
-    return names
+            found |= {(node.module, alias.name) for alias in node.names}
+    return found
 
 
 @pytest.mark.parametrize("package", sorted(NEVER))
@@ -40,12 +49,24 @@ def test_a_package_imports_nothing_against_the_arrows(package: str) -> None:
     assert {path: names for path, names in wrong.items() if names} == {}
 
 
+@pytest.mark.parametrize("surface", SURFACES)
+def test_a_surface_never_opens_the_run_store(surface: str) -> None:
+    wrong = {
+        str(path.relative_to(ROOT)): sorted(
+            f"{module}.{name}" if name else module
+            for module, name in imports(path)
+            if module.startswith("graph.store") or (module == "graph" and name == "Store")
+        )
+        for path in sorted((ROOT / surface).rglob("*.py"))
+    }
+    assert {path: names for path, names in wrong.items() if names} == {}
+
+
 def test_the_check_sees_imports_inside_functions_too(tmp_path: Path) -> None:
     module = tmp_path / "m.py"
-    module.write_text(
-        "def f():\n    from connectors.shop import Order\n    import langgraph.types\n"
-    )
-    assert imported(module) == {"connectors", "langgraph"}
+    module.write_text("def f():\n    from graph import Store\n    import langgraph.types\n")
+    assert imported(module) == {"graph", "langgraph"}
+    assert imports(module) == {("graph", "Store"), ("langgraph.types", None)}
 
 
 def test_every_package_is_ruled() -> None:

@@ -4,9 +4,10 @@
 Desk, `keel tui` one attached to a running server.
 """
 
+from graph import ChatLine, Link, Metrics, RunPage, RunRow
+
 from .app import KeelApp
 from .desk import Desk, Hit, JobInfo, Memory, NotConfigured, RunView, Schedules
-from .reading import ChatLine, Link, Metrics, RunPage, RunRow
 
 __all__ = [
     "ChatLine",

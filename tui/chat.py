@@ -12,11 +12,11 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import Footer, Header, Input, Static
 
+from graph import ChatLine
 from graph.assistant import TurnResult
 
 from . import text as t
 from .pane import Pane
-from .reading import ChatLine
 from .widgets import Plain
 
 

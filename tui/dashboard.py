@@ -14,11 +14,10 @@ from textual.containers import Horizontal
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Header, Input
 
-from graph import RunStatus
+from graph import SORT_KEYS, Metrics, RunPage, RunRow, RunStatus, SortKey
 
 from . import text as t
 from .pane import Pane
-from .reading import SORT_KEYS, Metrics, RunPage, RunRow, SortKey
 from .run import RunScreen
 from .widgets import Col, KeyedTable, MetricsBar, Plain
 

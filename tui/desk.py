@@ -20,18 +20,21 @@ from typing import Any, Literal, Protocol
 from graph import (
     AlreadyDecided,
     Approval,
+    ChatLine,
     Event,
     InvalidInput,
     KeelError,
+    Link,
+    Metrics,
     Run,
     RunDetail,
+    RunPage,
     RunStatus,
     Runtime,
+    SortKey,
     UnknownApproval,
 )
 from graph.assistant import Assistant, TurnResult
-
-from .reading import ChatLine, Link, Metrics, Reader, RunPage, SortKey
 
 Verdict = Literal["approve", "reject"]
 
@@ -133,7 +136,7 @@ class Desk:
         """Seconds between metric recomputations while the log keeps changing."""
         self.inbox_wait = inbox_wait
         """Attached: how long to wait for the server's answer (the command stays queued)."""
-        self.reader = Reader(runtime.store, runtime.policy)
+        self.reader = runtime.views()
         self._metrics: tuple[tuple[int, str], float, Metrics] | None = None
         self._metrics_lock = threading.Lock()
 

@@ -10,8 +10,9 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Sparkline, Static
 
+from graph import Metrics
+
 from . import text as t
-from .reading import Metrics
 
 Cell = str | Text
 

@@ -1,7 +1,8 @@
-"""Read-only SQL over the run store for the terminal app: a page of runs, the header's metrics,
-a run's provenance and a conversation's messages, each cheap at 10,000 runs.
+"""The lists and dashboards surfaces show, as read-only SQL over the run store: a page of
+runs, the header's metrics, a run's provenance and a conversation's messages, each cheap at
+10,000 runs (the terminal app reads through these; `Runtime.views()` opens them).
 
-The reader opens its own read-only connection to the store's file (WAL: it never blocks a
+The views open its own read-only connection to the store's file (WAL: it never blocks a
 writer and sees every commit), so a refresh neither waits on the runtime's lock nor can
 change anything. Time windows use the ids' ULID time prefix, which the primary keys index.
 """
@@ -19,9 +20,11 @@ from typing import Any, Literal
 
 from ulid import ULID
 
-from graph import Policy, RunStatus, Store
-from graph.audit import GENESIS, link_hash
-from graph.clock import iso, parse_iso
+from .audit import GENESIS, link_hash
+from .clock import iso, parse_iso
+from .policy import Policy
+from .statuses import RunStatus
+from .store import Store
 
 SortKey = Literal["created", "id", "workflow", "status", "step", "cost", "requested_by"]
 SORT_KEYS: tuple[SortKey, ...] = (
@@ -141,8 +144,8 @@ def summary_of(data: dict[str, Any]) -> str:
     return " ".join(parts)
 
 
-class Reader:
-    """Queries for the terminal app over a read-only connection to the store's file."""
+class Views:
+    """The surfaces' queries over a read-only connection to the store's file."""
 
     def __init__(self, store: Store, policy: Policy) -> None:
         self.policy = policy
