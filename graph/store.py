@@ -68,7 +68,8 @@ def _use_wal(conn: sqlite3.Connection, tries: int = 200) -> None:
     raise sqlite3.OperationalError("could not switch the run store to WAL: it stays locked")
 
 
-_COST = "(SELECT COALESCE(SUM(cost_usd), 0) FROM events e WHERE e.run_id = r.id)"
+RUN_COST = "(SELECT COALESCE(SUM(e.cost_usd), 0) FROM events e WHERE e.run_id = r.id)"
+"""A run's cost so far, as SQL over `runs r`: the sum of its events' costs."""
 
 
 class Store:
@@ -291,7 +292,7 @@ class Store:
             )
 
     def run(self, run_id: str) -> Run | None:
-        row = self._one(f"SELECT r.*, {_COST} AS cost_usd FROM runs r WHERE id = ?", (run_id,))
+        row = self._one(f"SELECT r.*, {RUN_COST} AS cost_usd FROM runs r WHERE id = ?", (run_id,))
         return self._run(row) if row else None
 
     def cancel_requested(self, run_id: str) -> bool:
@@ -309,14 +310,14 @@ class Store:
         where, args = _where(
             ("status", list(status or [])), ("workflow", workflow), ("id < ?", before)
         )
-        sql = f"SELECT r.*, {_COST} AS cost_usd FROM runs r{where} ORDER BY id DESC LIMIT ?"
+        sql = f"SELECT r.*, {RUN_COST} AS cost_usd FROM runs r{where} ORDER BY id DESC LIMIT ?"
         args.append(limit)
         return [self._run(r) for r in self._all(sql, tuple(args))]
 
     def runs_for_customer(self, customer: str, *, limit: int = 500) -> list[Run]:
         """Runs whose input names `customer` (as the workflow filled it in), newest first."""
         sql = (
-            f"SELECT r.*, {_COST} AS cost_usd FROM runs r"
+            f"SELECT r.*, {RUN_COST} AS cost_usd FROM runs r"
             " WHERE json_extract(input, '$.customer') = ? ORDER BY id DESC LIMIT ?"
         )
         return [self._run(r) for r in self._all(sql, (customer, limit))]

@@ -24,7 +24,7 @@ from .audit import GENESIS, link_hash
 from .clock import iso, parse_iso
 from .policy import Policy
 from .statuses import RunStatus
-from .store import Store
+from .store import RUN_COST, Store
 
 SortKey = Literal["created", "id", "workflow", "status", "step", "cost", "requested_by"]
 SORT_KEYS: tuple[SortKey, ...] = (
@@ -37,7 +37,6 @@ SORT_KEYS: tuple[SortKey, ...] = (
     "requested_by",
 )
 
-_COST = "(SELECT COALESCE(SUM(e.cost_usd), 0) FROM events e WHERE e.run_id = r.id)"
 _ORDER: dict[str, str] = {
     "created": "r.id",
     "id": "r.id",
@@ -215,7 +214,7 @@ class Views:
         tie = "" if order == "r.id" else f", r.id {direction}"
         rows = self._all(
             f"SELECT r.id, r.workflow, r.status, r.step, r.input, r.requested_by, r.created_at,"
-            f" r.updated_at, {_COST} AS cost_usd FROM runs r{where}"
+            f" r.updated_at, {RUN_COST} AS cost_usd FROM runs r{where}"
             f" ORDER BY {order} {direction}{tie} LIMIT ? OFFSET ?",
             [*args, max(0, limit), max(0, offset)],
         )
@@ -300,7 +299,7 @@ class Views:
             )
         ]
         done = self._all(
-            f"SELECT COUNT(*), COALESCE(SUM({_COST}), 0) FROM runs r WHERE r.id >= ?"
+            f"SELECT COUNT(*), COALESCE(SUM({RUN_COST}), 0) FROM runs r WHERE r.id >= ?"
             " AND r.status = 'succeeded'",
             [run_floor],
         )[0]
