@@ -159,9 +159,10 @@ def init_home(target: Path, person: str | None = None) -> list[Path]:
     }
     there = [str(path) for path in files if path.exists()]
     if there:
+        one = len(there) == 1
         raise SettingsError(
-            f"{' and '.join(there)} already exist{'s' if len(there) == 1 else ''};"
-            " keel init never overwrites (move it away or pick another folder)"
+            f"{' and '.join(there)} already exist{'s' if one else ''}; keel init never"
+            f" overwrites (move {'it' if one else 'them'} away or pick another folder)"
         )
     prepare_home(target)
     for path, text in files.items():

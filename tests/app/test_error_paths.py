@@ -414,6 +414,6 @@ def test_init_twice_refuses_the_second_time_and_changes_nothing(
 
     assert message == (
         f"{target / 'policy.toml'} and {target / '.env'} already exist; keel init"
-        " never overwrites (move it away or pick another folder)"
+        " never overwrites (move them away or pick another folder)"
     )
     assert {p.name: (p.read_bytes(), p.stat().st_mode) for p in target.iterdir()} == before
