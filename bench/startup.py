@@ -31,14 +31,13 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from graph import RUN_STORE, ApprovalRequest, ManualClock, RunStatus, Store
-from graph.ids import new_id
+from graph import RUN_STORE, ManualClock, RunStatus, Store
 
 from .sections import run_sections
+from .seeding import refund_run, wait_for_a_manager
 from .timing import Table, stopwatch, times
 
 SECTIONS = ("help", "reads")
@@ -276,37 +275,10 @@ def _seed(home: Path, n: int) -> Seeded:
     try:
         with store.tx():
             for i in range(n):
-                clock.advance(timedelta(minutes=1))
-                run_id = new_id("run", clock.now())
-                amount = Decimal(20 + (i * 37) % 400)
-                store.create_run(
-                    run_id,
-                    "refund",
-                    1,
-                    {
-                        "order_id": 1001 + i % 48,
-                        "amount": str(amount),
-                        "reason": f"bench {i}",
-                        "restock": False,
-                        "customer": f"customer{i % 300}@example.com",
-                    },
-                    "sam",
-                    "cli",
-                )
+                run_id, amount = refund_run(store, clock, i)
                 if i % 250 == 7:
                     store.transition(run_id, RunStatus.WAITING, only_from=[RunStatus.QUEUED])
-                    request = ApprovalRequest(
-                        workflow="refund",
-                        what=f"Refund {amount} USD",
-                        why="bench",
-                        amount=amount,
-                        risk="medium",
-                        approver_roles=["manager"],
-                        requested_by="sam",
-                    )
-                    store.ensure_approval(
-                        run_id, "approval:bench", 1, request, now + timedelta(hours=4)
-                    )
+                    wait_for_a_manager(store, run_id, amount, now + timedelta(hours=4))
                     waiting += 1
                 elif i >= n - 3:
                     store.transition(run_id, RunStatus.RUNNING, only_from=[RunStatus.QUEUED])

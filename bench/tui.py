@@ -39,7 +39,6 @@ import statistics
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from functools import wraps
 from pathlib import Path
 from typing import Any, ClassVar, cast
@@ -51,9 +50,8 @@ from textual.widgets import DataTable
 
 from connectors import MailConnector, ShopConnector
 from connectors.offline import OfflineModel
-from graph import ApprovalRequest, ManualClock, RunStatus, Runtime, Services, load_policy
+from graph import ManualClock, RunStatus, Runtime, Services, load_policy
 from graph.assistant import Assistant
-from graph.ids import new_id
 from graph.router import Router
 from memory import HashingEmbedder
 from tui import Desk, KeelApp
@@ -61,6 +59,7 @@ from tui.dashboard import COLUMNS, PAGE, DashboardScreen
 from tui.pane import Pane
 
 from .sections import run_sections
+from .seeding import refund_run, wait_for_a_manager
 from .timing import Table, stopwatch, times
 
 SECTIONS = ("100", "1k", "10k")
@@ -136,22 +135,7 @@ def _seed(runtime: Runtime, clock: ManualClock, n: int) -> list[str]:
     store, ids = runtime.store, []
     with store.tx():
         for i in range(n):
-            clock.advance(timedelta(minutes=1))
-            run_id = new_id("run", clock.now())
-            amount = Decimal(20 + (i * 37) % 400)
-            store.create_run(
-                run_id,
-                "refund",
-                1,
-                {
-                    "order_id": 1001 + i % 48,
-                    "amount": str(amount),
-                    "reason": f"bench {i}",
-                    "customer": f"customer{i % 300}@example.com",
-                },
-                "sam",
-                "cli",
-            )
+            run_id, amount = refund_run(store, clock, i)
             store.append_event(
                 run_id,
                 "model.called",
@@ -163,17 +147,8 @@ def _seed(runtime: Runtime, clock: ManualClock, n: int) -> list[str]:
             store.append_event(run_id, "step.finished", step="lookup", duration_ms=40)
             if i % 20 == 7:
                 store.set_run(run_id, status=RunStatus.WAITING, step="approval")
-                request = ApprovalRequest(
-                    workflow="refund",
-                    what=f"Refund {amount} USD",
-                    why="bench",
-                    amount=amount,
-                    risk="high",
-                    approver_roles=["manager"],
-                    requested_by="sam",
-                )
-                store.ensure_approval(
-                    run_id, "approval:bench", 1, request, clock.now() + timedelta(hours=4)
+                wait_for_a_manager(
+                    store, run_id, amount, clock.now() + timedelta(hours=4), risk="high"
                 )
             elif i >= n - 3:
                 store.set_run(run_id, status=RunStatus.RUNNING, step="refund")
