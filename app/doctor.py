@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import smtplib
 import stat
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Literal
 
@@ -61,15 +60,22 @@ def _home(settings: Settings) -> Check:
     )
 
 
-def _policy(settings: Settings) -> tuple[Check, Check]:
+def _policy(settings: Settings) -> tuple[Check, Check, str]:
+    """The policy's check, who you are in it, and its strong model (the default model when
+    the policy cannot be read: its own check says why)."""
     from graph import PolicyError, UnknownPerson, load_policy
+    from graph.policy import Models
 
     try:
         path = settings.policy_path()
         policy = load_policy(path)
     except (SettingsError, PolicyError) as exc:
         failed = Check("policy", "policy.toml", "fail", str(exc), 2)
-        return failed, Check("you", settings.user, "off", "no policy to find you in")
+        return (
+            failed,
+            Check("you", settings.user, "off", "no policy to find you in"),
+            Models().strong,
+        )
     people = f"{len(policy.people)} people; workflows: {', '.join(sorted(policy.workflows)) or '-'}"
     shown = (
         Check("policy", str(path), "warn", f"{people}; readable by other users: `chmod 600 {path}`")
@@ -79,9 +85,10 @@ def _policy(settings: Settings) -> tuple[Check, Check]:
     try:
         who = policy.known_person(settings.user)
     except UnknownPerson as exc:
-        return shown, Check("you", settings.user, "fail", f"{exc}; set KEEL_USER or use --as", 2)
+        you = Check("you", settings.user, "fail", f"{exc}; set KEEL_USER or use --as", 2)
+        return shown, you, policy.models.strong
     roles = ", ".join(policy.roles_of(who)) or "no role: may ask for work, approves nothing"
-    return shown, Check("you", who, "ok", roles)
+    return shown, Check("you", who, "ok", roles), policy.models.strong
 
 
 def _unreachable(settings: Settings, name: str, uses: str, why: str, starts: str) -> Check:
@@ -184,7 +191,7 @@ def _slack(settings: Settings) -> Check:
     )
 
 
-def _model(settings: Settings) -> Check:
+def _model(settings: Settings, name: str) -> Check:
     if settings.anthropic_api_key is None:
         return Check(
             "model",
@@ -194,12 +201,7 @@ def _model(settings: Settings) -> Check:
         )
     from connectors.anthropic import AnthropicModel
     from connectors.llm import Message, ModelBadRequest, ModelError
-    from graph import PolicyError, load_policy
 
-    try:
-        name = load_policy(settings.policy_path()).models.strong
-    except (SettingsError, PolicyError):  # the policy's own check says what is wrong
-        name = "claude-sonnet-5-5"
     url = str(settings.anthropic_base_url).rstrip("/") if settings.anthropic_base_url else None
     uses = f"{name} at {url or 'Anthropic'}"
     with AnthropicModel(
@@ -250,13 +252,19 @@ def _embedder(settings: Settings) -> Check:
     )
 
 
-CHECKS: list[Callable[[Settings], Check]] = [_home, _store, _mail, _slack, _model, _embedder]
-
-
 def diagnose(settings: Settings) -> list[Check]:
-    home, *services = CHECKS
-    policy, you = _policy(settings)
-    return [home(settings), policy, you, *(check(settings) for check in services)]
+    """Every check, in the order to fix what fails."""
+    policy, you, model = _policy(settings)
+    return [
+        _home(settings),
+        policy,
+        you,
+        _store(settings),
+        _mail(settings),
+        _slack(settings),
+        _model(settings, model),
+        _embedder(settings),
+    ]
 
 
 def exit_code(checks: list[Check]) -> int:
